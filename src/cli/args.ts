@@ -1,0 +1,77 @@
+/** Command-line parsing: `compute-mcp [serve|call|emulate|demo] [options]`. */
+import { parseArgs } from 'node:util';
+
+export const USAGE = `compute-mcp — an MCP server for GPU and VM clouds, with spend guardrails.
+
+Usage:
+  compute-mcp [serve] [options]        MCP over stdio (the default)
+  compute-mcp call TOOL [JSON] [opts]  one tool call; prints the structured result as JSON
+                                       (exit 0 ok, 1 tool error, 2 usage)
+  compute-mcp emulate                  run the cloud emulators and print their base URLs
+  compute-mcp demo                     a scripted walkthrough on the emulators
+
+Options:
+  --emulate          use the built-in cloud emulators (no credentials needed; real ones are never used)
+  --config FILE      policy/config file (or COMPUTE_MCP_CONFIG)
+  --read-only        only read tools exist
+  -h, --help         this text
+  -v, --version      the version
+
+Credentials (env): GENESISCLOUD_API_TOKEN, MITHRIL_API_KEY (+ MITHRIL_PROJECT), ONET_API_KEY
+(+ ONET_ORGANIZATION_ID, ONET_PROJECT_ID), K0RDENT_TOKEN (+ K0RDENT_REGION, K0RDENT_PROJECT, K0RDENT_ZONE),
+INSTAVM_API_KEY; <ID>_BASE_URL overrides a cloud's API address. Logs: JSON on stderr, LOG_LEVEL=debug|info|warn.
+`;
+
+export type Command =
+  | { kind: 'help' }
+  | { kind: 'version' }
+  | { kind: 'serve'; emulate: boolean; config?: string; readOnly: boolean }
+  | { kind: 'call'; tool: string; json: string; emulate: boolean; config?: string; readOnly: boolean }
+  | { kind: 'emulate' }
+  | { kind: 'demo' };
+
+export class UsageError extends Error {}
+
+export function parseCommand(argv: string[], env: NodeJS.ProcessEnv): Command {
+  let parsed;
+  try {
+    parsed = parseArgs({
+      args: argv,
+      allowPositionals: true,
+      strict: true,
+      options: {
+        emulate: { type: 'boolean', default: false },
+        config: { type: 'string' },
+        'read-only': { type: 'boolean', default: false },
+        http: { type: 'string' },
+        help: { type: 'boolean', short: 'h', default: false },
+        version: { type: 'boolean', short: 'v', default: false },
+      },
+    });
+  } catch (e) {
+    throw new UsageError((e as Error).message);
+  }
+  const { values: v, positionals: pos } = parsed;
+  if (v.help) return { kind: 'help' };
+  if (v.version) return { kind: 'version' };
+  if (v.http !== undefined) throw new UsageError('--http is not available in this version; use stdio (the default).');
+  const common = { emulate: v.emulate ?? false, config: v.config ?? env.COMPUTE_MCP_CONFIG, readOnly: v['read-only'] ?? false };
+  const [cmd = 'serve', ...rest] = pos;
+  switch (cmd) {
+    case 'serve':
+      if (rest.length) throw new UsageError(`unexpected argument ${rest[0]}`);
+      return { kind: 'serve', ...common };
+    case 'call': {
+      const [tool, json = '{}', ...extra] = rest;
+      if (!tool) throw new UsageError('call needs a tool name: compute-mcp call TOOL [JSON]');
+      if (extra.length) throw new UsageError(`unexpected argument ${extra[0]}`);
+      return { kind: 'call', tool, json, ...common };
+    }
+    case 'emulate':
+      return { kind: 'emulate' };
+    case 'demo':
+      return { kind: 'demo' };
+    default:
+      throw new UsageError(`unknown command ${cmd}`);
+  }
+}

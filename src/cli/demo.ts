@@ -1,0 +1,72 @@
+/**
+ * `compute-mcp demo`: the main job on the embedded emulators, through a real MCP client: find the cheapest H100,
+ * quote, confirm, create, wait, console, pause, snapshot, delete. The client cannot elicit, so the demo walks the
+ * confirmation-token path that works with every client; the "human" approval is printed where a person would answer.
+ */
+import type { Client } from '@modelcontextprotocol/sdk/client/index.js';
+import { CallToolResultSchema } from '@modelcontextprotocol/sdk/types.js';
+import type { Logger } from '../log.js';
+import { startRuntime } from '../runtime.js';
+import { createServer } from '../server.js';
+import { connectInProcess } from './inprocess.js';
+
+const SSH_KEY = 'ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIDemoKeyForTheEmulatorOnly0000000000000000 demo@compute-mcp';
+
+type Out = Record<string, unknown> & { status?: string };
+
+export async function runDemo(log: Logger, write: (s: string) => void = (s) => process.stdout.write(s)): Promise<number> {
+  const pace = process.env.COMPUTE_MCP_EMULATOR_PACE === 'instant' ? 'instant' : 'demo';
+  const rt = await startRuntime({ emulate: true, env: {}, log, pace });
+  const server = createServer({ providers: rt.providers, config: rt.config, log, pollIntervalMs: pace === 'instant' ? 20 : 500 });
+  const client = await connectInProcess(server);
+  const say = (s = '') => write(`${s}\n`);
+  let step = 0;
+  const call = async (title: string, name: string, args: Record<string, unknown>): Promise<Out> => {
+    say(`\n${++step}. ${title}\n   → ${name} ${JSON.stringify(args, (_k, v) => (typeof v === 'string' && v.length > 40 ? `${v.slice(0, 24)}…` : v))}`);
+    const r = await client.callTool({ name, arguments: args }, CallToolResultSchema, {
+      onprogress: (p) => say(`   … ${p.message ?? `${p.progress}/${p.total}`}`),
+    });
+    const text = (r.content as { type: string; text?: string }[]).map((c) => c.text ?? '').join('\n');
+    say(text.split('\n').map((l) => `   ${l}`).join('\n'));
+    if (r.isError) return { error: text };
+    return r.structuredContent as Out;
+  };
+
+  try {
+    say('compute-mcp demo — every cloud call below goes to a local emulator; nothing is billed.');
+    await call('Which clouds are there?', 'list_providers', {});
+    const types = await call('Find the cheapest H100 type', 'list_instance_types', { gpu: 'h100', limit: 3 });
+    const cheapest = (types.items as { provider: string; id: string }[] | undefined)?.[0];
+    if (!cheapest) throw new Error('no H100 type found');
+    const create = { provider: cheapest.provider, instance_type: cheapest.id, name: 'demo-h100', ssh_public_key: SSH_KEY, lifetime_hours: 2 };
+    await call('Quote it without creating anything (dry run)', 'create_vm', { ...create, dry_run: true });
+    const ask = await call('Ask to create it: a GPU VM needs a human yes', 'create_vm', create);
+    if (ask.status !== 'confirmation_required') throw new Error(`expected confirmation_required, got ${ask.status}`);
+    say('\n   [human] reads the summary above and says: yes.');
+    const created = await call('Create it with the confirmation token', 'create_vm', { ...create, confirmation_token: ask.confirmation_token });
+    const id = (created.instance as { id: string } | undefined)?.id;
+    if (!id) throw new Error('create failed');
+    await call('The same token again is refused (single use)', 'create_vm', { ...create, confirmation_token: ask.confirmation_token });
+    await call('Wait until it runs', 'wait_for_instance', { provider: cheapest.provider, id, status: 'running', timeout_seconds: 30 });
+    await call('How do I get in?', 'get_console', { provider: cheapest.provider, id });
+    await call('Pause it', 'pause_instances', { provider: cheapest.provider, ids: [id] });
+    await call('Wait until it is paused', 'wait_for_instance', { provider: cheapest.provider, id, status: 'paused', timeout_seconds: 30 });
+    const snap = await call('Snapshot its disk', 'snapshot', { provider: cheapest.provider, id, name: 'demo-h100-snap' });
+    if (!snap.snapshot) throw new Error('snapshot failed');
+    await call('List its snapshots', 'list_snapshots', { provider: cheapest.provider, id });
+    const del = await call('Delete it: deletes need a human yes too', 'delete_vm', { provider: cheapest.provider, id });
+    say('\n   [human] says: yes, delete it.');
+    await call('Delete with the confirmation token', 'delete_vm', { provider: cheapest.provider, id, confirmation_token: del.confirmation_token });
+    await call('Wait until it is gone', 'wait_for_instance', { provider: cheapest.provider, id, status: 'terminated', timeout_seconds: 30 });
+    await call('Nothing left running', 'list_instances', {});
+    say('\nDone: found, quoted, confirmed, created, reached, paused, snapshotted and deleted one H100 VM.');
+    return 0;
+  } catch (e) {
+    say(`\nThe demo stopped: ${(e as Error).message}`);
+    return 1;
+  } finally {
+    await (client as Client).close();
+    await server.close();
+    await rt.close();
+  }
+}

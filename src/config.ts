@@ -1,0 +1,86 @@
+/**
+ * The configuration file (SPEC §6), validated at start. Every field is optional; a bad file stops the server with a
+ * message that names the field, and nothing half-applies.
+ */
+import { readFileSync } from 'node:fs';
+import { z } from 'zod';
+import { PROVIDER_IDS } from './domain/model.js';
+
+const usd = z.number().nonnegative();
+
+export const PolicySchema = z
+  .object({
+    readOnly: z.boolean().default(false),
+    disableDestructive: z.boolean().default(false),
+    confirm: z
+      .object({
+        gpu: z.enum(['always', 'never']).default('always'),
+        aboveUsdPerHour: usd.default(0.5),
+        delete: z.enum(['always', 'never']).default('always'),
+        fallback: z.enum(['token', 'deny']).default('token'),
+      })
+      .strict()
+      .prefault({}),
+    autoApprove: z.object({ maxUsdPerHour: usd.default(0) }).strict().prefault({}),
+    limits: z
+      .object({
+        maxUsdPerHourPerVm: usd.optional(),
+        maxUsdPerHourTotal: usd.optional(),
+        maxGpusTotal: z.number().int().nonnegative().optional(),
+        maxInstances: z.number().int().nonnegative().optional(),
+        maxLifetimeHours: z.number().positive().optional(),
+      })
+      .strict()
+      .prefault({}),
+    allow: z
+      .object({
+        providers: z.array(z.string().min(1)).default(['*']),
+        regions: z.array(z.string().min(1)).default(['*']),
+        instanceTypes: z.array(z.string().min(1)).default(['*']),
+      })
+      .strict()
+      .prefault({}),
+  })
+  .strict();
+
+export const ConfigSchema = z
+  .object({
+    policy: PolicySchema.prefault({}),
+    prices: z.partialRecord(z.enum(PROVIDER_IDS), z.record(z.string(), usd)).default({}),
+    enabledTools: z.array(z.string()).nullable().default(null),
+    disabledTools: z.array(z.string()).default([]),
+  })
+  .strict();
+
+export type Config = z.infer<typeof ConfigSchema>;
+export type Policy = Config['policy'];
+
+export class ConfigError extends Error {
+  override name = 'ConfigError';
+}
+
+/** Parses a config object; throws ConfigError naming every bad field. */
+export function parseConfig(raw: unknown, source = 'config'): Config {
+  const r = ConfigSchema.safeParse(raw ?? {});
+  if (r.success) return r.data;
+  const lines = r.error.issues.map((i) => `  - ${i.path.join('.') || '(root)'}: ${i.message}`);
+  throw new ConfigError(`Invalid ${source}:\n${lines.join('\n')}`);
+}
+
+/** Loads `--config FILE` / COMPUTE_MCP_CONFIG, or the defaults when neither is given. */
+export function loadConfig(file?: string): Config {
+  if (!file) return parseConfig({});
+  let text: string;
+  try {
+    text = readFileSync(file, 'utf8');
+  } catch (e) {
+    throw new ConfigError(`Cannot read config file ${file}: ${(e as Error).message}`);
+  }
+  let json: unknown;
+  try {
+    json = JSON.parse(text);
+  } catch (e) {
+    throw new ConfigError(`Config file ${file} is not valid JSON: ${(e as Error).message}`);
+  }
+  return parseConfig(json, `config file ${file}`);
+}

@@ -1,0 +1,269 @@
+/**
+ * The shared core of every cloud emulator: a real HTTP server on loopback with routing, auth, a request log, and
+ * switches for injected faults (status codes incl. 429 + Retry-After, latency, malformed bodies). Each cloud's
+ * `emulator.ts` adds its routes, state machine and error body on top.
+ *
+ * Test and demo control lives under `/_emulator/*` (not part of any cloud's API): POST/DELETE `/_emulator/faults`,
+ * GET `/_emulator/requests`.
+ */
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+
+export interface EmulatorRequest {
+  method: string;
+  path: string;
+  query: URLSearchParams;
+  params: Record<string, string>;
+  headers: IncomingMessage['headers'];
+  body: unknown;
+}
+
+export interface EmulatorResponse {
+  status: number;
+  body?: unknown;
+  headers?: Record<string, string>;
+}
+
+export type Handler = (req: EmulatorRequest) => EmulatorResponse | Promise<EmulatorResponse>;
+
+export interface Route {
+  method: string;
+  /** `/compute/v1/instances/:id` style. */
+  path: string;
+  handler: Handler;
+}
+
+export interface Fault {
+  method?: string;
+  /** Substring or regular expression (as a string from the control API) matched against the path. */
+  path?: string | RegExp;
+  /** Answer with this status instead of calling the route. */
+  status?: number;
+  headers?: Record<string, string>;
+  body?: unknown;
+  /** Call the route, but send a truncated, non-JSON body with its status. */
+  malformed?: boolean;
+  /** Extra latency before answering. */
+  delayMs?: number;
+  /** How many matching requests this fault applies to (default 1; 0 = forever). */
+  times?: number;
+}
+
+export interface RecordedRequest {
+  method: string;
+  path: string;
+  query: string;
+  headers: Record<string, string>;
+  body: unknown;
+  status: number;
+}
+
+export interface EmulatorOptions {
+  name: string;
+  routes: Route[];
+  /** True when the request carries valid credentials. */
+  authorize: (headers: IncomingMessage['headers']) => boolean;
+  /** The cloud's own error envelope. */
+  errorBody: (status: number, code: string, message: string) => unknown;
+  /** Latency added to every answer. */
+  latencyMs?: number;
+  /** Body size limit, bytes. */
+  maxBodyBytes?: number;
+}
+
+interface CompiledRoute extends Route {
+  regex: RegExp;
+  keys: string[];
+}
+
+export class HttpEmulator {
+  readonly name: string;
+  readonly requests: RecordedRequest[] = [];
+  private faults: (Fault & { remaining: number })[] = [];
+  private readonly routes: CompiledRoute[];
+  private server?: Server;
+  latencyMs: number;
+  private base = '';
+
+  constructor(private readonly opts: EmulatorOptions) {
+    this.name = opts.name;
+    this.latencyMs = opts.latencyMs ?? 0;
+    this.routes = opts.routes.map((r) => {
+      const keys: string[] = [];
+      const src = r.path.replace(/:([a-zA-Z_]+)/g, (_, k: string) => {
+        keys.push(k);
+        return '([^/]+)';
+      });
+      return { ...r, regex: new RegExp(`^${src}/?$`), keys };
+    });
+  }
+
+  get baseUrl(): string {
+    if (!this.base) throw new Error(`${this.name} emulator is not started`);
+    return this.base;
+  }
+
+  injectFault(f: Fault): void {
+    this.faults.push({ ...f, remaining: f.times === undefined ? 1 : f.times });
+  }
+
+  clearFaults(): void {
+    this.faults = [];
+  }
+
+  /** Requests received for a method and path pattern (control calls excluded). */
+  count(method: string, path: RegExp | string): number {
+    return this.requests.filter((r) => r.method === method && (typeof path === 'string' ? r.path === path : path.test(r.path))).length;
+  }
+
+  async start(port = 0, host = '127.0.0.1'): Promise<string> {
+    this.server = createServer((req, res) => {
+      this.handle(req, res).catch((err) => {
+        if (!res.headersSent) this.send(res, 500, this.opts.errorBody(500, 'internal_error', String(err)));
+      });
+    });
+    this.server.keepAliveTimeout = 5_000;
+    await new Promise<void>((resolve) => this.server!.listen(port, host, resolve));
+    const addr = this.server.address() as AddressInfo;
+    this.base = `http://${host}:${addr.port}`;
+    return this.base;
+  }
+
+  async stop(): Promise<void> {
+    const s = this.server;
+    if (!s) return;
+    this.server = undefined;
+    s.closeAllConnections();
+    await new Promise<void>((resolve) => s.close(() => resolve()));
+  }
+
+  private async handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    const url = new URL(req.url ?? '/', 'http://emulator');
+    const method = req.method ?? 'GET';
+    const raw = await readBody(req, this.opts.maxBodyBytes ?? 1024 * 1024);
+    if (raw === null) return this.send(res, 413, this.opts.errorBody(413, 'payload_too_large', 'request body too large'));
+
+    if (url.pathname.startsWith('/_emulator/')) return this.control(method, url.pathname, raw, res);
+
+    let body: unknown;
+    if (raw.length > 0) {
+      try {
+        body = JSON.parse(raw);
+      } catch {
+        return this.record(res, { method, url, req, body: raw }, 400, this.opts.errorBody(400, 'bad_request', 'request body is not valid JSON'));
+      }
+    }
+    const ctx = { method, url, req, body };
+    const fault = this.takeFault(method, url.pathname);
+    const delay = this.latencyMs + (fault?.delayMs ?? 0);
+    if (delay > 0) await new Promise((r) => setTimeout(r, delay));
+    if (fault?.status !== undefined)
+      return this.record(res, ctx, fault.status, fault.body ?? this.opts.errorBody(fault.status, 'injected_fault', `injected HTTP ${fault.status}`), fault.headers);
+
+    if (!this.opts.authorize(req.headers))
+      return this.record(res, ctx, 401, this.opts.errorBody(401, 'unauthorized', 'missing or invalid credentials'));
+
+    for (const r of this.routes) {
+      if (r.method !== method) continue;
+      const m = r.regex.exec(url.pathname);
+      if (!m) continue;
+      const params = Object.fromEntries(r.keys.map((k, i) => [k, decodeURIComponent(m[i + 1]!)]));
+      const out = await r.handler({ method, path: url.pathname, query: url.searchParams, params, headers: req.headers, body });
+      if (fault?.malformed) return this.record(res, ctx, out.status, MALFORMED, out.headers);
+      return this.record(res, ctx, out.status, out.body, out.headers);
+    }
+    const known = this.routes.some((r) => r.regex.test(url.pathname));
+    return known
+      ? this.record(res, ctx, 405, this.opts.errorBody(405, 'method_not_allowed', `${method} is not allowed on ${url.pathname}`))
+      : this.record(res, ctx, 404, this.opts.errorBody(404, 'not_found', `no route ${url.pathname}`));
+  }
+
+  private takeFault(method: string, path: string): Fault | undefined {
+    const f = this.faults.find(
+      (x) =>
+        (!x.method || x.method === method) &&
+        (x.path === undefined || (typeof x.path === 'string' ? path.includes(x.path) : x.path.test(path))),
+    );
+    if (!f) return undefined;
+    if (f.remaining > 0 && --f.remaining === 0) this.faults.splice(this.faults.indexOf(f), 1);
+    return f;
+  }
+
+  private control(method: string, path: string, raw: string, res: ServerResponse): void {
+    if (path === '/_emulator/faults' && method === 'POST') {
+      try {
+        const f = JSON.parse(raw) as Fault & { path?: string };
+        this.injectFault({ ...f, ...(f.path ? { path: new RegExp(f.path) } : {}) });
+        return this.send(res, 204);
+      } catch (e) {
+        return this.send(res, 400, { error: String(e) });
+      }
+    }
+    if (path === '/_emulator/faults' && method === 'DELETE') {
+      this.clearFaults();
+      return this.send(res, 204);
+    }
+    if (path === '/_emulator/requests' && method === 'GET')
+      return this.send(res, 200, this.requests.map(({ headers: _h, ...r }) => r));
+    return this.send(res, 404, { error: 'unknown control path' });
+  }
+
+  private record(
+    res: ServerResponse,
+    ctx: { method: string; url: URL; req: IncomingMessage; body: unknown },
+    status: number,
+    body: unknown,
+    headers?: Record<string, string>,
+  ): void {
+    const h: Record<string, string> = {};
+    for (const [k, v] of Object.entries(ctx.req.headers)) if (typeof v === 'string') h[k] = v;
+    this.requests.push({ method: ctx.method, path: ctx.url.pathname, query: ctx.url.search, headers: h, body: ctx.body, status });
+    this.send(res, status, body, headers);
+  }
+
+  private send(res: ServerResponse, status: number, body?: unknown, headers?: Record<string, string>): void {
+    for (const [k, v] of Object.entries(headers ?? {})) res.setHeader(k, v);
+    if (body === undefined || status === 204) {
+      res.statusCode = status;
+      res.end();
+      return;
+    }
+    res.statusCode = status;
+    res.setHeader('content-type', 'application/json');
+    res.end(body === MALFORMED ? '{"truncated": [1, 2' : JSON.stringify(body));
+  }
+}
+
+const MALFORMED = Symbol('malformed');
+
+function readBody(req: IncomingMessage, max: number): Promise<string | null> {
+  return new Promise((resolve, reject) => {
+    let size = 0;
+    const chunks: Buffer[] = [];
+    let tooBig = false;
+    req.on('data', (c: Buffer) => {
+      size += c.length;
+      if (size > max) tooBig = true;
+      else chunks.push(c);
+    });
+    req.on('end', () => resolve(tooBig ? null : Buffer.concat(chunks).toString('utf8')));
+    req.on('error', reject);
+  });
+}
+
+/** Lazily applied state transitions: each entry takes effect once its time has come, checked on every read. */
+export class Timeline<S> {
+  private steps: { at: number; apply: (s: S) => void }[] = [];
+  constructor(private readonly now: () => number = Date.now) {}
+  after(ms: number, apply: (s: S) => void): void {
+    const last = this.steps.length ? this.steps[this.steps.length - 1]!.at : this.now();
+    this.steps.push({ at: Math.max(last, this.now() + ms), apply });
+  }
+  clear(): void {
+    this.steps = [];
+  }
+  advance(state: S): void {
+    const now = this.now();
+    while (this.steps.length && this.steps[0]!.at <= now) this.steps.shift()!.apply(state);
+  }
+}

@@ -1,0 +1,44 @@
+/**
+ * Pure policy decisions (SPEC §5.2): deny (with the rule and what would be allowed instead), allow, or confirm.
+ * No I/O: the caller supplies the quote.
+ */
+import type { Policy } from '../config.js';
+import { anyGlob } from './glob.js';
+import type { Quote } from './quote.js';
+
+export type Decision =
+  | { kind: 'allow'; reason: string }
+  | { kind: 'deny'; rule: string; reason: string; instead: string }
+  | { kind: 'confirm'; reasons: string[] };
+
+export function decideCreate(q: Quote, p: Policy): Decision {
+  if (p.readOnly) return deny('policy.readOnly', 'the server is in read-only mode', 'Only read tools can be used; ask the operator to turn off readOnly.');
+  if (!anyGlob(p.allow.providers, q.provider))
+    return deny('policy.allow.providers', `provider ${q.provider} is not allowed`, `Allowed providers: ${p.allow.providers.join(', ')}.`);
+  if (!anyGlob(p.allow.regions, q.region))
+    return deny('policy.allow.regions', `region ${q.region} is not allowed`, `Allowed regions: ${p.allow.regions.join(', ')}; pass region.`);
+  if (!anyGlob(p.allow.instanceTypes, q.instance_type))
+    return deny('policy.allow.instanceTypes', `instance type ${q.instance_type} is not allowed`, `Allowed types: ${p.allow.instanceTypes.join(', ')}.`);
+  const l = p.limits;
+  if (l.maxUsdPerHourPerVm !== undefined && q.usd_per_hour !== null && q.usd_per_hour > l.maxUsdPerHourPerVm)
+    return deny('policy.limits.maxUsdPerHourPerVm', `$${q.usd_per_hour}/hour is above the limit of $${l.maxUsdPerHourPerVm}/hour per VM`, 'Pick a cheaper type with list_instance_types max_usd_per_hour.');
+  if (l.maxLifetimeHours !== undefined && q.lifetime_hours !== null && q.lifetime_hours > l.maxLifetimeHours)
+    return deny('policy.limits.maxLifetimeHours', `a lifetime of ${q.lifetime_hours} h is above the limit of ${l.maxLifetimeHours} h`, `Use lifetime_hours ≤ ${l.maxLifetimeHours}.`);
+
+  const reasons: string[] = [];
+  if (q.usd_per_hour === null) reasons.push('the price is unknown');
+  if (q.usd_per_hour !== null && p.autoApprove.maxUsdPerHour > 0 && q.usd_per_hour <= p.autoApprove.maxUsdPerHour)
+    return { kind: 'allow', reason: `within autoApprove.maxUsdPerHour ($${p.autoApprove.maxUsdPerHour}/hour)` };
+  if (q.gpu && p.confirm.gpu === 'always') reasons.push('it has GPUs');
+  if (q.usd_per_hour !== null && q.usd_per_hour > p.confirm.aboveUsdPerHour) reasons.push(`it costs more than $${p.confirm.aboveUsdPerHour}/hour`);
+  if (reasons.length) return { kind: 'confirm', reasons };
+  return { kind: 'allow', reason: `CPU VM at or under confirm.aboveUsdPerHour ($${p.confirm.aboveUsdPerHour}/hour)` };
+}
+
+export function decideDelete(p: Policy): Decision {
+  if (p.readOnly) return deny('policy.readOnly', 'the server is in read-only mode', 'Only read tools can be used.');
+  if (p.disableDestructive) return deny('policy.disableDestructive', 'destructive tools are disabled', 'Delete it in the cloud console, or ask the operator.');
+  return p.confirm.delete === 'always' ? { kind: 'confirm', reasons: ['deletes need confirmation'] } : { kind: 'allow', reason: 'confirm.delete is "never"' };
+}
+
+const deny = (rule: string, reason: string, instead: string): Decision => ({ kind: 'deny', rule, reason, instead });

@@ -1,0 +1,56 @@
+/**
+ * The quote every create starts with: cloud, type, region, GPUs, $/hour (or unknown), lifetime and the total cap.
+ * Money is computed in integer micro-dollars so sums never drift.
+ */
+import { z } from 'zod';
+import { GpuSchema, PriceSourceSchema, ProviderIdSchema, type CreatePlan } from '../domain/model.js';
+
+export const QuoteSchema = z.object({
+  provider: ProviderIdSchema,
+  instance_type: z.string(),
+  region: z.string(),
+  image: z.string(),
+  gpu: GpuSchema.nullable(),
+  usd_per_hour: z.number().nullable(),
+  price_source: PriceSourceSchema.nullable(),
+  lifetime_hours: z.number().nullable(),
+  max_total_usd: z.number().nullable(),
+});
+export type Quote = z.infer<typeof QuoteSchema>;
+
+const MICRO = 1_000_000;
+export const toMicros = (usd: number): number => Math.round(usd * MICRO);
+export const fromMicros = (micros: number): number => Math.round(micros / 10_000) / 100; // to cents
+
+export function makeQuote(plan: CreatePlan, lifetimeHours: number | null): Quote {
+  const price = plan.price.usd_per_hour;
+  return {
+    provider: plan.provider,
+    instance_type: plan.instance_type.id,
+    region: plan.region,
+    image: plan.image,
+    gpu: plan.instance_type.gpu,
+    usd_per_hour: price,
+    price_source: plan.price.source,
+    lifetime_hours: lifetimeHours,
+    max_total_usd: price !== null && lifetimeHours !== null ? fromMicros(Math.round(toMicros(price) * lifetimeHours)) : null,
+  };
+}
+
+const SOURCE_LABEL: Record<string, string> = {
+  api: 'live price',
+  config: 'price from your config',
+  limit_price: 'your bid limit',
+  emulator: 'emulator demo price',
+};
+
+/** The short exact text a human approves. */
+export function quoteSummary(q: Quote, name: string): string {
+  const gpu = q.gpu ? `${q.gpu.count}× ${q.gpu.model}` : 'no GPU';
+  const price = q.usd_per_hour === null ? 'price unknown' : `$${q.usd_per_hour.toFixed(2)}/hour (${SOURCE_LABEL[q.price_source ?? ''] ?? 'price'})`;
+  const life =
+    q.lifetime_hours === null
+      ? 'no lifetime set: it bills until deleted'
+      : `for ${q.lifetime_hours} h${q.max_total_usd === null ? '' : `, at most $${q.max_total_usd.toFixed(2)} in total`}`;
+  return `Create VM "${name}" on ${q.provider}: ${q.instance_type} (${gpu}) in ${q.region}, ${price}, ${life}.`;
+}

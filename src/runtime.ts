@@ -1,0 +1,38 @@
+/** Assembles what a server needs: config, emulators (in emulator mode) and the enabled clouds. */
+import { loadConfig, type Config } from './config.js';
+import { startEmulators, type EmulatorSet } from './emulator/index.js';
+import type { Logger } from './log.js';
+import { ProviderSet } from './providers/index.js';
+
+export interface RuntimeOptions {
+  emulate: boolean;
+  configFile?: string;
+  readOnly?: boolean;
+  env: NodeJS.ProcessEnv;
+  log: Logger;
+  pace?: 'instant' | 'demo';
+}
+
+export interface Runtime {
+  config: Config;
+  providers: ProviderSet;
+  emulators?: EmulatorSet;
+  close(): Promise<void>;
+}
+
+export async function startRuntime(opts: RuntimeOptions): Promise<Runtime> {
+  const config = loadConfig(opts.configFile);
+  if (opts.readOnly) config.policy.readOnly = true;
+  const emulators = opts.emulate ? await startEmulators({ pace: opts.pace }) : undefined;
+  const providers = new ProviderSet({ env: opts.env, config, log: opts.log, emulated: emulators?.clouds });
+  if (emulators) opts.log.info({ emulators: emulators.baseUrls }, 'emulator mode: clouds are emulated on loopback');
+  return {
+    config,
+    providers,
+    emulators,
+    close: async () => {
+      await providers.close();
+      await emulators?.stop();
+    },
+  };
+}

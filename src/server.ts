@@ -1,0 +1,84 @@
+/** Builds the MCP server: tools (filtered by policy), the compute://policy resource and the provision_gpu prompt. */
+import { McpServer } from '@modelcontextprotocol/sdk/server/mcp.js';
+import { z } from 'zod';
+import type { Config } from './config.js';
+import { IdempotencyStore } from './guardrails/idempotency.js';
+import { ConfirmationTokens } from './guardrails/token.js';
+import type { Logger } from './log.js';
+import type { ProviderSet } from './providers/index.js';
+import { ALL_TOOLS } from './tools/index.js';
+import { registerTools } from './tools/register.js';
+import { VERSION } from './version.js';
+
+export interface ServerDeps {
+  providers: ProviderSet;
+  config: Config;
+  log: Logger;
+  tokens?: ConfirmationTokens;
+  idempotency?: IdempotencyStore;
+  pollIntervalMs?: number;
+  elicitTimeoutMs?: number;
+}
+
+const INSTRUCTIONS =
+  'compute-mcp finds, creates, watches, pauses, snapshots and deletes VMs on GPU clouds. Start with list_providers or ' +
+  'list_instance_types. create_vm and delete_vm may answer confirmation_required: show the summary to the human and ' +
+  'repeat the call with confirmation_token only after they say yes.';
+
+export function createServer(deps: ServerDeps): McpServer {
+  const server = new McpServer(
+    { name: 'compute-mcp', version: VERSION, title: 'compute-mcp' },
+    { instructions: INSTRUCTIONS, capabilities: { logging: {} } },
+  );
+  registerTools(server, ALL_TOOLS, {
+    providers: deps.providers, config: deps.config, log: deps.log,
+    tokens: deps.tokens ?? new ConfirmationTokens(),
+    idempotency: deps.idempotency ?? new IdempotencyStore(),
+    pollIntervalMs: deps.pollIntervalMs, elicitTimeoutMs: deps.elicitTimeoutMs,
+  });
+
+  server.registerResource(
+    'policy',
+    'compute://policy',
+    { title: 'Active policy', description: 'The spend policy and limits in force (no secrets).', mimeType: 'application/json' },
+    async (uri) => ({
+      contents: [{
+        uri: uri.href, mimeType: 'application/json',
+        text: JSON.stringify({
+          policy: deps.config.policy,
+          prices: deps.config.prices,
+          enabledTools: deps.config.enabledTools,
+          disabledTools: deps.config.disabledTools,
+          providers: deps.providers.info().map(({ id, enabled, mode }) => ({ id, enabled, mode })),
+        }, null, 2),
+      }],
+    }),
+  );
+
+  server.registerPrompt(
+    'provision_gpu',
+    {
+      title: 'Provision a GPU VM',
+      description: 'Find the cheapest matching GPU type, quote it, get a yes, create, wait and report access.',
+      argsSchema: {
+        gpu: z.string().describe('GPU model, e.g. H100'),
+        hours: z.string().optional().describe('How long it is needed'),
+        ssh_public_key: z.string().optional().describe('SSH public key to install'),
+      },
+    },
+    ({ gpu, hours, ssh_public_key }) => ({
+      messages: [{
+        role: 'user',
+        content: {
+          type: 'text',
+          text:
+            `Get me a ${gpu} VM${hours ? ` for ${hours} hours` : ''}. Steps: 1) list_instance_types with gpu="${gpu}" and pick the cheapest available type. ` +
+            `2) create_vm with dry_run=true${hours ? ` and lifetime_hours=${hours}` : ''} and show me the quote. ` +
+            '3) Create it only after I approve: if create_vm answers confirmation_required, show me the summary and wait for my yes before passing confirmation_token. ' +
+            `4) wait_for_instance until running, then get_console and tell me how to connect.${ssh_public_key ? ` Use ssh_public_key: ${ssh_public_key}` : ''}`,
+        },
+      }],
+    }),
+  );
+  return server;
+}

@@ -1,0 +1,49 @@
+/** A tool is a value: definition + handler. `tools/index.ts` lists them; `register.ts` wires them to the server. */
+import type { z } from 'zod';
+import type { Logger } from 'pino';
+import type { Config } from '../config.js';
+import type { HumanChannel } from '../guardrails/confirm.js';
+import type { ConfirmationTokens } from '../guardrails/token.js';
+import type { ProviderSet } from '../providers/index.js';
+import type { IdempotencyStore } from '../guardrails/idempotency.js';
+
+export interface Annotations {
+  readOnlyHint: boolean;
+  destructiveHint: boolean;
+  idempotentHint: boolean;
+  openWorldHint: boolean;
+}
+
+/** What a handler gets per call. Tools never see the McpServer. */
+export interface ToolContext {
+  providers: ProviderSet;
+  config: Config;
+  tokens: ConfirmationTokens;
+  idempotency: IdempotencyStore;
+  human: HumanChannel;
+  log: Logger;
+  signal: AbortSignal;
+  /** Sends notifications/progress when the caller gave a progress token; a no-op otherwise. */
+  progress(progress: number, total?: number, message?: string): Promise<void>;
+  /** How often wait loops poll the cloud. */
+  pollIntervalMs: number;
+}
+
+export interface ToolSpec<I extends z.ZodRawShape, O extends z.ZodRawShape> {
+  name: string;
+  title: string;
+  description: string;
+  input: I;
+  output: O;
+  annotations: Annotations;
+  handler: (args: z.infer<z.ZodObject<I>>, ctx: ToolContext) => Promise<z.infer<z.ZodObject<O>>>;
+  /** Compact text of the same result, for clients that read text. */
+  render: (out: z.infer<z.ZodObject<O>>) => string;
+}
+
+export function defineTool<I extends z.ZodRawShape, O extends z.ZodRawShape>(spec: ToolSpec<I, O>): ToolSpec<I, O> {
+  return spec;
+}
+
+// eslint-disable-next-line @typescript-eslint/no-explicit-any
+export type AnyTool = ToolSpec<any, any>;

@@ -1,0 +1,15 @@
+import { InstanceSchema } from '../domain/model.js';
+import { instanceIdArg, money, providerArg } from './common.js';
+import { defineTool } from './define.js';
+
+export const getInstance = defineTool({
+  name: 'get_instance',
+  title: 'Get instance',
+  description: 'Get one VM: status, type, region, IPs, SSH command and price.',
+  input: { provider: providerArg, id: instanceIdArg },
+  output: { instance: InstanceSchema },
+  annotations: { readOnlyHint: true, destructiveHint: false, idempotentHint: true, openWorldHint: true },
+  handler: async (args, ctx) => ({ instance: await ctx.providers.get(args.provider).getInstance(args.id, { signal: ctx.signal }) }),
+  render: ({ instance: i }) =>
+    `${i.provider} ${i.id} "${i.name}": ${i.status} (${i.provider_status}), ${i.instance_type}${i.region ? ` in ${i.region}` : ''}, ${money(i.price_usd_per_hour)}${i.ssh ? `\nSSH: ${i.ssh}` : ''}`,
+});

@@ -1,0 +1,19 @@
+import { z } from 'zod';
+import { ImageSchema } from '../domain/model.js';
+import { providerArg, requireCapability } from './common.js';
+import { defineTool } from './define.js';
+
+export const listImages = defineTool({
+  name: 'list_images',
+  title: 'List images',
+  description: 'List OS images and restorable snapshots usable as create_vm image or from_snapshot.',
+  input: { provider: providerArg, region: z.string().max(100).optional().describe('Only images usable in this region') },
+  output: { items: z.array(ImageSchema) },
+  annotations: { readOnlyHint: true, destructiveHint: false, idempotentHint: true, openWorldHint: true },
+  handler: async (args, ctx) => {
+    const p = ctx.providers.get(args.provider);
+    requireCapability(p, 'list_images', 'list images');
+    return { items: await p.listImages({ region: args.region, signal: ctx.signal }) };
+  },
+  render: (out) => out.items.map((i) => `${i.kind} ${i.id}: ${i.name}`).join('\n') || 'No images.',
+});

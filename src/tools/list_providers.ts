@@ -1,0 +1,32 @@
+import { z } from 'zod';
+import { CapabilitiesSchema, ProviderIdSchema } from '../domain/model.js';
+import { defineTool } from './define.js';
+
+export const listProviders = defineTool({
+  name: 'list_providers',
+  title: 'List clouds',
+  description: 'List the clouds, whether each is enabled (and what enables it), live or emulated, and what each can do.',
+  input: {},
+  output: {
+    items: z.array(
+      z.object({
+        id: ProviderIdSchema,
+        name: z.string(),
+        enabled: z.boolean(),
+        mode: z.enum(['live', 'emulated']).nullable(),
+        reason: z.string().optional(),
+        capabilities: CapabilitiesSchema.nullable(),
+      }),
+    ),
+  },
+  annotations: { readOnlyHint: true, destructiveHint: false, idempotentHint: true, openWorldHint: false },
+  handler: async (_args, ctx) => ({ items: ctx.providers.info() }),
+  render: (out) =>
+    out.items
+      .map((p) => {
+        if (!p.enabled) return `${p.id}: disabled. ${p.reason ?? ''}`.trim();
+        const no = Object.entries(p.capabilities ?? {}).filter(([, v]) => v !== true).map(([k]) => k);
+        return `${p.id}: enabled (${p.mode})${no.length ? `; cannot: ${no.join(', ')}` : ''}`;
+      })
+      .join('\n'),
+});

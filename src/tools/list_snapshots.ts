@@ -1,0 +1,19 @@
+import { z } from 'zod';
+import { SnapshotSchema } from '../domain/model.js';
+import { providerArg, requireCapability } from './common.js';
+import { defineTool } from './define.js';
+
+export const listSnapshots = defineTool({
+  name: 'list_snapshots',
+  title: 'List snapshots',
+  description: 'List the snapshots of one VM, or of the whole cloud.',
+  input: { provider: providerArg, id: z.string().min(1).max(200).optional().describe('Instance id; omit for all snapshots') },
+  output: { items: z.array(SnapshotSchema) },
+  annotations: { readOnlyHint: true, destructiveHint: false, idempotentHint: true, openWorldHint: true },
+  handler: async (args, ctx) => {
+    const p = ctx.providers.get(args.provider);
+    requireCapability(p, 'snapshot', 'list snapshots');
+    return { items: await p.listSnapshots({ instanceId: args.id, signal: ctx.signal }) };
+  },
+  render: (out) => out.items.map((s) => `${s.id} "${s.name}": ${s.status}${s.instance_id ? ` (of ${s.instance_id})` : ''}`).join('\n') || 'No snapshots.',
+});

@@ -1,0 +1,13 @@
+import { defineTool } from './define.js';
+import { power, powerInput, powerOutput, renderPower } from './power.js';
+
+export const pauseInstances = defineTool({
+  name: 'pause_instances',
+  title: 'Pause instances',
+  description: 'Pause (stop) several VMs on one cloud. One result per id: paused, already_paused, unsupported (with what to do instead) or failed.',
+  input: powerInput,
+  output: powerOutput,
+  annotations: { readOnlyHint: false, destructiveHint: false, idempotentHint: true, openWorldHint: true },
+  handler: (args, ctx) => power(ctx, args, 'pause'),
+  render: renderPower,
+});

@@ -1,0 +1,22 @@
+import { z } from 'zod';
+import { InstanceSchema, InstanceStatusSchema } from '../domain/model.js';
+import { instanceIdArg, providerArg } from './common.js';
+import { defineTool } from './define.js';
+import { waitForStatus } from './wait.js';
+
+export const waitForInstance = defineTool({
+  name: 'wait_for_instance',
+  title: 'Wait for instance',
+  description: 'Wait until a VM reaches a status (default running) or the timeout passes; returns its state either way.',
+  input: {
+    provider: providerArg,
+    id: instanceIdArg,
+    status: InstanceStatusSchema.default('running').describe('Status to wait for; "terminated" also matches a VM that is gone'),
+    timeout_seconds: z.number().int().min(1).max(50).default(30).describe('Seconds to wait, at most 50'),
+  },
+  output: { reached: z.boolean(), instance: InstanceSchema.nullable(), waited_seconds: z.number(), message: z.string().optional() },
+  annotations: { readOnlyHint: true, destructiveHint: false, idempotentHint: true, openWorldHint: true },
+  handler: async (args, ctx) => waitForStatus(ctx, ctx.providers.get(args.provider), args.id, args.status, args.timeout_seconds),
+  render: (out) =>
+    `${out.reached ? 'Reached' : 'Not reached'} after ${out.waited_seconds}s: ${out.instance ? `${out.instance.id} is ${out.instance.status}` : 'instance gone'}${out.message ? `. ${out.message}` : ''}`,
+});
