@@ -144,18 +144,31 @@ export class GenesisCloudProvider implements Provider {
     if (req.startup_script !== undefined && Buffer.byteLength(req.startup_script) > STARTUP_SCRIPT_MAX_BYTES)
       throw new ComputeError('INVALID_INPUT', 'startup_script is larger than 64 KiB', { provider: this.id, hint: 'Shorten it, or fetch a larger script from inside it.' });
 
+    // A snapshot restores only in its own region: take that region, or refuse a different one before sending.
+    let snapshotRegion: string | undefined;
+    if (req.from_snapshot) {
+      const snap = await this.http.request({ method: 'GET', path: `${P}/snapshots/${enc(req.from_snapshot)}`, schema: W.SnapshotEnvelope, signal: opts?.signal });
+      snapshotRegion = snap.data.snapshot.region;
+      if (snap.data.snapshot.status !== 'created')
+        throw new ComputeError('NOT_READY', `snapshot ${req.from_snapshot} is ${snap.data.snapshot.status}`, { provider: this.id, hint: 'Wait until list_snapshots shows it available.' });
+      if (req.region && snapshotRegion && req.region !== snapshotRegion)
+        throw new ComputeError('INVALID_INPUT', `snapshot ${req.from_snapshot} is in ${snapshotRegion}, not ${req.region}`, { provider: this.id, hint: `Omit region or use ${snapshotRegion}.` });
+    }
+    const wantedRegion = req.region ?? snapshotRegion;
+
     const [type, region] = await (async () => {
       const types = await this.listInstanceTypes(opts);
       const t = types.find((x) => x.id === row.id)!;
-      if (req.region) {
-        if (!(GENESIS_REGIONS as readonly string[]).includes(req.region))
-          throw new ComputeError('INVALID_INPUT', `unknown region ${JSON.stringify(req.region)}`, { provider: this.id, hint: `Use one of ${GENESIS_REGIONS.join(', ')}.` });
-        if (t.available !== undefined && !t.regions.includes(req.region))
-          throw new ComputeError('CAPACITY', `${row.id} is not available in ${req.region}`, {
+      if (wantedRegion) {
+        const wanted = wantedRegion;
+        if (!(GENESIS_REGIONS as readonly string[]).includes(wanted))
+          throw new ComputeError('INVALID_INPUT', `unknown region ${JSON.stringify(wanted)}`, { provider: this.id, hint: `Use one of ${GENESIS_REGIONS.join(', ')}.` });
+        if (t.available !== undefined && !t.regions.includes(wanted))
+          throw new ComputeError('CAPACITY', `${row.id} is not available in ${wanted}`, {
             provider: this.id,
             hint: t.regions.length ? `Regions with capacity: ${t.regions.join(', ')}.` : 'No region has capacity now; pick another type from list_instance_types.',
           });
-        return [t, req.region] as const;
+        return [t, wanted] as const;
       }
       const first = t.regions[0];
       if (!first)

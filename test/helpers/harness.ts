@@ -1,0 +1,67 @@
+/** A real SDK Client connected over InMemoryTransport to a real server, whose Genesis adapter talks to the emulator. */
+import { Client } from '@modelcontextprotocol/sdk/client/index.js';
+import { InMemoryTransport } from '@modelcontextprotocol/sdk/inMemory.js';
+import { ElicitRequestSchema, type CallToolResult, type ElicitRequest, type ElicitResult } from '@modelcontextprotocol/sdk/types.js';
+import { parseConfig, type Config } from '../../src/config.js';
+import { ConfirmationTokens } from '../../src/guardrails/token.js';
+import { DEFAULT_TOKEN, DEMO_PRICES, GenesisEmulator, type GenesisEmulatorOptions } from '../../src/providers/genesiscloud/emulator.js';
+import { ProviderSet } from '../../src/providers/index.js';
+import { createServer } from '../../src/server.js';
+import { memoryLogger } from './logsink.js';
+
+export interface HarnessOptions {
+  config?: unknown;
+  /** Declare form elicitation and answer with this handler. */
+  elicit?: (req: ElicitRequest) => Promise<ElicitResult> | ElicitResult;
+  tokens?: ConfirmationTokens;
+  emulator?: GenesisEmulatorOptions;
+  elicitTimeoutMs?: number;
+  env?: NodeJS.ProcessEnv;
+  /** Retry timing for the HTTP client (kept short in tests). */
+  retry?: { baseDelayMs?: number; maxAttempts?: number; maxRetryAfterMs?: number };
+}
+
+export interface Harness {
+  client: Client;
+  emulator: GenesisEmulator;
+  providers: ProviderSet;
+  config: Config;
+  logLines: string[];
+  call(name: string, args?: Record<string, unknown>): Promise<CallToolResult>;
+  close(): Promise<void>;
+}
+
+export async function startHarness(opts: HarnessOptions = {}): Promise<Harness> {
+  const emulator = new GenesisEmulator(opts.emulator);
+  await emulator.start();
+  const config = parseConfig(opts.config ?? {});
+  const { log, lines } = memoryLogger();
+  const providers = new ProviderSet({
+    env: opts.env ?? {},
+    config,
+    log,
+    emulated: { genesiscloud: { baseUrl: emulator.baseUrl, token: opts.emulator?.token ?? DEFAULT_TOKEN, demoPrices: DEMO_PRICES } },
+    http: { retry: { baseDelayMs: 5, maxDelayMs: 20, ...opts.retry } },
+  });
+  const server = createServer({ providers, config, log, tokens: opts.tokens, pollIntervalMs: 10, elicitTimeoutMs: opts.elicitTimeoutMs });
+  const [ct, st] = InMemoryTransport.createLinkedPair();
+  const client = new Client({ name: 'test', version: '0' }, { capabilities: opts.elicit ? { elicitation: { form: {} } } : {} });
+  if (opts.elicit) client.setRequestHandler(ElicitRequestSchema, (req) => opts.elicit!(req));
+  await Promise.all([server.connect(st), client.connect(ct)]);
+  return {
+    client, emulator, providers, config, logLines: lines,
+    call: async (name, args = {}) => (await client.callTool({ name, arguments: args })) as CallToolResult,
+    close: async () => {
+      await client.close();
+      await server.close();
+      await providers.close();
+      await emulator.stop();
+    },
+  };
+}
+
+export const text = (r: CallToolResult) => r.content.map((c) => ('text' in c ? c.text : '')).join('\n');
+
+export const SSH_KEY = 'ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAITestKey000000000000000000000000000000000 test@example';
+export const H100 = 'vcpu-192_memory-1920g_nvidia-h100-sxm5-8';
+export const CPU2 = 'vcpu-2_memory-4g_disk-80g';
