@@ -5,11 +5,11 @@ import { ProviderIdSchema, type ProviderId } from '../domain/model.js';
 import type { Provider } from '../domain/provider.js';
 import type { ToolContext } from './define.js';
 
-export const providerArg = ProviderIdSchema.describe('Cloud id (see list_providers)');
+export const providerArg = ProviderIdSchema.describe('Cloud id');
 export const optionalProviderArg = ProviderIdSchema.optional().describe('Only this cloud; omit for all enabled clouds');
-export const instanceIdArg = z.string().min(1).max(200).describe('Instance id as returned by list_instances');
-export const limitArg = (def: number) => z.number().int().min(1).max(100).default(def).describe(`Max items to return (default ${def})`);
-export const cursorArg = z.string().max(2000).optional().describe('next_cursor from the previous page');
+export const instanceIdArg = z.string().min(1).max(200).describe('Instance id');
+export const limitArg = (def: number) => z.number().int().min(1).max(100).default(def).describe('Max items');
+export const cursorArg = z.string().max(2000).optional().describe('next_cursor of the last page');
 
 export const ProviderErrorSchema = z.object({ provider: ProviderIdSchema, code: z.string(), message: z.string() });
 export type ProviderError = z.infer<typeof ProviderErrorSchema>;

@@ -1,11 +1,12 @@
 import { z } from 'zod';
 import { ComputeError } from '../domain/errors.js';
-import { InstanceSchema, type CreateRequest } from '../domain/model.js';
+import type { CreateRequest } from '../domain/model.js';
 import { confirm } from '../guardrails/confirm.js';
 import { decideCreate } from '../guardrails/policy.js';
-import { QuoteSchema, makeQuote, quoteSummary } from '../guardrails/quote.js';
+import { makeQuote, quoteSummary } from '../guardrails/quote.js';
 import { money, providerArg } from './common.js';
 import { defineTool } from './define.js';
+import { OutInstance, OutQuote, OutRequest } from './shapes.js';
 import { waitForStatus } from './wait.js';
 
 export const createVm = defineTool({
@@ -25,18 +26,18 @@ export const createVm = defineTool({
     lifetime_hours: z.number().positive().max(8_760).optional().describe('Planned hours, for the cost cap in the quote'),
     from_snapshot: z.string().max(200).optional().describe('Snapshot id to restore from (see list_snapshots)'),
     idempotency_key: z.string().min(1).max(200).optional().describe('Same key + same arguments never creates twice'),
-    confirmation_token: z.string().max(2_000).optional().describe('Token from a confirmation_required answer, after the human said yes'),
+    confirmation_token: z.string().max(2_000).optional().describe('From confirmation_required, after the human said yes'),
     dry_run: z.boolean().default(false).describe('Only quote and show the request; create nothing'),
     wait_seconds: z.number().int().min(0).max(50).default(0).describe('Wait up to this long for running'),
   },
   output: {
     status: z.enum(['created', 'existing', 'confirmation_required', 'dry_run', 'declined']),
-    instance: InstanceSchema.optional(),
-    quote: QuoteSchema.optional(),
+    instance: OutInstance.optional(),
+    quote: OutQuote.optional(),
     summary: z.string().optional(),
     confirmation_token: z.string().optional(),
     expires_at: z.string().optional(),
-    request: z.object({ method: z.string(), path: z.string(), body: z.record(z.string(), z.unknown()) }).optional(),
+    request: OutRequest.optional(),
     preparatory_steps: z.array(z.string()).optional(),
     approved_by: z.enum(['elicitation', 'token', 'policy']).optional(),
     message: z.string().optional(),
@@ -65,15 +66,16 @@ export const createVm = defineTool({
     const { confirmation_token: token, wait_seconds: _w, ...boundArgs } = args;
     let approvedBy: 'elicitation' | 'token' | 'policy' = 'policy';
     if (decision.kind === 'confirm') {
+      const asked = `${summary} Needs a yes because ${decision.reasons.join(' and ')}.`;
       const outcome = await confirm({
-        summary: `${summary} Needs a yes because ${decision.reasons.join(' and ')}.`,
+        summary: asked,
         binding: { tool: 'create_vm', args: boundArgs, quote },
         token, action: 'create', channel: ctx.human, tokens: ctx.tokens, fallback: policy.confirm.fallback,
       });
       if (!outcome.approved) {
-        if (outcome.kind === 'declined') return { status: 'declined' as const, quote, summary, message: outcome.message };
+        if (outcome.kind === 'declined') return { status: 'declined' as const, quote, summary: asked, message: outcome.message };
         return {
-          status: 'confirmation_required' as const, quote, summary, confirmation_token: outcome.confirmation_token, expires_at: outcome.expires_at,
+          status: 'confirmation_required' as const, quote, summary: asked, confirmation_token: outcome.confirmation_token, expires_at: outcome.expires_at,
           message: 'Nothing was created. Show the summary to the human; if they approve, call create_vm again with the same arguments plus confirmation_token.',
         };
       }

@@ -29,21 +29,25 @@ export interface ToolContext {
   pollIntervalMs: number;
 }
 
-export interface ToolSpec<I extends z.ZodRawShape, O extends z.ZodRawShape> {
+/**
+ * `output` is the schema tools/list shows and the SDK validates `structuredContent` against; `R` is the handler's own
+ * (domain-typed) result, which must satisfy it.
+ */
+export interface ToolSpec<I extends z.ZodRawShape, O extends z.ZodRawShape, R extends z.infer<z.ZodObject<O>> = z.infer<z.ZodObject<O>>> {
   name: string;
   title: string;
   description: string;
   input: I;
   output: O;
   annotations: Annotations;
-  handler: (args: z.infer<z.ZodObject<I>>, ctx: ToolContext) => Promise<z.infer<z.ZodObject<O>>>;
+  handler: (args: z.infer<z.ZodObject<I>>, ctx: ToolContext) => Promise<R>;
   /** Compact text of the same result, for clients that read text. */
-  render: (out: z.infer<z.ZodObject<O>>) => string;
+  render: (out: R) => string;
 }
 
-export function defineTool<I extends z.ZodRawShape, O extends z.ZodRawShape>(spec: ToolSpec<I, O>): ToolSpec<I, O> {
+export function defineTool<I extends z.ZodRawShape, O extends z.ZodRawShape, R extends z.infer<z.ZodObject<O>>>(spec: ToolSpec<I, O, R>): ToolSpec<I, O, R> {
   return spec;
 }
 
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
-export type AnyTool = ToolSpec<any, any>;
+export type AnyTool = ToolSpec<any, any, any>;

@@ -1,23 +1,23 @@
 import { z } from 'zod';
 import { ComputeError } from '../domain/errors.js';
-import { InstanceSchema } from '../domain/model.js';
 import { confirm } from '../guardrails/confirm.js';
 import { decideDelete } from '../guardrails/policy.js';
 import { instanceIdArg, providerArg } from './common.js';
 import { defineTool } from './define.js';
+import { OutInstance } from './shapes.js';
 
 export const deleteVm = defineTool({
   name: 'delete_vm',
   title: 'Delete VM',
-  description: 'Delete one VM and its boot disk. Needs a human yes like a costly create: show the summary, then call again with confirmation_token.',
+  description: 'Delete one VM and its boot disk. Needs a human yes, like create_vm.',
   input: {
     provider: providerArg,
     id: instanceIdArg,
-    confirmation_token: z.string().max(2_000).optional().describe('Token from a confirmation_required answer, after the human said yes'),
+    confirmation_token: z.string().max(2_000).optional().describe('From confirmation_required, after the human said yes'),
   },
   output: {
     status: z.enum(['deleted', 'confirmation_required', 'declined']),
-    instance: InstanceSchema.optional(),
+    instance: OutInstance.optional(),
     already_gone: z.boolean().optional(),
     summary: z.string().optional(),
     confirmation_token: z.string().optional(),

@@ -1,14 +1,14 @@
 import { z } from 'zod';
-import { ConsoleSchema } from '../domain/model.js';
 import { instanceIdArg, providerArg } from './common.js';
 import { defineTool } from './define.js';
+import { OutConsole } from './shapes.js';
 
 export const getConsole = defineTool({
   name: 'get_console',
   title: 'Get console',
   description: 'Get how to reach a VM: a console URL where the cloud has one, else the SSH command or share URL.',
   input: { provider: providerArg, id: instanceIdArg },
-  output: { console: ConsoleSchema, note: z.string().optional() },
+  output: { console: OutConsole, note: z.string().optional() },
   // Not read-only: on clouds with console sessions this opens one.
   annotations: { readOnlyHint: false, destructiveHint: false, idempotentHint: false, openWorldHint: true },
   handler: async (args, ctx) => ctx.providers.get(args.provider).getConsole(args.id, { signal: ctx.signal }),

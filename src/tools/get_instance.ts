@@ -1,13 +1,13 @@
-import { InstanceSchema } from '../domain/model.js';
 import { instanceIdArg, money, providerArg } from './common.js';
 import { defineTool } from './define.js';
+import { OutInstance } from './shapes.js';
 
 export const getInstance = defineTool({
   name: 'get_instance',
   title: 'Get instance',
   description: 'Get one VM: status, type, region, IPs, SSH command and price.',
   input: { provider: providerArg, id: instanceIdArg },
-  output: { instance: InstanceSchema },
+  output: { instance: OutInstance },
   annotations: { readOnlyHint: true, destructiveHint: false, idempotentHint: true, openWorldHint: true },
   handler: async (args, ctx) => ({ instance: await ctx.providers.get(args.provider).getInstance(args.id, { signal: ctx.signal }) }),
   render: ({ instance: i }) =>

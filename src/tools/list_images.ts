@@ -1,14 +1,14 @@
 import { z } from 'zod';
-import { ImageSchema } from '../domain/model.js';
 import { providerArg, requireCapability } from './common.js';
 import { defineTool } from './define.js';
+import { OutImage } from './shapes.js';
 
 export const listImages = defineTool({
   name: 'list_images',
   title: 'List images',
   description: 'List OS images and restorable snapshots usable as create_vm image or from_snapshot.',
   input: { provider: providerArg, region: z.string().max(100).optional().describe('Only images usable in this region') },
-  output: { items: z.array(ImageSchema) },
+  output: { items: z.array(OutImage) },
   annotations: { readOnlyHint: true, destructiveHint: false, idempotentHint: true, openWorldHint: true },
   handler: async (args, ctx) => {
     const p = ctx.providers.get(args.provider);

@@ -1,9 +1,10 @@
 import { createHash } from 'node:crypto';
 import { z } from 'zod';
 import { ComputeError } from '../domain/errors.js';
-import { InstanceTypeSchema, type InstanceType } from '../domain/model.js';
-import { ProviderErrorSchema, cursorArg, decodeCursor, encodeCursor, fanOut, limitArg, money, optionalProviderArg, targets } from './common.js';
+import type { InstanceType } from '../domain/model.js';
+import { cursorArg, decodeCursor, encodeCursor, fanOut, limitArg, money, optionalProviderArg, targets } from './common.js';
 import { defineTool } from './define.js';
+import { OutError, OutInstanceType } from './shapes.js';
 
 /** Lower-case letters and digits only, vendor words dropped: "NVIDIA H100" → "h100", "RTX-3090" → "rtx3090". */
 export const normalizeGpu = (s: string) => s.toLowerCase().replace(/nvidia|geforce|intel|amd|®|™/g, '').replace(/[^a-z0-9]/g, '');
@@ -44,7 +45,7 @@ export const listInstanceTypes = defineTool({
     limit: limitArg(20),
     cursor: cursorArg,
   },
-  output: { items: z.array(InstanceTypeSchema), next_cursor: z.string().optional(), errors: z.array(ProviderErrorSchema) },
+  output: { items: z.array(OutInstanceType), next_cursor: z.string().optional(), errors: z.array(OutError) },
   annotations: { readOnlyHint: true, destructiveHint: false, idempotentHint: true, openWorldHint: true },
   handler: async (args, ctx) => {
     const { limit, cursor, ...filters } = args;

@@ -1,8 +1,9 @@
 import { z } from 'zod';
 import { ComputeError } from '../domain/errors.js';
-import { InstanceSchema, InstanceStatusSchema, PROVIDER_IDS } from '../domain/model.js';
+import { InstanceStatusSchema, PROVIDER_IDS } from '../domain/model.js';
 import { ProviderErrorSchema, cursorArg, decodeCursor, encodeCursor, limitArg, money, optionalProviderArg, targets } from './common.js';
 import { defineTool } from './define.js';
+import { OutError, OutInstance } from './shapes.js';
 
 // A cursor names the cloud being read (index into the clouds covered) and that cloud's own cursor.
 const CursorSchema = z.object({ p: z.enum(PROVIDER_IDS), c: z.string().optional() });
@@ -17,7 +18,7 @@ export const listInstances = defineTool({
     limit: limitArg(20),
     cursor: cursorArg,
   },
-  output: { items: z.array(InstanceSchema), next_cursor: z.string().optional(), errors: z.array(ProviderErrorSchema) },
+  output: { items: z.array(OutInstance), next_cursor: z.string().optional(), errors: z.array(OutError) },
   annotations: { readOnlyHint: true, destructiveHint: false, idempotentHint: true, openWorldHint: true },
   handler: async (args, ctx) => {
     const clouds = targets(ctx, args.provider);

@@ -1,5 +1,4 @@
 import { z } from 'zod';
-import { CapabilitiesSchema, ProviderIdSchema } from '../domain/model.js';
 import { defineTool } from './define.js';
 
 export const listProviders = defineTool({
@@ -10,12 +9,13 @@ export const listProviders = defineTool({
   output: {
     items: z.array(
       z.object({
-        id: ProviderIdSchema,
+        id: z.string(),
         name: z.string(),
         enabled: z.boolean(),
-        mode: z.enum(['live', 'emulated']).nullable(),
+        mode: z.string().nullable(),
         reason: z.string().optional(),
-        capabilities: CapabilitiesSchema.nullable(),
+        // each capability: true, or a sentence saying why not and what to do instead
+        capabilities: z.record(z.string(), z.union([z.literal(true), z.string()])).nullable(),
       }),
     ),
   },

@@ -4,7 +4,7 @@ import { power, powerInput, powerOutput, renderPower } from './power.js';
 export const pauseInstances = defineTool({
   name: 'pause_instances',
   title: 'Pause instances',
-  description: 'Pause (stop) several VMs on one cloud. One result per id: paused, already_paused, unsupported (with what to do instead) or failed.',
+  description: 'Pause (stop) VMs on one cloud; one result per id (paused, already_paused, unsupported, failed).',
   input: powerInput,
   output: powerOutput,
   annotations: { readOnlyHint: false, destructiveHint: false, idempotentHint: true, openWorldHint: true },

@@ -1,6 +1,6 @@
 /** pause_instances and resume_instances share one shape: validate every target, then act, one result per id. */
 import { z } from 'zod';
-import { PowerResultSchema, type PowerResult } from '../domain/model.js';
+import type { PowerResult } from '../domain/model.js';
 import { providerArg } from './common.js';
 import type { ToolContext } from './define.js';
 
@@ -8,7 +8,9 @@ export const powerInput = {
   provider: providerArg,
   ids: z.array(z.string().min(1).max(200)).min(1).max(50).describe('Instance ids (1-50)'),
 };
-export const powerOutput = { results: z.array(PowerResultSchema) };
+export const powerOutput = {
+  results: z.array(z.object({ id: z.string(), result: z.string(), status: z.string().optional(), message: z.string().optional() })),
+};
 
 export async function power(
   ctx: ToolContext,

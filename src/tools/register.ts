@@ -4,7 +4,8 @@
  */
 import type { McpServer } from '@modelcontextprotocol/sdk/server/mcp.js';
 import type { RequestHandlerExtra } from '@modelcontextprotocol/sdk/shared/protocol.js';
-import type { CallToolResult, ServerNotification, ServerRequest } from '@modelcontextprotocol/sdk/types.js';
+import { ListToolsRequestSchema, type CallToolResult, type ServerNotification, type ServerRequest, type Tool } from '@modelcontextprotocol/sdk/types.js';
+import { z } from 'zod';
 import type { Logger } from 'pino';
 import type { Config } from '../config.js';
 import { ComputeError } from '../domain/errors.js';
@@ -36,8 +37,44 @@ export function visibleTools(tools: AnyTool[], config: Config): AnyTool[] {
   );
 }
 
+/** Keys tools/list leaves out: they cost tokens and guide no call (inputs are still validated in full by zod). */
+const UNLISTED = new Set(['$schema', 'minLength', 'maxLength', 'maxItems', 'additionalProperties', 'propertyNames']);
+
+/**
+ * JSON Schema of a zod shape as tools/list shows it: the schema zod makes, without `$schema`, ±2^53 integer bounds,
+ * string and array size caps, and `additionalProperties`. The result is only ever looser than what is enforced.
+ */
+export function listingSchema(shape: z.ZodRawShape, io: 'input' | 'output'): Tool['inputSchema'] {
+  const json = z.toJSONSchema(z.object(shape), { io, target: 'draft-7' });
+  const out = JSON.parse(JSON.stringify(json), (k, v) =>
+    UNLISTED.has(k) || ((k === 'minimum' || k === 'maximum') && Math.abs(v) === Number.MAX_SAFE_INTEGER) ? undefined : v,
+  ) as Tool['inputSchema'];
+  // Nested output objects list their fields but not which are required: the top level says what always comes back.
+  if (io === 'output') for (const p of Object.values(out.properties ?? {})) dropNestedRequired(p);
+  return out;
+}
+
+function dropNestedRequired(node: unknown): void {
+  if (!node || typeof node !== 'object') return;
+  delete (node as { required?: unknown }).required;
+  for (const v of Object.values(node)) dropNestedRequired(v);
+}
+
+/** The tools/list entries, derived from the tool values alone. */
+export function listTools(tools: AnyTool[]): Tool[] {
+  return tools.map((t) => ({
+    name: t.name,
+    title: t.title,
+    description: t.description,
+    inputSchema: listingSchema(t.input, 'input'),
+    outputSchema: listingSchema(t.output, 'output'),
+    annotations: t.annotations,
+  }));
+}
+
 export function registerTools(server: McpServer, tools: AnyTool[], deps: ToolDeps): void {
-  for (const tool of visibleTools(tools, deps.config)) {
+  const visible = visibleTools(tools, deps.config);
+  for (const tool of visible) {
     server.registerTool(
       tool.name,
       {
@@ -45,7 +82,7 @@ export function registerTools(server: McpServer, tools: AnyTool[], deps: ToolDep
         description: tool.description,
         inputSchema: tool.input,
         outputSchema: tool.output,
-        annotations: { title: tool.title, ...tool.annotations },
+        annotations: tool.annotations,
       },
       async (args: Record<string, unknown>, extra: RequestHandlerExtra<ServerRequest, ServerNotification>): Promise<CallToolResult> => {
         const log = deps.log.child({ tool: tool.name, requestId: extra.requestId });
@@ -85,5 +122,11 @@ export function registerTools(server: McpServer, tools: AnyTool[], deps: ToolDep
         }
       },
     );
+  }
+  // The SDK's own listing adds a `$schema` line and integer bounds to every schema; ours is the same schema without
+  // them, built from the same tool values (every conversation pays for these bytes).
+  if (visible.length) {
+    const listing = listTools(visible);
+    server.server.setRequestHandler(ListToolsRequestSchema, () => ({ tools: listing }));
   }
 }

@@ -1,7 +1,8 @@
 import { z } from 'zod';
-import { InstanceSchema, InstanceStatusSchema } from '../domain/model.js';
+import { InstanceStatusSchema } from '../domain/model.js';
 import { instanceIdArg, providerArg } from './common.js';
 import { defineTool } from './define.js';
+import { OutInstance } from './shapes.js';
 import { waitForStatus } from './wait.js';
 
 export const waitForInstance = defineTool({
@@ -11,10 +12,10 @@ export const waitForInstance = defineTool({
   input: {
     provider: providerArg,
     id: instanceIdArg,
-    status: InstanceStatusSchema.default('running').describe('Status to wait for; "terminated" also matches a VM that is gone'),
+    status: InstanceStatusSchema.default('running').describe('"terminated" also matches a deleted VM'),
     timeout_seconds: z.number().int().min(1).max(50).default(30).describe('Seconds to wait, at most 50'),
   },
-  output: { reached: z.boolean(), instance: InstanceSchema.nullable(), waited_seconds: z.number(), message: z.string().optional() },
+  output: { reached: z.boolean(), instance: OutInstance.nullable(), waited_seconds: z.number(), message: z.string().optional() },
   annotations: { readOnlyHint: true, destructiveHint: false, idempotentHint: true, openWorldHint: true },
   handler: async (args, ctx) => waitForStatus(ctx, ctx.providers.get(args.provider), args.id, args.status, args.timeout_seconds),
   render: (out) =>

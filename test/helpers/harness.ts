@@ -17,8 +17,13 @@ export interface HarnessOptions {
   emulator?: GenesisEmulatorOptions;
   elicitTimeoutMs?: number;
   env?: NodeJS.ProcessEnv;
+  /** Live mode: the adapter is built from GENESISCLOUD_API_TOKEN and GENESISCLOUD_BASE_URL (pointed at the emulator). */
+  live?: { token: string };
+  /** The emulator's demo price table as the adapter sees it (default: DEMO_PRICES; `{}` = no prices at all). */
+  demoPrices?: Record<string, number>;
   /** Retry timing for the HTTP client (kept short in tests). */
   retry?: { baseDelayMs?: number; maxAttempts?: number; maxRetryAfterMs?: number };
+  timeouts?: { connectMs?: number; requestMs?: number };
 }
 
 export interface Harness {
@@ -37,11 +42,13 @@ export async function startHarness(opts: HarnessOptions = {}): Promise<Harness> 
   const config = parseConfig(opts.config ?? {});
   const { log, lines } = memoryLogger();
   const providers = new ProviderSet({
-    env: opts.env ?? {},
+    env: opts.live ? { GENESISCLOUD_API_TOKEN: opts.live.token, GENESISCLOUD_BASE_URL: emulator.baseUrl } : (opts.env ?? {}),
     config,
     log,
-    emulated: { genesiscloud: { baseUrl: emulator.baseUrl, token: opts.emulator?.token ?? DEFAULT_TOKEN, demoPrices: DEMO_PRICES } },
-    http: { retry: { baseDelayMs: 5, maxDelayMs: 20, ...opts.retry } },
+    emulated: opts.live
+      ? undefined
+      : { genesiscloud: { baseUrl: emulator.baseUrl, token: opts.emulator?.token ?? DEFAULT_TOKEN, demoPrices: opts.demoPrices ?? DEMO_PRICES } },
+    http: { retry: { baseDelayMs: 5, maxDelayMs: 20, ...opts.retry }, ...(opts.timeouts ? { timeouts: opts.timeouts } : {}) },
   });
   const server = createServer({ providers, config, log, tokens: opts.tokens, pollIntervalMs: 10, elicitTimeoutMs: opts.elicitTimeoutMs });
   const [ct, st] = InMemoryTransport.createLinkedPair();

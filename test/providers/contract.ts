@@ -6,7 +6,7 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { ComputeError } from '../../src/domain/errors.js';
 import type { CreateRequest, Instance, InstanceStatus } from '../../src/domain/model.js';
 import type { Provider } from '../../src/domain/provider.js';
-import type { Fault, HttpEmulator } from '../../src/emulator/server.js';
+import type { HttpEmulator } from '../../src/emulator/server.js';
 
 export interface ContractSubject {
   provider: Provider;
