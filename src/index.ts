@@ -28,7 +28,8 @@ async function main(argv: string[]): Promise<number> {
       return runCall(cmd, createLogger({ level: process.env.LOG_LEVEL ?? 'warn' }));
     case 'serve': {
       const log = createLogger();
-      const rt = await startRuntime({ emulate: cmd.emulate, configFile: cmd.config, readOnly: cmd.readOnly, env: process.env, log, pace: 'demo' });
+      const pace = process.env.COMPUTE_MCP_EMULATOR_PACE === 'instant' ? 'instant' : 'demo';
+      const rt = await startRuntime({ emulate: cmd.emulate, configFile: cmd.config, readOnly: cmd.readOnly, env: process.env, log, pace });
       const server = createServer({ providers: rt.providers, config: rt.config, log });
       const transport = new StdioServerTransport();
       let closing = false;
