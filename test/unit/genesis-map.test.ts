@@ -6,7 +6,8 @@ import { toHostname, toInstance, toStatus } from '../../src/providers/genesisclo
 import { byPrice, gpuMatches } from '../../src/tools/list_instance_types.js';
 import type { InstanceType } from '../../src/domain/model.js';
 
-const SEED = join(import.meta.dirname, '../../../shared/seeds/genesiscloud-instances.txt');
+// The documented type table, copied from shared/seeds/genesiscloud-instances.txt (seed 002).
+const SEED = join(import.meta.dirname, '../../src/providers/genesiscloud/fixtures/instance-types.txt');
 
 describe('Genesis status map', () => {
   it.each([
