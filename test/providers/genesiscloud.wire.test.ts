@@ -25,7 +25,11 @@ let seen: Seen[] = [];
 const server = setupServer();
 
 beforeAll(() => server.listen({ onUnhandledRequest: 'error' }));
-afterEach(() => server.resetHandlers());
+afterEach(() => {
+  server.resetHandlers();
+  // Every call of every test carries the documented auth header.
+  for (const r of seen) expect(r.auth, `${r.method} ${r.path}`).toBe(`Bearer ${TOKEN}`);
+});
 afterAll(() => server.close());
 beforeEach(() => {
   seen = [];
