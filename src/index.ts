@@ -30,7 +30,7 @@ async function main(argv: string[]): Promise<number> {
       const log = createLogger();
       const pace = process.env.COMPUTE_MCP_EMULATOR_PACE === 'instant' ? 'instant' : 'demo';
       const rt = await startRuntime({ emulate: cmd.emulate, configFile: cmd.config, readOnly: cmd.readOnly, env: process.env, log, pace });
-      const server = createServer({ providers: rt.providers, config: rt.config, log });
+      const server = createServer({ providers: rt.providers, config: rt.config, state: rt.state, log });
       const transport = new StdioServerTransport();
       let closing = false;
       const shutdown = async () => {

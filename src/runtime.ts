@@ -1,8 +1,12 @@
 /** Assembles what a server needs: config, emulators (in emulator mode) and the enabled clouds. */
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { loadConfig, type Config } from './config.js';
 import { startEmulators, type EmulatorSet } from './emulator/index.js';
 import type { Logger } from './log.js';
 import { ProviderSet } from './providers/index.js';
+import { StateDir, defaultStateDir } from './state/dir.js';
 
 export interface RuntimeOptions {
   emulate: boolean;
@@ -16,6 +20,7 @@ export interface RuntimeOptions {
 export interface Runtime {
   config: Config;
   providers: ProviderSet;
+  state: StateDir;
   emulators?: EmulatorSet;
   close(): Promise<void>;
 }
@@ -25,10 +30,17 @@ export async function startRuntime(opts: RuntimeOptions): Promise<Runtime> {
   if (opts.readOnly) config.policy.readOnly = true;
   const emulators = opts.emulate ? await startEmulators({ pace: opts.pace }) : undefined;
   const providers = new ProviderSet({ env: opts.env, config, log: opts.log, emulated: emulators?.clouds });
+  // Emulated VMs vanish with the process, so their records do too: emulator mode gets a fresh state directory
+  // unless COMPUTE_MCP_STATE_DIR names one.
+  const state = new StateDir(
+    opts.emulate && !opts.env.COMPUTE_MCP_STATE_DIR ? mkdtempSync(join(tmpdir(), 'compute-mcp-emulated-')) : defaultStateDir(opts.env),
+  );
+  opts.log.info({ stateDir: state.dir }, 'state directory');
   if (emulators) opts.log.info({ emulators: emulators.baseUrls }, 'emulator mode: clouds are emulated on loopback');
   return {
     config,
     providers,
+    state,
     emulators,
     close: async () => {
       await providers.close();

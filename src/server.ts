@@ -2,8 +2,11 @@
 import { McpServer } from '@modelcontextprotocol/sdk/server/mcp.js';
 import { z } from 'zod';
 import type { Config } from './config.js';
+import { AuditLog } from './guardrails/audit.js';
 import { IdempotencyStore } from './guardrails/idempotency.js';
+import { Mutex } from './guardrails/mutex.js';
 import { ConfirmationTokens } from './guardrails/token.js';
+import type { StateDir } from './state/dir.js';
 import type { Logger } from './log.js';
 import type { ProviderSet } from './providers/index.js';
 import { ALL_TOOLS } from './tools/index.js';
@@ -14,8 +17,12 @@ export interface ServerDeps {
   providers: ProviderSet;
   config: Config;
   log: Logger;
+  /** Where tokens, idempotency records and the audit log live. */
+  state: StateDir;
   tokens?: ConfirmationTokens;
   idempotency?: IdempotencyStore;
+  /** Shared by every server of one process (e.g. one per HTTP session), so limits hold across them. */
+  spendLock?: Mutex;
   pollIntervalMs?: number;
   elicitTimeoutMs?: number;
 }
@@ -32,8 +39,10 @@ export function createServer(deps: ServerDeps): McpServer {
   );
   registerTools(server, ALL_TOOLS, {
     providers: deps.providers, config: deps.config, log: deps.log,
-    tokens: deps.tokens ?? new ConfirmationTokens(),
-    idempotency: deps.idempotency ?? new IdempotencyStore(),
+    tokens: deps.tokens ?? new ConfirmationTokens({ state: deps.state }),
+    idempotency: deps.idempotency ?? new IdempotencyStore(deps.state),
+    audit: new AuditLog(deps.state),
+    spendLock: deps.spendLock ?? new Mutex(),
     pollIntervalMs: deps.pollIntervalMs, elicitTimeoutMs: deps.elicitTimeoutMs,
   });
 

@@ -17,7 +17,7 @@ type Out = Record<string, unknown> & { status?: string };
 export async function runDemo(log: Logger, write: (s: string) => void = (s) => process.stdout.write(s)): Promise<number> {
   const pace = process.env.COMPUTE_MCP_EMULATOR_PACE === 'instant' ? 'instant' : 'demo';
   const rt = await startRuntime({ emulate: true, env: {}, log, pace });
-  const server = createServer({ providers: rt.providers, config: rt.config, log, pollIntervalMs: pace === 'instant' ? 20 : 500 });
+  const server = createServer({ providers: rt.providers, config: rt.config, state: rt.state, log, pollIntervalMs: pace === 'instant' ? 20 : 500 });
   const client = await connectInProcess(server);
   const say = (s = '') => write(`${s}\n`);
   let step = 0;
@@ -46,7 +46,7 @@ export async function runDemo(log: Logger, write: (s: string) => void = (s) => p
     const created = await call('Create it with the confirmation token', 'create_vm', { ...create, confirmation_token: ask.confirmation_token });
     const id = (created.instance as { id: string } | undefined)?.id;
     if (!id) throw new Error('create failed');
-    await call('The same token again is refused (single use)', 'create_vm', { ...create, confirmation_token: ask.confirmation_token });
+    await call('The same call again (a retry) never makes a second VM', 'create_vm', { ...create, confirmation_token: ask.confirmation_token });
     await call('Wait until it runs', 'wait_for_instance', { provider: cheapest.provider, id, status: 'running', timeout_seconds: 30 });
     await call('How do I get in?', 'get_console', { provider: cheapest.provider, id });
     await call('Pause it', 'pause_instances', { provider: cheapest.provider, ids: [id] });

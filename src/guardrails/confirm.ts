@@ -4,7 +4,7 @@
  * approve anything.
  */
 import { ComputeError } from '../domain/errors.js';
-import { TOKEN_REFUSALS, type ConfirmationTokens } from './token.js';
+import { TOKEN_REFUSALS, type ConfirmationTokens, type TokenBinding } from './token.js';
 
 export const ELICIT_TIMEOUT_MS = 10 * 60 * 1000;
 
@@ -20,27 +20,36 @@ export interface HumanChannel {
 }
 
 export type ConfirmOutcome =
-  | { approved: true; how: 'elicitation' | 'token' }
+  | { approved: true; how: 'elicitation' | 'token'; nonce?: string }
   | { approved: false; kind: 'declined'; reason: 'declined' | 'cancelled' | 'timeout' | 'error'; message: string }
-  | { approved: false; kind: 'confirmation_required'; confirmation_token: string; expires_at: string };
+  | { approved: false; kind: 'confirmation_required'; confirmation_token: string; expires_at: string; message?: string }
+  /** The token was already spent: the caller decides (an idempotent replay, or a refusal). */
+  | { approved: false; kind: 'token_used'; nonce: string };
 
 export interface ConfirmRequest {
   /** The exact summary the human approves. */
   summary: string;
-  /** Everything the approval is bound to: tool, arguments (without the token) and the quote. */
-  binding: unknown;
+  binding: TokenBinding;
   token?: string;
   /** "create" / "delete": used in refusal hints. */
   action: string;
   channel: HumanChannel;
   tokens: ConfirmationTokens;
   fallback: 'token' | 'deny';
+  /** Set when asking again because something changed since the last yes. */
+  again?: string;
 }
 
 export async function confirm(req: ConfirmRequest): Promise<ConfirmOutcome> {
-  if (req.token !== undefined) {
+  const summary = req.again ? `${req.again} ${req.summary}` : req.summary;
+  if (req.token !== undefined && !req.again) {
     const check = req.tokens.redeem(req.token, req.binding);
-    if (check.ok) return { approved: true, how: 'token' };
+    if (check.ok) return { approved: true, how: 'token', nonce: check.nonce };
+    if (check.reason === 'used') return { approved: false, kind: 'token_used', nonce: check.nonce };
+    if (check.reason === 'quote_changed') {
+      const was = check.approved_usd_per_hour === null ? 'an unknown price' : `$${check.approved_usd_per_hour.toFixed(2)}/hour`;
+      return confirm({ ...req, again: `Changed since the human approved ${was}; nothing was done. Ask again:` });
+    }
     throw new ComputeError('CONFIRMATION_INVALID', `${TOKEN_REFUSALS[check.reason]}; nothing was done`, {
       hint: `Call again with the same arguments and without confirmation_token to get a new summary and token, show the summary to the human, and ${req.action} only with their yes.`,
     });
@@ -48,9 +57,9 @@ export async function confirm(req: ConfirmRequest): Promise<ConfirmOutcome> {
   if (req.channel.canElicit) {
     let answer: ElicitAnswer;
     try {
-      answer = await req.channel.elicit(`${req.summary}\nApprove?`, {
+      answer = await req.channel.elicit(`${summary}\nApprove?`, {
         type: 'object',
-        properties: { approve: { type: 'boolean', title: 'Approve', description: req.summary, default: false } },
+        properties: { approve: { type: 'boolean', title: 'Approve', description: summary, default: false } },
         required: ['approve'],
       });
     } catch (e) {
@@ -69,5 +78,5 @@ export async function confirm(req: ConfirmRequest): Promise<ConfirmOutcome> {
       hint: 'Use a client with MCP elicitation, or ask the operator to set confirm.fallback to "token" or an autoApprove policy.',
     });
   const t = req.tokens.issue(req.binding);
-  return { approved: false, kind: 'confirmation_required', confirmation_token: t.token, expires_at: t.expires_at };
+  return { approved: false, kind: 'confirmation_required', confirmation_token: t.token, expires_at: t.expires_at, ...(req.again ? { message: req.again } : {}) };
 }

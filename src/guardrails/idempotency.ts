@@ -1,57 +1,49 @@
 /**
- * Idempotent creates: a key (the caller's `idempotency_key`) is recorded before the cloud is called, bound to the
- * request. A repeat with the same key returns the same VM; the same key with other arguments is refused.
- * This store lives in the process.
+ * Idempotent creates (SPEC §5.6). A key (the caller's `idempotency_key`, or a confirmation token's nonce) is recorded
+ * in the state directory before the cloud is called, bound to the request; the result is recorded after. A repeat
+ * returns the same VM; the same key with other arguments is refused. A record left `pending` (the server stopped, or
+ * the cloud's answer was lost) is settled by looking for the VM it may have made before anything is created again.
  */
 import { createHash } from 'node:crypto';
-import { ComputeError } from '../domain/errors.js';
 import type { ProviderId } from '../domain/model.js';
+import type { StateDir } from '../state/dir.js';
 import { canonicalJson } from './canonical.js';
 
-interface Entry {
-  requestHash: string;
+const FILE = 'idempotency.jsonl';
+
+export interface IdempotencyRecord {
+  key: string;
+  hash: string;
   provider: ProviderId;
-  instanceId?: string;
-  /** Set while the create is in flight, so a parallel repeat waits for it instead of creating again. */
-  pending?: Promise<string | undefined>;
+  status: 'pending' | 'created' | 'failed';
+  name: string;
+  instance_type: string;
+  region: string;
+  /** When the create was sent (ms): a VM it made was created after this. */
+  at: number;
+  instance_id?: string;
 }
 
-export class IdempotencyStore {
-  private readonly entries = new Map<string, Entry>();
+export const requestHash = (request: unknown) => createHash('sha256').update(canonicalJson(request)).digest('hex');
 
-  /**
-   * Claims `key` for `request`. Returns the id of the VM an earlier call made with it, `null` when this call must
-   * create it (then call `settle`), and throws CONFLICT when the key was used with other arguments.
-   */
-  async claim(key: string, provider: ProviderId, request: unknown): Promise<{ existing: string } | { claimed: true }> {
-    const requestHash = createHash('sha256').update(canonicalJson(request)).digest('hex');
-    const e = this.entries.get(key);
-    if (e) {
-      if (e.requestHash !== requestHash)
-        throw new ComputeError('CONFLICT', `idempotency_key ${JSON.stringify(key)} was already used with other arguments; nothing was created`, {
-          provider, hint: 'Use a new idempotency_key for a different VM, or repeat the original arguments exactly.',
-        });
-      const id = e.instanceId ?? (await e.pending);
-      if (id) return { existing: id };
-    }
-    let settle!: (id: string | undefined) => void;
-    const pending = new Promise<string | undefined>((r) => (settle = r));
-    this.entries.set(key, { requestHash, provider, pending });
-    this.settlers.set(key, settle);
-    return { claimed: true };
+export class IdempotencyStore {
+  private readonly records = new Map<string, IdempotencyRecord>();
+
+  constructor(private readonly state?: StateDir) {
+    for (const r of state?.lines<IdempotencyRecord>(FILE) ?? []) this.records.set(r.key, r);
   }
 
-  private readonly settlers = new Map<string, (id: string | undefined) => void>();
+  get(key: string): IdempotencyRecord | undefined {
+    return this.records.get(key);
+  }
 
-  /** Records the created VM (or releases the key when the create failed before reaching the cloud). */
-  settle(key: string, instanceId: string | undefined): void {
-    const e = this.entries.get(key);
-    if (e) {
-      if (instanceId) e.instanceId = instanceId;
-      else this.entries.delete(key);
-      delete e.pending;
-    }
-    this.settlers.get(key)?.(instanceId);
-    this.settlers.delete(key);
+  /** Instance ids already claimed by a key (so a lookup never adopts another key's VM). */
+  claimedIds(): Set<string> {
+    return new Set([...this.records.values()].map((r) => r.instance_id).filter((x): x is string => !!x));
+  }
+
+  put(r: IdempotencyRecord): void {
+    this.records.set(r.key, r);
+    this.state?.append(FILE, r);
   }
 }

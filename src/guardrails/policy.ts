@@ -4,6 +4,7 @@
  */
 import type { Policy } from '../config.js';
 import { anyGlob } from './glob.js';
+import { checkTotals, type Usage } from './limits.js';
 import type { Quote } from './quote.js';
 
 export type Decision =
@@ -11,7 +12,8 @@ export type Decision =
   | { kind: 'deny'; rule: string; reason: string; instead: string }
   | { kind: 'confirm'; reasons: string[] };
 
-export function decideCreate(q: Quote, p: Policy): Decision {
+/** `usage` (what already runs) is needed when a total limit is set; without it the totals are not checked. */
+export function decideCreate(q: Quote, p: Policy, usage?: Usage): Decision {
   if (p.readOnly) return deny('policy.readOnly', 'the server is in read-only mode', 'Only read tools can be used; ask the operator to turn off readOnly.');
   if (!anyGlob(p.allow.providers, q.provider))
     return deny('policy.allow.providers', `provider ${q.provider} is not allowed`, `Allowed providers: ${p.allow.providers.join(', ')}.`);
@@ -25,9 +27,12 @@ export function decideCreate(q: Quote, p: Policy): Decision {
   if (l.maxLifetimeHours !== undefined && q.lifetime_hours !== null && q.lifetime_hours > l.maxLifetimeHours)
     return deny('policy.limits.maxLifetimeHours', `a lifetime of ${q.lifetime_hours} h is above the limit of ${l.maxLifetimeHours} h`, `Use lifetime_hours ≤ ${l.maxLifetimeHours}.`);
 
-  const reasons: string[] = [];
+  const totals = usage ? checkTotals(q, usage, p) : { ok: true as const, notes: [] };
+  if (!totals.ok) return deny(totals.rule, totals.reason, totals.instead);
+
+  const reasons: string[] = [...totals.notes];
   if (q.usd_per_hour === null) reasons.push('the price is unknown');
-  if (q.usd_per_hour !== null && p.autoApprove.maxUsdPerHour > 0 && q.usd_per_hour <= p.autoApprove.maxUsdPerHour)
+  if (q.usd_per_hour !== null && reasons.length === 0 && p.autoApprove.maxUsdPerHour > 0 && q.usd_per_hour <= p.autoApprove.maxUsdPerHour)
     return { kind: 'allow', reason: `within autoApprove.maxUsdPerHour ($${p.autoApprove.maxUsdPerHour}/hour)` };
   if (q.gpu && p.confirm.gpu === 'always') reasons.push('it has GPUs');
   if (q.usd_per_hour !== null && q.usd_per_hour > p.confirm.aboveUsdPerHour) reasons.push(`it costs more than $${p.confirm.aboveUsdPerHour}/hour`);

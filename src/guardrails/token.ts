@@ -1,51 +1,85 @@
 /**
- * Confirmation tokens for clients that cannot elicit: an HMAC-SHA256 over the canonical request and quote, valid for
- * 10 minutes, usable once. Any changed argument gives another binding hash, so the token is refused.
+ * Confirmation tokens for clients that cannot elicit: an HMAC-SHA256 over the canonical request and the quote the
+ * human approved, valid for 10 minutes, usable once. The secret is made once per state directory, and spent tokens
+ * are recorded there too, so tokens survive a restart and still cannot be replayed.
  */
 import { createHash, createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
+import type { StateDir } from '../state/dir.js';
 import { canonicalJson } from './canonical.js';
 
 export const TOKEN_TTL_MS = 10 * 60 * 1000;
 const PREFIX = 'cmt1';
+const SECRET_FILE = 'token-secret';
+const SPENT_FILE = 'tokens-spent.jsonl';
+
+/** What a token is bound to: the request (tool + arguments) and the quote the human saw. */
+export interface TokenBinding {
+  request: unknown;
+  quote: unknown;
+  /** The approved $/hour, carried in the token so a price rise can be named. */
+  usd_per_hour?: number | null;
+}
 
 export type TokenCheck =
   | { ok: true; nonce: string }
-  | { ok: false; reason: 'malformed' | 'signature' | 'expired' | 'mismatch' | 'used' };
+  | { ok: false; reason: 'malformed' | 'signature' | 'expired' | 'mismatch' }
+  | { ok: false; reason: 'used'; nonce: string }
+  | { ok: false; reason: 'quote_changed'; approved_usd_per_hour: number | null };
+
+interface Payload {
+  r: string; // request hash
+  q: string; // quote hash
+  p: number | null; // approved $/hour
+  e: number; // expiry, ms
+  n: string; // nonce
+}
 
 export class ConfirmationTokens {
-  private readonly used = new Map<string, number>();
+  private readonly spent = new Map<string, number>();
+  private readonly secret: Buffer;
+  private readonly now: () => number;
+  private readonly ttlMs: number;
+  private readonly state?: StateDir;
 
-  constructor(
-    private readonly secret: Buffer = randomBytes(32),
-    private readonly now: () => number = Date.now,
-    private readonly ttlMs: number = TOKEN_TTL_MS,
-  ) {}
+  constructor(opts: { state?: StateDir; secret?: Buffer; now?: () => number; ttlMs?: number } = {}) {
+    this.state = opts.state;
+    this.secret = opts.secret ?? opts.state?.secret(SECRET_FILE, () => randomBytes(32)) ?? randomBytes(32);
+    this.now = opts.now ?? Date.now;
+    this.ttlMs = opts.ttlMs ?? TOKEN_TTL_MS;
+    for (const { n, e } of opts.state?.lines<{ n: string; e: number }>(SPENT_FILE) ?? []) if (e >= this.now()) this.spent.set(n, e);
+  }
 
-  issue(binding: unknown): { token: string; expires_at: string } {
+  issue(b: TokenBinding): { token: string; expires_at: string } {
     const exp = this.now() + this.ttlMs;
-    const payload = Buffer.from(JSON.stringify({ b: bindingHash(binding), e: exp, n: randomBytes(12).toString('base64url') })).toString('base64url');
+    const body: Payload = { r: hash(b.request), q: hash(b.quote), p: b.usd_per_hour ?? null, e: exp, n: randomBytes(12).toString('base64url') };
+    const payload = Buffer.from(JSON.stringify(body)).toString('base64url');
     return { token: `${PREFIX}.${payload}.${this.mac(payload)}`, expires_at: new Date(exp).toISOString() };
   }
 
-  /** Verifies and, when valid, spends the token (single use). Synchronous, so two parallel calls cannot both spend it. */
-  redeem(token: string, binding: unknown): TokenCheck {
+  /**
+   * Verifies and, when valid, spends the token (single use). Synchronous up to the spend, so two parallel calls
+   * cannot both spend it.
+   */
+  redeem(token: string, b: TokenBinding): TokenCheck {
     const parts = token.split('.');
     if (parts.length !== 3 || parts[0] !== PREFIX) return { ok: false, reason: 'malformed' };
     const [, payload, mac] = parts as [string, string, string];
     const expected = Buffer.from(this.mac(payload));
     const given = Buffer.from(mac);
     if (given.length !== expected.length || !timingSafeEqual(given, expected)) return { ok: false, reason: 'signature' };
-    let body: { b: string; e: number; n: string };
+    let body: Payload;
     try {
-      body = JSON.parse(Buffer.from(payload, 'base64url').toString('utf8'));
+      body = JSON.parse(Buffer.from(payload, 'base64url').toString('utf8')) as Payload;
     } catch {
       return { ok: false, reason: 'malformed' };
     }
     this.prune();
-    if (this.used.has(body.n)) return { ok: false, reason: 'used' };
+    if (this.spent.has(body.n)) return { ok: false, reason: 'used', nonce: body.n };
     if (this.now() > body.e) return { ok: false, reason: 'expired' };
-    if (body.b !== bindingHash(binding)) return { ok: false, reason: 'mismatch' };
-    this.used.set(body.n, body.e);
+    if (body.r !== hash(b.request)) return { ok: false, reason: 'mismatch' };
+    if (body.q !== hash(b.quote)) return { ok: false, reason: 'quote_changed', approved_usd_per_hour: body.p };
+    this.spent.set(body.n, body.e);
+    this.state?.append(SPENT_FILE, { n: body.n, e: body.e });
     return { ok: true, nonce: body.n };
   }
 
@@ -55,13 +89,13 @@ export class ConfirmationTokens {
 
   private prune(): void {
     const now = this.now();
-    for (const [n, exp] of this.used) if (exp < now) this.used.delete(n);
+    for (const [n, exp] of this.spent) if (exp < now) this.spent.delete(n);
   }
 }
 
-const bindingHash = (binding: unknown) => createHash('sha256').update(canonicalJson(binding)).digest('base64url');
+const hash = (v: unknown) => createHash('sha256').update(canonicalJson(v)).digest('base64url');
 
-export const TOKEN_REFUSALS: Record<Exclude<TokenCheck, { ok: true }>['reason'], string> = {
+export const TOKEN_REFUSALS: Record<'malformed' | 'signature' | 'expired' | 'mismatch' | 'used', string> = {
   malformed: 'the confirmation_token is not one this server issued',
   signature: 'the confirmation_token is not one this server issued',
   expired: 'the confirmation_token has expired (they last 10 minutes)',

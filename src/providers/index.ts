@@ -102,6 +102,11 @@ export class ProviderSet {
     return c;
   }
 
+  /** Puts another adapter in place of a cloud's (embedding, and tests that wrap an adapter). */
+  replace(adapter: Provider): void {
+    this.adapters.set(adapter.id, adapter);
+  }
+
   info(): ProviderInfo[] {
     return this.infos;
   }

@@ -11,13 +11,14 @@ export async function collectPages<T, C>(
 ): Promise<T[]> {
   const out: T[] = [];
   let cursor: C | undefined = first;
-  for (let i = 0; cursor !== undefined; i++) {
+  // The first page is always read, whatever its cursor (undefined means "from the start" for cursor APIs).
+  for (let i = 0; i === 0 || cursor !== undefined; i++) {
     if (i >= MAX_PAGES)
       throw new ComputeError('PROVIDER_BAD_RESPONSE', `more than ${MAX_PAGES} pages in one listing`, {
         provider,
         hint: 'Narrow the request (filter by provider or id).',
       });
-    const page: { items: T[]; next?: C } = await fetchPage(cursor);
+    const page: { items: T[]; next?: C } = await fetchPage(cursor as C);
     out.push(...page.items);
     cursor = page.next;
   }

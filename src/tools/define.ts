@@ -2,10 +2,8 @@
 import type { z } from 'zod';
 import type { Logger } from 'pino';
 import type { Config } from '../config.js';
-import type { HumanChannel } from '../guardrails/confirm.js';
-import type { ConfirmationTokens } from '../guardrails/token.js';
+import type { GateDeps } from '../guardrails/gate.js';
 import type { ProviderSet } from '../providers/index.js';
-import type { IdempotencyStore } from '../guardrails/idempotency.js';
 
 export interface Annotations {
   readOnlyHint: boolean;
@@ -18,9 +16,8 @@ export interface Annotations {
 export interface ToolContext {
   providers: ProviderSet;
   config: Config;
-  tokens: ConfirmationTokens;
-  idempotency: IdempotencyStore;
-  human: HumanChannel;
+  /** Everything the spend gate needs for this call (policy, tokens, idempotency, audit, the human, the lock). */
+  gate: GateDeps;
   log: Logger;
   signal: AbortSignal;
   /** Sends notifications/progress when the caller gave a progress token; a no-op otherwise. */

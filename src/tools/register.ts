@@ -9,8 +9,10 @@ import { z } from 'zod';
 import type { Logger } from 'pino';
 import type { Config } from '../config.js';
 import { ComputeError } from '../domain/errors.js';
+import { AuditLog, redactArgs } from '../guardrails/audit.js';
 import { ELICIT_TIMEOUT_MS, type HumanChannel } from '../guardrails/confirm.js';
 import type { IdempotencyStore } from '../guardrails/idempotency.js';
+import type { Mutex } from '../guardrails/mutex.js';
 import type { ConfirmationTokens } from '../guardrails/token.js';
 import type { ProviderSet } from '../providers/index.js';
 import type { AnyTool, ToolContext } from './define.js';
@@ -20,6 +22,8 @@ export interface ToolDeps {
   config: Config;
   tokens: ConfirmationTokens;
   idempotency: IdempotencyStore;
+  audit: AuditLog;
+  spendLock: Mutex;
   log: Logger;
   pollIntervalMs?: number;
   elicitTimeoutMs?: number;
@@ -98,8 +102,11 @@ export function registerTools(server: McpServer, tools: AnyTool[], deps: ToolDep
           },
         };
         const ctx: ToolContext = {
-          providers: deps.providers, config: deps.config, tokens: deps.tokens, idempotency: deps.idempotency, human, log,
-          signal: extra.signal,
+          providers: deps.providers, config: deps.config, log, signal: extra.signal,
+          gate: {
+            policy: deps.config.policy, tokens: deps.tokens, idempotency: deps.idempotency, audit: deps.audit, human,
+            spendLock: deps.spendLock, clouds: () => deps.providers.enabled(), log, signal: extra.signal,
+          },
           pollIntervalMs: deps.pollIntervalMs ?? 2_000,
           progress: async (progress, total, message) => {
             if (progressToken === undefined) return;
@@ -107,11 +114,17 @@ export function registerTools(server: McpServer, tools: AnyTool[], deps: ToolDep
           },
         };
         const started = Date.now();
+        // Every call of a tool that can change something is audited before and after, whatever it answers.
+        const audited = !tool.annotations.readOnlyHint;
+        const provider = typeof args.provider === 'string' ? args.provider : undefined;
+        if (audited) deps.audit.write({ tool: tool.name, provider, phase: 'call', request: redactArgs(args) });
         try {
           const out = await tool.handler(args, ctx);
           log.info({ ms: Date.now() - started }, 'tool ok');
+          if (audited) deps.audit.write({ tool: tool.name, provider, phase: 'result', ...resultOf(out) });
           return { content: [{ type: 'text', text: tool.render(out) }], structuredContent: out };
         } catch (e) {
+          if (audited) deps.audit.write({ tool: tool.name, provider, phase: 'result', error: e instanceof ComputeError ? { code: e.code, message: e.message } : { code: 'INTERNAL', message: 'internal error' } });
           if (e instanceof ComputeError) {
             log.warn({ ms: Date.now() - started, code: e.code, provider: e.provider, status: e.status, internal: e.internal }, e.message);
             return { isError: true, content: [{ type: 'text', text: e.toText() }], _meta: { 'compute-mcp/error': e.toJSON() } };
@@ -129,4 +142,17 @@ export function registerTools(server: McpServer, tools: AnyTool[], deps: ToolDep
     const listing = listTools(visible);
     server.server.setRequestHandler(ListToolsRequestSchema, () => ({ tools: listing }));
   }
+}
+
+/** The part of a tool's answer the audit keeps: its status and the ids it touched. */
+function resultOf(out: Record<string, unknown>): { status?: string; instance_id?: string; reason?: string } {
+  const inst = out.instance as { id?: string } | undefined;
+  const snap = out.snapshot as { id?: string; instance_id?: string } | undefined;
+  const results = out.results as { id: string; result: string }[] | undefined;
+  return {
+    ...(typeof out.status === 'string' ? { status: out.status } : {}),
+    ...(inst?.id ? { instance_id: inst.id } : snap?.instance_id ? { instance_id: snap.instance_id } : {}),
+    ...(snap?.id ? { reason: `snapshot ${snap.id}` } : {}),
+    ...(results ? { reason: results.map((r) => `${r.id}: ${r.result}`).join(', ') } : {}),
+  };
 }

@@ -151,7 +151,7 @@ describe('the command line', () => {
   it('demo runs the main job end to end', () => {
     const r = run(['demo']);
     expect(r.status, r.stdout + r.stderr).toBe(0);
-    for (const s of ['CONFIRMATION REQUIRED', 'Created genesiscloud', 'already used', 'is running', 'ssh ubuntu@', 'paused', 'Snapshot', 'Done:'])
+    for (const s of ['CONFIRMATION REQUIRED', 'Created genesiscloud', 'no new VM was created', 'is running', 'ssh ubuntu@', 'paused', 'Snapshot', 'Done:'])
       expect(r.stdout).toContain(s);
   });
 });

@@ -78,14 +78,24 @@ describe('with a client that cannot elicit (token path)', () => {
     expect(vms()).toBe(1);
   });
 
-  it('refuses a reused token', async () => {
+  it('a reused token never creates twice: it answers with the VM it already made', async () => {
     h = await startHarness();
     const { confirmation_token } = sc<{ confirmation_token: string }>(await h.call('create_vm', GPU_ARGS));
-    await h.call('create_vm', { ...GPU_ARGS, confirmation_token });
-    const again = await h.call('create_vm', { ...GPU_ARGS, confirmation_token });
-    expect(again.isError).toBe(true);
-    expect(text(again)).toMatch(/^\[CONFIRMATION_INVALID\] the confirmation_token was already used; nothing was done\./);
+    const first = sc<{ status: string; instance: { id: string } }>(await h.call('create_vm', { ...GPU_ARGS, confirmation_token }));
+    const again = sc<{ status: string; instance: { id: string }; message: string }>(await h.call('create_vm', { ...GPU_ARGS, confirmation_token }));
+    expect(again).toMatchObject({ status: 'existing', instance: { id: first.instance.id }, message: expect.stringContaining('no new VM was created') });
     expect(vms()).toBe(1);
+    expect(h.emulator.http.count('POST', '/compute/v1/instances')).toBe(1);
+  });
+
+  it('a reused token whose create was refused by the cloud is refused', async () => {
+    h = await startHarness();
+    const { confirmation_token } = sc<{ confirmation_token: string }>(await h.call('create_vm', GPU_ARGS));
+    h.emulator.http.injectFault({ method: 'POST', path: /\/instances$/, status: 400, body: { code: 'bad_request', message: 'no' } });
+    expect(text(await h.call('create_vm', { ...GPU_ARGS, confirmation_token }))).toMatch(/^\[INVALID_INPUT\]/);
+    const again = await h.call('create_vm', { ...GPU_ARGS, confirmation_token });
+    expect(text(again)).toMatch(/^\[CONFIRMATION_INVALID\] genesiscloud: the confirmation_token was already used; nothing was done\./);
+    expect(vms()).toBe(0);
   });
 
   it.each([
@@ -104,7 +114,7 @@ describe('with a client that cannot elicit (token path)', () => {
 
   it('refuses an expired token', async () => {
     let now = Date.now();
-    h = await startHarness({ tokens: new ConfirmationTokens(undefined, () => now) });
+    h = await startHarness({ tokens: new ConfirmationTokens({ now: () => now }) });
     const { confirmation_token } = sc<{ confirmation_token: string }>(await h.call('create_vm', GPU_ARGS));
     now += 10 * 60_000 + 1;
     const r = await h.call('create_vm', { ...GPU_ARGS, confirmation_token });

@@ -3,7 +3,11 @@ import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { InMemoryTransport } from '@modelcontextprotocol/sdk/inMemory.js';
 import { ElicitRequestSchema, type CallToolResult, type ElicitRequest, type ElicitResult } from '@modelcontextprotocol/sdk/types.js';
 import { parseConfig, type Config } from '../../src/config.js';
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { ConfirmationTokens } from '../../src/guardrails/token.js';
+import { StateDir } from '../../src/state/dir.js';
 import { DEFAULT_TOKEN, DEMO_PRICES, GenesisEmulator, type GenesisEmulatorOptions } from '../../src/providers/genesiscloud/emulator.js';
 import { ProviderSet } from '../../src/providers/index.js';
 import { createServer } from '../../src/server.js';
@@ -14,6 +18,10 @@ export interface HarnessOptions {
   /** Declare form elicitation and answer with this handler. */
   elicit?: (req: ElicitRequest) => Promise<ElicitResult> | ElicitResult;
   tokens?: ConfirmationTokens;
+  /** The state directory (default: a new temporary one). Pass the same one to model a restart. */
+  state?: StateDir;
+  /** Reuse a running emulator (e.g. across a server restart); it is not stopped by close(). */
+  sharedEmulator?: GenesisEmulator;
   emulator?: GenesisEmulatorOptions;
   elicitTimeoutMs?: number;
   env?: NodeJS.ProcessEnv;
@@ -31,14 +39,16 @@ export interface Harness {
   emulator: GenesisEmulator;
   providers: ProviderSet;
   config: Config;
+  state: StateDir;
   logLines: string[];
   call(name: string, args?: Record<string, unknown>): Promise<CallToolResult>;
   close(): Promise<void>;
 }
 
 export async function startHarness(opts: HarnessOptions = {}): Promise<Harness> {
-  const emulator = new GenesisEmulator(opts.emulator);
-  await emulator.start();
+  const emulator = opts.sharedEmulator ?? new GenesisEmulator(opts.emulator);
+  if (!opts.sharedEmulator) await emulator.start();
+  const state = opts.state ?? new StateDir(mkdtempSync(join(tmpdir(), 'compute-mcp-test-')));
   const config = parseConfig(opts.config ?? {});
   const { log, lines } = memoryLogger();
   const providers = new ProviderSet({
@@ -50,19 +60,19 @@ export async function startHarness(opts: HarnessOptions = {}): Promise<Harness> 
       : { genesiscloud: { baseUrl: emulator.baseUrl, token: opts.emulator?.token ?? DEFAULT_TOKEN, demoPrices: opts.demoPrices ?? DEMO_PRICES } },
     http: { retry: { baseDelayMs: 5, maxDelayMs: 20, ...opts.retry }, ...(opts.timeouts ? { timeouts: opts.timeouts } : {}) },
   });
-  const server = createServer({ providers, config, log, tokens: opts.tokens, pollIntervalMs: 10, elicitTimeoutMs: opts.elicitTimeoutMs });
+  const server = createServer({ providers, config, log, state, tokens: opts.tokens, pollIntervalMs: 10, elicitTimeoutMs: opts.elicitTimeoutMs });
   const [ct, st] = InMemoryTransport.createLinkedPair();
   const client = new Client({ name: 'test', version: '0' }, { capabilities: opts.elicit ? { elicitation: { form: {} } } : {} });
   if (opts.elicit) client.setRequestHandler(ElicitRequestSchema, (req) => opts.elicit!(req));
   await Promise.all([server.connect(st), client.connect(ct)]);
   return {
-    client, emulator, providers, config, logLines: lines,
+    client, emulator, providers, config, state, logLines: lines,
     call: async (name, args = {}) => (await client.callTool({ name, arguments: args })) as CallToolResult,
     close: async () => {
       await client.close();
       await server.close();
       await providers.close();
-      await emulator.stop();
+      if (!opts.sharedEmulator) await emulator.stop();
     },
   };
 }
