@@ -85,6 +85,11 @@ export async function guardedCreate(p: Provider, args: CreateArgs, d: GateDeps):
         d.audit.write({ tool: TOOL, provider: p.id, phase: 'decision', request: audited, quote: quote2, decision: 'deny', how: 'policy', reason: `${decision.rule}: ${decision.reason}` });
         throw new ComputeError('POLICY_DENIED', `${decision.reason} (${decision.rule}); no VM was created`, { provider: p.id, hint: decision.instead });
       }
+      // Calls with the same key wait here for each other: the second finds the first one's VM.
+      if (args.idempotency_key) {
+        const replay = await replayKey(p, args.idempotency_key, hash, d);
+        if (replay) return replay;
+      }
       const key = args.idempotency_key ?? (approval.nonce ? `token:${approval.nonce}` : undefined);
       if (key) d.idempotency.put({ key, hash, provider: p.id, status: 'pending', name: args.name, instance_type: quote2.instance_type, region: quote2.region, at: Date.now() });
       d.audit.write({ tool: TOOL, provider: p.id, phase: 'send', request: audited, quote: quote2, how: approval.how });

@@ -60,7 +60,8 @@ export const createVm = defineTool({
         return `Declined: ${out.message} ${out.summary ?? ''}`.trim();
       default: {
         const i = out.instance;
-        return `${out.status === 'existing' ? 'Already created' : 'Created'} ${i.provider} ${i.id} "${i.name}": ${i.status}, ${i.instance_type} in ${i.region ?? '?'}, ${money(i.price_usd_per_hour)}${i.ssh ? `. SSH: ${i.ssh}` : ''}`;
+        const line = `${i.provider} ${i.id} "${i.name}": ${i.status}, ${i.instance_type} in ${i.region ?? '?'}, ${money(i.price_usd_per_hour)}${i.ssh ? `. SSH: ${i.ssh}` : ''}`;
+        return out.status === 'existing' ? `${out.message ?? 'Already created.'}\n${line}` : `Created ${line}`;
       }
     }
   },

@@ -122,7 +122,18 @@ describe('with a client that cannot elicit (token path)', () => {
     expect(vms()).toBe(0);
   });
 
-  it('refuses a token issued by another server', async () => {
+  it('a token survives a restart with the same state directory (and its secret file is 0600)', async () => {
+    h = await startHarness();
+    const { confirmation_token } = sc<{ confirmation_token: string }>(await h.call('create_vm', GPU_ARGS));
+    const state = h.state;
+    const { statSync } = await import('node:fs');
+    expect(statSync(state.path('token-secret')).mode & 0o777).toBe(0o600);
+    await h.close();
+    h = await startHarness({ state });
+    expect(sc<{ status: string }>(await h.call('create_vm', { ...GPU_ARGS, confirmation_token })).status).toBe('created');
+  });
+
+  it('refuses a token issued with another state directory', async () => {
     h = await startHarness();
     const { confirmation_token } = sc<{ confirmation_token: string }>(await h.call('create_vm', GPU_ARGS));
     await h.close();
