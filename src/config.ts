@@ -17,7 +17,8 @@ export const PolicySchema = z
         gpu: z.enum(['always', 'never']).default('always'),
         aboveUsdPerHour: usd.default(0.5),
         delete: z.enum(['always', 'never']).default('always'),
-        fallback: z.enum(['token', 'deny']).default('token'),
+        // Unset: "token" on stdio and loopback HTTP, "deny" on HTTP off loopback (resolved at start).
+        fallback: z.enum(['token', 'deny']).optional(),
       })
       .strict()
       .prefault({}),

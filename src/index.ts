@@ -6,10 +6,13 @@ import { runCall } from './cli/call.js';
 import { runDemo } from './cli/demo.js';
 import { runEmulate } from './cli/emulate.js';
 import { ConfigError } from './config.js';
-import { createLogger } from './log.js';
-import { startRuntime } from './runtime.js';
+import { createLogger, type Logger } from './log.js';
+import { startRuntime, type Runtime } from './runtime.js';
 import { createServer } from './server.js';
+import { HttpConfigError, isLoopback, parseListen, startHttp } from './transport/http.js';
 import { VERSION } from './version.js';
+
+const pace = () => (process.env.COMPUTE_MCP_EMULATOR_PACE === 'instant' ? 'instant' : 'demo');
 
 async function main(argv: string[]): Promise<number> {
   const cmd = parseCommand(argv, process.env);
@@ -28,38 +31,67 @@ async function main(argv: string[]): Promise<number> {
       return runCall(cmd, createLogger({ level: process.env.LOG_LEVEL ?? 'warn' }));
     case 'serve': {
       const log = createLogger();
-      const pace = process.env.COMPUTE_MCP_EMULATOR_PACE === 'instant' ? 'instant' : 'demo';
-      const rt = await startRuntime({ emulate: cmd.emulate, configFile: cmd.config, readOnly: cmd.readOnly, env: process.env, log, pace });
-      const server = createServer({ providers: rt.providers, config: rt.config, state: rt.state, log });
-      const transport = new StdioServerTransport();
-      let closing = false;
-      const shutdown = async () => {
-        if (closing) return;
-        closing = true;
-        await server.close().catch(() => undefined);
-        await rt.close();
-        process.exit(0);
-      };
-      transport.onclose = () => void shutdown();
-      process.once('SIGINT', () => void shutdown());
-      process.once('SIGTERM', () => void shutdown());
-      process.stdin.once('end', () => void shutdown());
-      await server.connect(transport);
-      log.info({ version: VERSION, emulate: cmd.emulate, providers: rt.providers.enabled().map((p) => p.id) }, 'compute-mcp ready on stdio');
-      return new Promise<number>(() => undefined); // runs until stdin closes or a signal arrives
+      const listen = cmd.http !== undefined ? parseListen(cmd.http) : undefined;
+      const rt = await startRuntime({
+        emulate: cmd.emulate, configFile: cmd.config, readOnly: cmd.readOnly, env: process.env, log, pace: pace(),
+        remote: listen ? !isLoopback(listen.host) : false,
+      });
+      const makeServer = () => createServer({ providers: rt.providers, config: rt.config, state: rt.state, log, ...rt.shared });
+      return listen ? serveHttp(rt, makeServer, listen, log) : serveStdio(rt, makeServer, log);
     }
   }
+}
+
+async function serveStdio(rt: Runtime, makeServer: () => ReturnType<typeof createServer>, log: Logger): Promise<number> {
+  const server = makeServer();
+  const transport = new StdioServerTransport();
+  const shutdown = once(async () => {
+    await server.close().catch(() => undefined);
+    await rt.close();
+    process.exit(0);
+  });
+  transport.onclose = () => void shutdown();
+  process.once('SIGINT', () => void shutdown());
+  process.once('SIGTERM', () => void shutdown());
+  process.stdin.once('end', () => void shutdown());
+  await server.connect(transport);
+  log.info({ version: VERSION, providers: rt.providers.enabled().map((p) => p.id) }, 'compute-mcp ready on stdio');
+  return new Promise<number>(() => undefined); // runs until stdin closes or a signal arrives
+}
+
+async function serveHttp(rt: Runtime, makeServer: () => ReturnType<typeof createServer>, listen: { host: string; port: number }, log: Logger): Promise<number> {
+  let http: Awaited<ReturnType<typeof startHttp>> | undefined;
+  let done!: (code: number) => void;
+  const finished = new Promise<number>((resolve) => (done = resolve));
+  // Signal handlers go in before the address is announced, so a client that stops us right away stops us cleanly.
+  const shutdown = once(async () => {
+    log.info('shutting down');
+    await http?.close();
+    await rt.close();
+    done(0);
+  });
+  process.once('SIGINT', () => void shutdown());
+  process.once('SIGTERM', () => void shutdown());
+  try {
+    http = await startHttp({ ...listen, token: process.env.COMPUTE_MCP_HTTP_TOKEN || undefined, makeServer, log });
+  } catch (e) {
+    await rt.close();
+    throw e;
+  }
+  process.stderr.write(`compute-mcp listening on ${http.url}\n`);
+  return finished;
+}
+
+function once(fn: () => Promise<void>): () => Promise<void> {
+  let p: Promise<void> | undefined;
+  return () => (p ??= fn());
 }
 
 main(process.argv.slice(2)).then(
   (code) => process.exit(code),
   (err) => {
-    if (err instanceof UsageError) {
-      process.stderr.write(`compute-mcp: ${err.message}\nRun compute-mcp --help for usage.\n`);
-      process.exit(2);
-    }
-    if (err instanceof ConfigError) {
-      process.stderr.write(`compute-mcp: ${err.message}\n`);
+    if (err instanceof UsageError || err instanceof ConfigError || err instanceof HttpConfigError) {
+      process.stderr.write(`compute-mcp: ${err.message}\n${err instanceof UsageError ? 'Run compute-mcp --help for usage.\n' : ''}`);
       process.exit(2);
     }
     process.stderr.write(`compute-mcp: ${(err as Error)?.stack ?? String(err)}\n`);

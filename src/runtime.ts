@@ -7,11 +7,16 @@ import { startEmulators, type EmulatorSet } from './emulator/index.js';
 import type { Logger } from './log.js';
 import { ProviderSet } from './providers/index.js';
 import { StateDir, defaultStateDir } from './state/dir.js';
+import { IdempotencyStore } from './guardrails/idempotency.js';
+import { Mutex } from './guardrails/mutex.js';
+import { ConfirmationTokens } from './guardrails/token.js';
 
 export interface RuntimeOptions {
   emulate: boolean;
   configFile?: string;
   readOnly?: boolean;
+  /** Serving HTTP off loopback: the confirmation fallback then defaults to "deny" (SPEC §5.3). */
+  remote?: boolean;
   env: NodeJS.ProcessEnv;
   log: Logger;
   pace?: 'instant' | 'demo';
@@ -21,6 +26,8 @@ export interface Runtime {
   config: Config;
   providers: ProviderSet;
   state: StateDir;
+  /** Shared by every MCP session of the process: tokens, idempotency records and the spend lock. */
+  shared: { tokens: ConfirmationTokens; idempotency: IdempotencyStore; spendLock: Mutex };
   emulators?: EmulatorSet;
   close(): Promise<void>;
 }
@@ -28,6 +35,7 @@ export interface Runtime {
 export async function startRuntime(opts: RuntimeOptions): Promise<Runtime> {
   const config = loadConfig(opts.configFile);
   if (opts.readOnly) config.policy.readOnly = true;
+  config.policy.confirm.fallback ??= opts.remote ? 'deny' : 'token';
   const emulators = opts.emulate ? await startEmulators({ pace: opts.pace }) : undefined;
   const providers = new ProviderSet({ env: opts.env, config, log: opts.log, emulated: emulators?.clouds });
   // Emulated VMs vanish with the process, so their records do too: emulator mode gets a fresh state directory
@@ -41,6 +49,7 @@ export async function startRuntime(opts: RuntimeOptions): Promise<Runtime> {
     config,
     providers,
     state,
+    shared: { tokens: new ConfirmationTokens({ state }), idempotency: new IdempotencyStore(state), spendLock: new Mutex() },
     emulators,
     close: async () => {
       await providers.close();

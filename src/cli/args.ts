@@ -5,6 +5,8 @@ export const USAGE = `compute-mcp — an MCP server for GPU and VM clouds, with 
 
 Usage:
   compute-mcp [serve] [options]        MCP over stdio (the default)
+  compute-mcp --http [HOST:]PORT       MCP over Streamable HTTP at /mcp (127.0.0.1 unless HOST is given;
+                                       off loopback COMPUTE_MCP_HTTP_TOKEN is required as a bearer token)
   compute-mcp call TOOL [JSON] [opts]  one tool call; prints the structured result as JSON
                                        (exit 0 ok, 1 tool error, 2 usage)
   compute-mcp emulate                  run the cloud emulators and print their base URLs
@@ -25,7 +27,7 @@ INSTAVM_API_KEY; <ID>_BASE_URL overrides a cloud's API address. Logs: JSON on st
 export type Command =
   | { kind: 'help' }
   | { kind: 'version' }
-  | { kind: 'serve'; emulate: boolean; config?: string; readOnly: boolean }
+  | { kind: 'serve'; emulate: boolean; config?: string; readOnly: boolean; http?: string }
   | { kind: 'call'; tool: string; json: string; emulate: boolean; config?: string; readOnly: boolean }
   | { kind: 'emulate' }
   | { kind: 'demo' };
@@ -54,13 +56,12 @@ export function parseCommand(argv: string[], env: NodeJS.ProcessEnv): Command {
   const { values: v, positionals: pos } = parsed;
   if (v.help) return { kind: 'help' };
   if (v.version) return { kind: 'version' };
-  if (v.http !== undefined) throw new UsageError('--http is not available in this version; use stdio (the default).');
   const common = { emulate: v.emulate ?? false, config: v.config ?? env.COMPUTE_MCP_CONFIG, readOnly: v['read-only'] ?? false };
   const [cmd = 'serve', ...rest] = pos;
   switch (cmd) {
     case 'serve':
       if (rest.length) throw new UsageError(`unexpected argument ${rest[0]}`);
-      return { kind: 'serve', ...common };
+      return { kind: 'serve', ...common, ...(v.http !== undefined ? { http: v.http } : {}) };
     case 'call': {
       const [tool, json = '{}', ...extra] = rest;
       if (!tool) throw new UsageError('call needs a tool name: compute-mcp call TOOL [JSON]');

@@ -17,7 +17,7 @@ type Out = Record<string, unknown> & { status?: string };
 export async function runDemo(log: Logger, write: (s: string) => void = (s) => process.stdout.write(s)): Promise<number> {
   const pace = process.env.COMPUTE_MCP_EMULATOR_PACE === 'instant' ? 'instant' : 'demo';
   const rt = await startRuntime({ emulate: true, env: {}, log, pace });
-  const server = createServer({ providers: rt.providers, config: rt.config, state: rt.state, log, pollIntervalMs: pace === 'instant' ? 20 : 500 });
+  const server = createServer({ providers: rt.providers, config: rt.config, state: rt.state, log, ...rt.shared, pollIntervalMs: pace === 'instant' ? 20 : 500 });
   const client = await connectInProcess(server);
   const say = (s = '') => write(`${s}\n`);
   let step = 0;

@@ -35,7 +35,8 @@ export interface ConfirmRequest {
   action: string;
   channel: HumanChannel;
   tokens: ConfirmationTokens;
-  fallback: 'token' | 'deny';
+  /** When the client cannot elicit; unset means "token". */
+  fallback: 'token' | 'deny' | undefined;
   /** Set when asking again because something changed since the last yes. */
   again?: string;
 }

@@ -7,7 +7,7 @@ import { ConfigError, loadConfig, parseConfig } from '../../src/config.js';
 describe('config', () => {
   it('fills every default from an empty file', () => {
     const c = parseConfig({});
-    expect(c.policy.confirm).toEqual({ gpu: 'always', aboveUsdPerHour: 0.5, delete: 'always', fallback: 'token' });
+    expect(c.policy.confirm).toEqual({ gpu: 'always', aboveUsdPerHour: 0.5, delete: 'always' });
     expect(c.policy.allow.providers).toEqual(['*']);
     expect(c.enabledTools).toBeNull();
   });
