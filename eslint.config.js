@@ -12,4 +12,5 @@ export default tseslint.config(
     },
   },
   { files: ['test/**', 'src/cli/**'], rules: { 'no-console': 'off' } },
+  { files: ['scripts/**/*.mjs'], languageOptions: { globals: { URL: 'readonly', console: 'readonly', process: 'readonly' } } },
 );
