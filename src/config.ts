@@ -53,24 +53,34 @@ export const ConfigSchema = z
   })
   .strict();
 
-export type Config = z.infer<typeof ConfigSchema>;
+type Parsed = z.infer<typeof ConfigSchema>;
+/** The config in force: the file's values, defaults filled in, the confirmation fallback resolved. */
+export type Config = Parsed & { policy: Parsed['policy'] & { confirm: Parsed['policy']['confirm'] & { fallback: 'token' | 'deny' } } };
 export type Policy = Config['policy'];
+
+export interface ConfigContext {
+  /** Serving HTTP off loopback: an unset `confirm.fallback` is "deny" there, "token" elsewhere (SPEC §5.3). */
+  remote?: boolean;
+}
 
 export class ConfigError extends Error {
   override name = 'ConfigError';
 }
 
 /** Parses a config object; throws ConfigError naming every bad field. */
-export function parseConfig(raw: unknown, source = 'config'): Config {
+export function parseConfig(raw: unknown, source = 'config', ctx: ConfigContext = {}): Config {
   const r = ConfigSchema.safeParse(raw ?? {});
-  if (r.success) return r.data;
+  if (r.success) {
+    const confirm = { ...r.data.policy.confirm, fallback: r.data.policy.confirm.fallback ?? (ctx.remote ? 'deny' : 'token') } as const;
+    return { ...r.data, policy: { ...r.data.policy, confirm } };
+  }
   const lines = r.error.issues.map((i) => `  - ${i.path.join('.') || '(root)'}: ${i.message}`);
   throw new ConfigError(`Invalid ${source}:\n${lines.join('\n')}`);
 }
 
 /** Loads `--config FILE` / COMPUTE_MCP_CONFIG, or the defaults when neither is given. */
-export function loadConfig(file?: string): Config {
-  if (!file) return parseConfig({});
+export function loadConfig(file?: string, ctx: ConfigContext = {}): Config {
+  if (!file) return parseConfig({}, 'config', ctx);
   let text: string;
   try {
     text = readFileSync(file, 'utf8');
@@ -83,5 +93,5 @@ export function loadConfig(file?: string): Config {
   } catch (e) {
     throw new ConfigError(`Config file ${file} is not valid JSON: ${(e as Error).message}`);
   }
-  return parseConfig(json, `config file ${file}`);
+  return parseConfig(json, `config file ${file}`, ctx);
 }

@@ -33,9 +33,8 @@ export interface Runtime {
 }
 
 export async function startRuntime(opts: RuntimeOptions): Promise<Runtime> {
-  const config = loadConfig(opts.configFile);
+  const config = loadConfig(opts.configFile, { remote: opts.remote });
   if (opts.readOnly) config.policy.readOnly = true;
-  config.policy.confirm.fallback ??= opts.remote ? 'deny' : 'token';
   const emulators = opts.emulate ? await startEmulators({ pace: opts.pace }) : undefined;
   const providers = new ProviderSet({ env: opts.env, config, log: opts.log, emulated: emulators?.clouds });
   // Emulated VMs vanish with the process, so their records do too: emulator mode gets a fresh state directory

@@ -35,8 +35,7 @@ export interface ConfirmRequest {
   action: string;
   channel: HumanChannel;
   tokens: ConfirmationTokens;
-  /** When the client cannot elicit; unset means "token". */
-  fallback: 'token' | 'deny' | undefined;
+  fallback: 'token' | 'deny';
   /** Set when asking again because something changed since the last yes. */
   again?: string;
 }

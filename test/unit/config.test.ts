@@ -7,7 +7,10 @@ import { ConfigError, loadConfig, parseConfig } from '../../src/config.js';
 describe('config', () => {
   it('fills every default from an empty file', () => {
     const c = parseConfig({});
-    expect(c.policy.confirm).toEqual({ gpu: 'always', aboveUsdPerHour: 0.5, delete: 'always' });
+    expect(c.policy.confirm).toEqual({ gpu: 'always', aboveUsdPerHour: 0.5, delete: 'always', fallback: 'token' });
+    // off loopback an unset fallback is deny; an explicit one is kept
+    expect(parseConfig({}, 'config', { remote: true }).policy.confirm.fallback).toBe('deny');
+    expect(parseConfig({ policy: { confirm: { fallback: 'token' } } }, 'config', { remote: true }).policy.confirm.fallback).toBe('token');
     expect(c.policy.allow.providers).toEqual(['*']);
     expect(c.enabledTools).toBeNull();
   });
