@@ -128,6 +128,8 @@ export interface CreateRequest {
   startup_script?: string;
   disk_gib?: number;
   from_snapshot?: string;
+  /** Clouds that sell by auction (Mithril): the most to pay per hour; default the current spot price. */
+  limit_price_usd?: number;
 }
 
 /**
@@ -144,6 +146,8 @@ export interface CreatePlan {
   price: Price;
   request: { method: string; path: string; body: Record<string, unknown> };
   preparatory_steps: string[];
+  /** What the human must know about this price (e.g. an auction that may charge less, preemption). */
+  notes?: string[];
   /** Adapter-private data needed to execute the plan. */
   internal: Record<string, unknown>;
 }

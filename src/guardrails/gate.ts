@@ -282,7 +282,7 @@ function changed(a: Quote, b: Quote): string | undefined {
 
 function pickRequest(a: CreateArgs): CreateRequest {
   const r: CreateRequest = { instance_type: a.instance_type, name: a.name };
-  for (const k of ['region', 'image', 'ssh_public_key', 'startup_script', 'disk_gib', 'from_snapshot'] as const) if (a[k] !== undefined) (r as unknown as Record<string, unknown>)[k] = a[k];
+  for (const k of ['region', 'image', 'ssh_public_key', 'startup_script', 'disk_gib', 'from_snapshot', 'limit_price_usd'] as const) if (a[k] !== undefined) (r as unknown as Record<string, unknown>)[k] = a[k];
   return r;
 }
 

@@ -15,6 +15,7 @@ export const QuoteSchema = z.object({
   price_source: PriceSourceSchema.nullable(),
   lifetime_hours: z.number().nullable(),
   max_total_usd: z.number().nullable(),
+  notes: z.array(z.string()).optional(),
 });
 export type Quote = z.infer<typeof QuoteSchema>;
 
@@ -34,6 +35,7 @@ export function makeQuote(plan: CreatePlan, lifetimeHours: number | null): Quote
     price_source: plan.price.source,
     lifetime_hours: lifetimeHours,
     max_total_usd: price !== null && lifetimeHours !== null ? fromMicros(Math.round(toMicros(price) * lifetimeHours)) : null,
+    ...(plan.notes?.length ? { notes: plan.notes } : {}),
   };
 }
 
@@ -52,5 +54,6 @@ export function quoteSummary(q: Quote, name: string): string {
     q.lifetime_hours === null
       ? 'no lifetime set: it bills until deleted'
       : `for ${q.lifetime_hours} h${q.max_total_usd === null ? '' : `, at most $${q.max_total_usd.toFixed(2)} in total`}`;
-  return `Create VM "${name}" on ${q.provider}: ${q.instance_type} (${gpu}) in ${q.region}, ${price}, ${life}.`;
+  const notes = q.notes?.length ? ` ${q.notes.join(' ')}` : '';
+  return `Create VM "${name}" on ${q.provider}: ${q.instance_type} (${gpu}) in ${q.region}, ${price}, ${life}.${notes}`;
 }

@@ -11,6 +11,8 @@ import type { Provider } from '../domain/provider.js';
 import { HttpClient, type HttpClientOptions } from '../http/client.js';
 import { GENESIS_CAPABILITIES, GenesisCloudProvider, type PriceTable } from './genesiscloud/adapter.js';
 import * as G from './genesiscloud/wire.js';
+import { MITHRIL_CAPABILITIES, MithrilProvider } from './mithril/adapter.js';
+import * as M from './mithril/wire.js';
 
 export interface ProviderMeta {
   id: ProviderId;
@@ -25,7 +27,7 @@ export interface ProviderMeta {
 // Source: SPEC §1.
 export const PROVIDERS: Record<ProviderId, ProviderMeta> = {
   genesiscloud: { id: 'genesiscloud', name: 'Genesis Cloud', credentials: ['GENESISCLOUD_API_TOKEN'], settings: [], defaultBaseUrl: 'https://api.genesiscloud.com', implemented: true },
-  mithril: { id: 'mithril', name: 'Mithril', credentials: ['MITHRIL_API_KEY'], settings: ['MITHRIL_PROJECT'], defaultBaseUrl: 'https://api.mithril.ai', implemented: false },
+  mithril: { id: 'mithril', name: 'Mithril', credentials: ['MITHRIL_API_KEY'], settings: ['MITHRIL_PROJECT'], defaultBaseUrl: 'https://api.mithril.ai', implemented: true },
   onet: { id: 'onet', name: 'ONET Solutions', credentials: ['ONET_API_KEY'], settings: ['ONET_ORGANIZATION_ID', 'ONET_PROJECT_ID'], defaultBaseUrl: 'https://api.onetsolutions.net', implemented: false },
   k0rdent: { id: 'k0rdent', name: 'k0rdent AI', credentials: ['K0RDENT_TOKEN'], settings: ['K0RDENT_REGION', 'K0RDENT_PROJECT', 'K0RDENT_ZONE'], defaultBaseUrl: 'https://api.k0rdent.ai', implemented: false },
   instavm: { id: 'instavm', name: 'InstaVM', credentials: ['INSTAVM_API_KEY'], settings: [], defaultBaseUrl: 'https://api.instavm.io', implemented: false },
@@ -45,6 +47,19 @@ export interface ProviderInfo {
 /** Where the emulated clouds listen, and the fake credentials and demo prices they accept. */
 export interface EmulatedClouds {
   genesiscloud?: { baseUrl: string; token: string; demoPrices: Record<string, number> };
+  mithril?: { baseUrl: string; key: string; project: string };
+}
+
+/** What each cloud can do, known without building its adapter (list_providers shows it for disabled clouds too). */
+const CAPABILITIES: Partial<Record<ProviderId, Capabilities>> = { genesiscloud: GENESIS_CAPABILITIES, mithril: MITHRIL_CAPABILITIES };
+
+/** FastAPI error bodies: `{detail: "..."}`, or 422 `{detail: [{loc, msg}]}`; some clients also see `error`/`message`. */
+export function fastApiError(body: unknown): { code?: string; message?: string } {
+  const p = M.ErrorBody.safeParse(body);
+  if (!p.success) return {};
+  const d = p.data.detail;
+  const message = typeof d === 'string' ? d : d ? d.map((x) => `${(x.loc ?? []).join('.')}: ${x.msg}`).join('; ') : (p.data.error ?? p.data.message);
+  return message ? { message } : {};
 }
 
 export interface BuildOptions {
@@ -69,7 +84,7 @@ export class ProviderSet {
       this.infos.push({
         id, name: meta.name, enabled: !!built.adapter, mode: built.adapter ? (opts.emulated ? 'emulated' : 'live') : null,
         ...(built.reason ? { reason: built.reason } : {}),
-        capabilities: id === 'genesiscloud' ? GENESIS_CAPABILITIES : null,
+        capabilities: built.adapter?.capabilities ?? CAPABILITIES[id] ?? null,
       });
     }
   }
@@ -89,6 +104,15 @@ export class ProviderSet {
       for (const [type, usd] of Object.entries(em?.demoPrices ?? {})) prices[type] = { usd_per_hour: usd, source: 'emulator' };
       for (const [type, usd] of Object.entries(opts.config.prices.genesiscloud ?? {})) prices[type] = { usd_per_hour: usd, source: 'config' };
       return { adapter: new GenesisCloudProvider({ http, prices }) };
+    }
+    if (meta.id === 'mithril') {
+      const em = opts.emulated?.mithril;
+      if (opts.emulated && !em) return { reason: 'no emulator is running for this cloud' };
+      const key = em ? em.key : opts.env.MITHRIL_API_KEY;
+      const project = em ? em.project : opts.env.MITHRIL_PROJECT;
+      if (!key || !project) return { reason: `Set ${[...meta.credentials, ...meta.settings].filter((v) => !opts.env[v]).join(' and ')} to enable it.` };
+      const http = this.client(meta, opts, em?.baseUrl ?? opts.env[baseUrlEnv(meta.id)] ?? meta.defaultBaseUrl, () => ({ authorization: `Bearer ${key}` }), fastApiError);
+      return { adapter: new MithrilProvider({ http, project }) };
     }
     return { reason: 'not supported yet' };
   }

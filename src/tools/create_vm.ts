@@ -22,6 +22,7 @@ export const createVm = defineTool({
     disk_gib: z.number().int().min(1).max(65_536).optional().describe('Boot disk size, GiB'),
     lifetime_hours: z.number().positive().max(8_760).optional().describe('Planned hours, for the cost cap in the quote'),
     from_snapshot: z.string().max(200).optional().describe('Snapshot id to restore from (see list_snapshots)'),
+    limit_price: z.number().positive().max(10_000).optional().describe('Mithril spot bid: max $/hour (default: spot price)'),
     idempotency_key: z.string().min(1).max(200).optional().describe('Same key + same arguments never creates twice'),
     confirmation_token: z.string().max(2_000).optional().describe('From confirmation_required, after the human said yes'),
     dry_run: z.boolean().default(false).describe('Only quote and show the request; create nothing'),
@@ -43,7 +44,8 @@ export const createVm = defineTool({
   handler: async (args, ctx) => {
     const p = ctx.providers.get(args.provider);
     if (args.image && args.from_snapshot) throw new ComputeError('INVALID_INPUT', 'pass image or from_snapshot, not both', { provider: p.id, hint: 'Drop one of them.' });
-    const out = await guardedCreate(p, args, ctx.gate);
+    const { limit_price, ...rest } = args;
+    const out = await guardedCreate(p, { ...rest, ...(limit_price !== undefined ? { limit_price_usd: limit_price } : {}) }, ctx.gate);
     if (out.status === 'created' && args.wait_seconds > 0) {
       const w = await waitForStatus(ctx, p, out.instance.id, 'running', args.wait_seconds);
       if (w.instance) return { ...out, instance: w.instance };

@@ -6,7 +6,7 @@ import { OutConsole } from './shapes.js';
 export const getConsole = defineTool({
   name: 'get_console',
   title: 'Get console',
-  description: 'Get how to reach a VM: a console URL where the cloud has one, else the SSH command or share URL.',
+  description: 'How to reach a VM: a console URL, or the SSH command.',
   input: { provider: providerArg, id: instanceIdArg },
   output: { console: OutConsole, note: z.string().optional() },
   // Not read-only: on clouds with console sessions this opens one.

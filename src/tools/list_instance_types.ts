@@ -33,7 +33,7 @@ const CursorSchema = z.object({ o: z.number().int().nonnegative(), f: z.string()
 export const listInstanceTypes = defineTool({
   name: 'list_instance_types',
   title: 'List instance types',
-  description: 'Search the instance-type catalog of all enabled clouds, cheapest first. Use before create_vm to pick a type.',
+  description: 'Search instance types across clouds, cheapest first. Use before create_vm.',
   input: {
     provider: optionalProviderArg,
     gpu: z.string().max(50).optional().describe('GPU model, case-insensitive, e.g. "h100", "a100", "3090"'),

@@ -1,17 +1,18 @@
 import { z } from 'zod';
 import { ComputeError } from '../domain/errors.js';
 import { InstanceStatusSchema, PROVIDER_IDS } from '../domain/model.js';
-import { ProviderErrorSchema, cursorArg, decodeCursor, encodeCursor, limitArg, money, optionalProviderArg, targets } from './common.js';
+import { cursorArg, decodeCursor, encodeCursor, limitArg, money, optionalProviderArg, targets } from './common.js';
 import { defineTool } from './define.js';
 import { OutError, OutInstance } from './shapes.js';
 
 // A cursor names the cloud being read (index into the clouds covered) and that cloud's own cursor.
 const CursorSchema = z.object({ p: z.enum(PROVIDER_IDS), c: z.string().optional() });
+const MAX_EMPTY_HOPS = 20;
 
 export const listInstances = defineTool({
   name: 'list_instances',
   title: 'List instances',
-  description: 'List VMs across enabled clouds with status, type, IP and price. A page may hold fewer than limit items.',
+  description: 'List VMs across clouds; a page may hold fewer than limit items.',
   input: {
     provider: optionalProviderArg,
     status: InstanceStatusSchema.optional().describe('Only instances in this status'),
@@ -26,24 +27,27 @@ export const listInstances = defineTool({
     if (!at) return { items: [], errors: [] };
     const index = clouds.findIndex((c) => c.id === at.p);
     if (index < 0) throw new ComputeError('INVALID_INPUT', 'the cursor belongs to another query', { hint: 'Repeat the first call with the same provider filter.' });
-    const errors: z.infer<typeof ProviderErrorSchema>[] = [];
-    // Read clouds in order, one page per call; a cloud that fails is reported and skipped.
-    for (let i = index; i < clouds.length; i++) {
+    const errors: z.infer<typeof OutError>[] = [];
+    // One page per call; a page that the status filter empties is skipped within the call (a bounded number of
+    // times), so an agent never gets an empty page that still says "more". A cloud that fails is reported, skipped.
+    let cursor: { p: (typeof PROVIDER_IDS)[number]; c?: string } | undefined = at;
+    for (let hops = 0; cursor && hops < MAX_EMPTY_HOPS; hops++) {
+      const here = cursor;
+      const i = clouds.findIndex((c) => c.id === here.p);
       const cloud = clouds[i]!;
+      const nextCloud = clouds[i + 1];
       try {
-        const page = await cloud.listInstances({ cursor: i === index ? at.c : undefined, limit: args.limit, signal: ctx.signal });
+        const page = await cloud.listInstances({ cursor: here.c, limit: args.limit, signal: ctx.signal });
         const items = page.items.filter((x) => !args.status || x.status === args.status);
-        const nextCloud = clouds[i + 1];
-        const next = page.next_cursor ? { p: cloud.id, c: page.next_cursor } : nextCloud ? { p: nextCloud.id } : undefined;
-        if (items.length === 0 && next && next.p !== cloud.id) continue; // nothing here: move on within this call
-        return { items, ...(next ? { next_cursor: encodeCursor(next) } : {}), errors };
+        cursor = page.next_cursor ? { p: cloud.id, c: page.next_cursor } : nextCloud ? { p: nextCloud.id } : undefined;
+        if (items.length > 0 || !cursor) return { items, ...(cursor ? { next_cursor: encodeCursor(cursor) } : {}), errors };
       } catch (e) {
-        if (!(e instanceof ComputeError)) throw e;
-        if (args.provider) throw e;
+        if (!(e instanceof ComputeError) || args.provider) throw e;
         errors.push({ provider: cloud.id, code: e.code, message: e.toText() });
+        cursor = nextCloud ? { p: nextCloud.id } : undefined;
       }
     }
-    return { items: [], errors };
+    return { items: [], ...(cursor ? { next_cursor: encodeCursor(cursor) } : {}), errors };
   },
   render: (out) =>
     [

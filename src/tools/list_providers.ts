@@ -4,7 +4,7 @@ import { defineTool } from './define.js';
 export const listProviders = defineTool({
   name: 'list_providers',
   title: 'List clouds',
-  description: 'List the clouds, whether each is enabled (and what enables it), live or emulated, and what each can do.',
+  description: 'List clouds: enabled or not (and why), live or emulated, and what each can do.',
   input: {},
   output: {
     items: z.array(

@@ -8,7 +8,7 @@ import { waitForStatus } from './wait.js';
 export const waitForInstance = defineTool({
   name: 'wait_for_instance',
   title: 'Wait for instance',
-  description: 'Wait until a VM reaches a status (default running) or the timeout passes; returns its state either way.',
+  description: 'Wait (≤ 50 s) for a VM to reach a status; returns its state either way.',
   input: {
     provider: providerArg,
     id: instanceIdArg,

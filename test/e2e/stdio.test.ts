@@ -43,8 +43,8 @@ describe('compute-mcp over stdio', () => {
     expect(client.getServerVersion()).toMatchObject({ name: 'compute-mcp', version: VERSION });
     const { tools } = await client.listTools();
     expect(tools).toHaveLength(13);
-    const types = (await client.callTool({ name: 'list_instance_types', arguments: { gpu: 'h100' } })).structuredContent as { items: { id: string }[] };
-    expect(types.items[0]!.id).toBe(H100);
+    const types = (await client.callTool({ name: 'list_instance_types', arguments: { gpu: 'h100' } })).structuredContent as { items: { provider: string; id: string }[] };
+    expect(types.items.map((t) => `${t.provider}/${t.id}`)).toEqual(['mithril/h100-80gb.sxm.8x', `genesiscloud/${H100}`]);
     const args = { provider: 'genesiscloud', instance_type: H100, name: 'e2e', ssh_public_key: SSH_KEY };
     const ask = (await client.callTool({ name: 'create_vm', arguments: args })).structuredContent as { status: string; confirmation_token: string };
     expect(ask.status).toBe('confirmation_required');
@@ -83,7 +83,9 @@ describe('compute-mcp over stdio', () => {
     const lines = out.split('\n').filter(Boolean);
     expect(lines).toHaveLength(4);
     for (const l of lines) expect(JSON.parse(l)).toMatchObject({ jsonrpc: '2.0' });
-    expect(JSON.parse(lines[3]!).result.isError).toBe(true);
+    const byId = new Map(lines.map((l) => JSON.parse(l) as { id: number; result: { isError?: boolean } }).map((m) => [m.id, m]));
+    expect(byId.get(4)!.result.isError).toBe(true);
+    expect(byId.get(3)!.result.isError).toBeFalsy();
   });
 
   it('never prints a real key to stderr, results or errors (live mode against a loopback cloud)', async () => {
@@ -117,7 +119,7 @@ describe('the command line', () => {
   });
 
   it('call prints the structured result, with exit codes 0 / 1 / 2', () => {
-    const ok = run(['call', 'list_instance_types', '{"gpu":"h100"}', '--emulate']);
+    const ok = run(['call', 'list_instance_types', '{"gpu":"h100","provider":"genesiscloud"}', '--emulate']);
     expect(ok.status, ok.stderr).toBe(0);
     expect(JSON.parse(ok.stdout).items[0].id).toBe(H100);
     const toolErr = run(['call', 'get_instance', '{"provider":"genesiscloud","id":"nope"}', '--emulate']);
@@ -151,7 +153,8 @@ describe('the command line', () => {
   it('demo runs the main job end to end', () => {
     const r = run(['demo']);
     expect(r.status, r.stdout + r.stderr).toBe(0);
-    for (const s of ['CONFIRMATION REQUIRED', 'Created genesiscloud', 'no new VM was created', 'is running', 'ssh ubuntu@', 'paused', 'Snapshot', 'Done:'])
+    for (const s of ['CONFIRMATION REQUIRED', 'Created genesiscloud', 'no new VM was created', 'is running', 'ssh ubuntu@', 'paused', 'Snapshot',
+      'Created mithril', '(your bid limit)', 'second-price auction', 'resumed', 'Done:'])
       expect(r.stdout).toContain(s);
   });
 });

@@ -10,6 +10,7 @@ import { ConfirmationTokens } from '../../src/guardrails/token.js';
 import { StateDir } from '../../src/state/dir.js';
 import { DEFAULT_TOKEN, DEMO_PRICES, GenesisEmulator, type GenesisEmulatorOptions } from '../../src/providers/genesiscloud/emulator.js';
 import { ProviderSet } from '../../src/providers/index.js';
+import { MithrilEmulator } from '../../src/providers/mithril/emulator.js';
 import { createServer } from '../../src/server.js';
 import { memoryLogger } from './logsink.js';
 
@@ -27,6 +28,8 @@ export interface HarnessOptions {
   env?: NodeJS.ProcessEnv;
   /** Live mode: the adapter is built from GENESISCLOUD_API_TOKEN and GENESISCLOUD_BASE_URL (pointed at the emulator). */
   live?: { token: string };
+  /** Also run the Mithril emulator and enable Mithril (default: Genesis Cloud only). */
+  mithril?: boolean;
   /** The emulator's demo price table as the adapter sees it (default: DEMO_PRICES; `{}` = no prices at all). */
   demoPrices?: Record<string, number>;
   /** Retry timing for the HTTP client (kept short in tests). */
@@ -37,6 +40,8 @@ export interface HarnessOptions {
 export interface Harness {
   client: Client;
   emulator: GenesisEmulator;
+  /** Present when started with `mithril: true`. */
+  mithril?: MithrilEmulator;
   providers: ProviderSet;
   config: Config;
   state: StateDir;
@@ -48,6 +53,8 @@ export interface Harness {
 export async function startHarness(opts: HarnessOptions = {}): Promise<Harness> {
   const emulator = opts.sharedEmulator ?? new GenesisEmulator(opts.emulator);
   if (!opts.sharedEmulator) await emulator.start();
+  const mithril = opts.mithril ? new MithrilEmulator() : undefined;
+  await mithril?.start();
   const state = opts.state ?? new StateDir(mkdtempSync(join(tmpdir(), 'compute-mcp-test-')));
   const config = parseConfig(opts.config ?? {});
   const { log, lines } = memoryLogger();
@@ -57,7 +64,10 @@ export async function startHarness(opts: HarnessOptions = {}): Promise<Harness> 
     log,
     emulated: opts.live
       ? undefined
-      : { genesiscloud: { baseUrl: emulator.baseUrl, token: opts.emulator?.token ?? DEFAULT_TOKEN, demoPrices: opts.demoPrices ?? DEMO_PRICES } },
+      : {
+          genesiscloud: { baseUrl: emulator.baseUrl, token: opts.emulator?.token ?? DEFAULT_TOKEN, demoPrices: opts.demoPrices ?? DEMO_PRICES },
+          ...(mithril ? { mithril: { baseUrl: mithril.baseUrl, key: mithril.key, project: mithril.project } } : {}),
+        },
     http: { retry: { baseDelayMs: 5, maxDelayMs: 20, ...opts.retry }, ...(opts.timeouts ? { timeouts: opts.timeouts } : {}) },
   });
   const server = createServer({ providers, config, log, state, tokens: opts.tokens, pollIntervalMs: 10, elicitTimeoutMs: opts.elicitTimeoutMs });
@@ -66,13 +76,14 @@ export async function startHarness(opts: HarnessOptions = {}): Promise<Harness> 
   if (opts.elicit) client.setRequestHandler(ElicitRequestSchema, (req) => opts.elicit!(req));
   await Promise.all([server.connect(st), client.connect(ct)]);
   return {
-    client, emulator, providers, config, state, logLines: lines,
+    client, emulator, mithril, providers, config, state, logLines: lines,
     call: async (name, args = {}) => (await client.callTool({ name, arguments: args })) as CallToolResult,
     close: async () => {
       await client.close();
       await server.close();
       await providers.close();
       if (!opts.sharedEmulator) await emulator.stop();
+      await mithril?.stop();
     },
   };
 }

@@ -33,3 +33,34 @@ providerContract('genesiscloud', async () => {
     },
   };
 });
+
+providerContract('mithril', async () => {
+  const { MithrilEmulator } = await import('../../src/providers/mithril/emulator.js');
+  const { MithrilProvider } = await import('../../src/providers/mithril/adapter.js');
+  const { fastApiError } = await import('../../src/providers/index.js');
+  const emulator = new MithrilEmulator();
+  await emulator.start();
+  const clients: HttpClient[] = [];
+  const adapter = (key: string) => {
+    const http = new HttpClient({
+      provider: 'mithril', baseUrl: emulator.baseUrl, headers: () => ({ authorization: `Bearer ${key}` }),
+      parseError: fastApiError, retry: { baseDelayMs: 5, maxDelayMs: 20 },
+    });
+    clients.push(http);
+    return new MithrilProvider({ http, project: emulator.project });
+  };
+  return {
+    provider: adapter(emulator.key),
+    withBadCredentials: adapter('fkey_wrong'),
+    emulator: emulator.http,
+    createRequest: (name) => ({ instance_type: 'a100-80gb.sxm.1x', name, ssh_public_key: SSH_KEY }),
+    createCall: { method: 'POST', path: /^\/v2\/spot\/bids$/ },
+    readCall: { method: 'GET', path: /^\/v2\/spot\/bids\/[^/]+$/ },
+    liveCount: () => emulator.liveBids().length,
+    setRawStatus: (id, raw) => emulator.setStatus(id, raw),
+    close: async () => {
+      await Promise.all(clients.map((c) => c.close()));
+      await emulator.stop();
+    },
+  };
+});

@@ -139,6 +139,8 @@ export class GenesisCloudProvider implements Provider {
       throw new ComputeError('INVALID_INPUT', `unknown instance type ${JSON.stringify(req.instance_type)}`, {
         provider: this.id, hint: 'Pick an id from list_instance_types with provider "genesiscloud".',
       });
+    if (req.limit_price_usd !== undefined)
+      throw new ComputeError('INVALID_INPUT', 'Genesis Cloud has fixed prices, not bids: limit_price does not apply', { provider: this.id, hint: 'Drop limit_price.' });
     if (req.disk_gib !== undefined && req.disk_gib < MIN_DISK_GIB)
       throw new ComputeError('INVALID_INPUT', `disk_gib must be at least ${MIN_DISK_GIB}`, { provider: this.id, hint: `Use ${MIN_DISK_GIB} or more, or omit it.` });
     if (req.startup_script !== undefined && Buffer.byteLength(req.startup_script) > STARTUP_SCRIPT_MAX_BYTES)

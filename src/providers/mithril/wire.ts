@@ -1,0 +1,134 @@
+/**
+ * Mithril wire format. Source: shared/seeds/mithril-instances.txt (seed 003: instances, batch status, status,
+ * history) and providers.md §4 (instance types, spot availability, pricing, bids, SSH keys). Parts the docs leave
+ * open are marked ASSUMPTION where they are used.
+ */
+import { z } from 'zod';
+
+const nullish = <T extends z.ZodType>(t: T) => t.nullable().optional();
+
+// providers.md §4.2: InstanceTypeModel (published for /v2/reservation/instance-types).
+// ASSUMPTION: /v2/instance-types returns the same model; the same `name` appears once per region with its own FID.
+export const WireInstanceType = z.object({
+  fid: z.string(),
+  name: z.string(),
+  num_cpus: z.number(),
+  cpu_type: nullish(z.string()),
+  ram_gb: z.number(),
+  num_gpus: z.number(),
+  gpu_type: nullish(z.string()),
+  gpu_memory_gb: nullish(z.number()),
+  gpu_socket: nullish(z.string()),
+  local_storage_gb: nullish(z.number()),
+  network_type: nullish(z.string()),
+  ib_count: nullish(z.number()),
+  bridge_count: nullish(z.number()),
+});
+export type WireInstanceType = z.infer<typeof WireInstanceType>;
+export const InstanceTypeList = z.array(WireInstanceType);
+
+/** "$x.xx", as on bids and in spot availability. */
+export const Dollars = z.string().regex(/^\$\d+(\.\d{1,2})?$/, 'a price like "$25.60"');
+
+// providers.md §4.2 (spot availability, from SkyPilot utils and the flow SDK types).
+export const WireAvailability = z.object({
+  fid: z.string().optional(),
+  instance_type: z.string(),
+  region: z.string(),
+  capacity: nullish(z.number()),
+  last_instance_price: nullish(Dollars),
+  lowest_allocated_price: nullish(Dollars),
+  min_bid_price: nullish(Dollars),
+});
+export type WireAvailability = z.infer<typeof WireAvailability>;
+export const AvailabilityList = z.array(WireAvailability);
+
+// providers.md §4.2 (pricing/current): integer cents, USD.
+export const CurrentPrice = z.object({
+  spot_price_cents: z.number().int(),
+  reserved_price_cents: nullish(z.number().int()),
+  minimum_price_cents: nullish(z.number().int()),
+  lowest_allocated_bid_cents: nullish(z.number().int()),
+});
+
+// Seed 003 / providers.md §4.2: InstanceModel.
+export const WireInstance = z.object({
+  fid: z.string(),
+  name: z.string(),
+  project: z.string().optional(),
+  created_at: nullish(z.string()),
+  created_by: nullish(z.string()),
+  instance_type: z.string(),
+  region: nullish(z.string()),
+  bid: nullish(z.string()),
+  reservation: nullish(z.string()),
+  ssh_destination: nullish(z.string()),
+  private_ip: nullish(z.string()),
+  status: z.string(),
+});
+export type WireInstance = z.infer<typeof WireInstance>;
+export const InstanceList = z.object({ data: z.array(WireInstance), next_cursor: nullish(z.string()) });
+
+// Seed 003: GET /v2/instances/{instance_fid}/status.
+export const InstanceStatus = z.object({
+  fid: z.string(),
+  name: z.string(),
+  status: z.string(),
+  bid: nullish(z.string()),
+  reservation: nullish(z.string()),
+  end_time: nullish(z.string()),
+});
+
+// Seed 003: PATCH /v2/instances answers an entry per requested FID with its status after processing.
+export const BatchStatus = z.record(z.string(), z.string());
+
+// providers.md §4.2: BidModel.
+export const WireBid = z.object({
+  fid: z.string(),
+  name: z.string(),
+  project: z.string().optional(),
+  created_by: nullish(z.string()),
+  created_at: nullish(z.string()),
+  deactivated_at: nullish(z.string()),
+  limit_price: Dollars,
+  instance_quantity: z.number().int(),
+  instance_type: z.string(),
+  region: nullish(z.string()),
+  instances: z.array(z.string()),
+  launch_specification: z.object({
+    ssh_keys: z.array(z.string()),
+    volumes: z.array(z.string()).optional(),
+    startup_script: nullish(z.string()),
+    kubernetes_cluster: nullish(z.string()),
+  }),
+  status: z.string(),
+});
+export type WireBid = z.infer<typeof WireBid>;
+export const BidList = z.object({ data: z.array(WireBid), next_cursor: nullish(z.string()) });
+
+export interface WireCreateBid {
+  project: string;
+  region: string;
+  instance_type: string;
+  limit_price: string;
+  instance_quantity: number;
+  name: string;
+  launch_specification: { ssh_keys: string[]; volumes: string[]; startup_script?: string };
+}
+
+// providers.md §4.2 (SSH keys; flow SDK). ASSUMPTION: the list is a bare array, like the other v2 list-less calls.
+export const WireSshKey = z.object({ fid: z.string(), name: z.string(), public_key: z.string(), required: z.boolean().optional() });
+export const SshKeyList = z.array(WireSshKey);
+
+// Seed 003: status history. ASSUMPTION: items are {instance_fid, bid_fid?, status, timestamp} under `data`.
+export const StatusHistory = z.object({
+  data: z.array(z.object({ instance_fid: z.string(), bid_fid: nullish(z.string()), status: z.string(), timestamp: z.string() })).default([]),
+  next_cursor: nullish(z.string()),
+});
+
+// providers.md §4.4: FastAPI errors. 422 `{detail:[{loc,msg,type}]}`; ASSUMPTION: `{detail: "..."}` otherwise.
+export const ErrorBody = z.object({
+  detail: z.union([z.string(), z.array(z.object({ loc: z.array(z.union([z.string(), z.number()])).optional(), msg: z.string(), type: z.string().optional() }))]).optional(),
+  error: z.string().optional(),
+  message: z.string().optional(),
+});
