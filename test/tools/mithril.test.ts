@@ -57,6 +57,25 @@ describe('Mithril through the tools', () => {
     expect(h.mithril!.liveBids()[0]!.limit_price).toBe('$2.50');
   });
 
+  it('a spot price that rose since the yes asks again before bidding', async () => {
+    h = await startHarness({ mithril: true });
+    const ask = sc<{ confirmation_token: string; quote: { region: string } }>(await h.call('create_vm', BID));
+    h.mithril!.setSpotPrice('a100-80gb.sxm.1x', ask.quote.region, 140);
+    const again = sc<{ status: string; summary: string }>(await h.call('create_vm', { ...BID, confirmation_token: ask.confirmation_token }));
+    expect(again.status).toBe('confirmation_required');
+    expect(again.summary).toMatch(/^Changed since the human approved \$1\.25\/hour; nothing was done\. Ask again: .*\$1\.40\/hour \(your bid limit\)/);
+    expect(h.mithril!.liveBids()).toHaveLength(0);
+  });
+
+  it('the emulated bid walks Open → Allocated and its instance NEW → CONFIRMED → INITIALIZING → STARTING → RUNNING', async () => {
+    h = await startHarness({ mithril: true });
+    const id = await placeBid('walk');
+    await h.call('wait_for_instance', { provider: 'mithril', id });
+    const history = await (h.providers.get('mithril') as import('../../src/providers/mithril/adapter.js').MithrilProvider).statusHistory(id);
+    expect(history.map((x) => x.status)).toEqual(['STATUS_NEW', 'STATUS_CONFIRMED', 'STATUS_INITIALIZING', 'STATUS_STARTING', 'STATUS_RUNNING']);
+    expect(h.mithril!.liveBids()[0]!.status).toBe('Allocated');
+  });
+
   it('limits apply to the bid limit', async () => {
     h = await startHarness({ mithril: true, config: { policy: { limits: { maxUsdPerHourPerVm: 2 } } } });
     expect(text(await h.call('create_vm', { ...BID, limit_price: 2.5 }))).toMatch(/^\[POLICY_DENIED\] mithril: \$2\.5\/hour is above the limit of \$2\/hour per VM/);
