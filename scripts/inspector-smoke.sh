@@ -13,6 +13,6 @@ const list = JSON.parse(fs.readFileSync(process.argv[1])).result.tools;
 const call = JSON.parse(fs.readFileSync(process.argv[2])).result;
 if (list.length !== 13) throw new Error(`expected 13 tools, got ${list.length}`);
 const item = call.structuredContent.items[0];
-if (!item || item.gpu.model !== "H100" || item.provider !== "genesiscloud") throw new Error("unexpected list_instance_types result: " + JSON.stringify(call));
-console.log(`inspector: ${list.length} tools listed; list_instance_types found ${item.id} at $${item.price.usd_per_hour}/h`);
+if (!item || item.gpu.model !== "H100" || !item.provider) throw new Error("unexpected list_instance_types result: " + JSON.stringify(call));
+console.log(`inspector: ${list.length} tools listed; list_instance_types found ${item.provider} ${item.id} at $${item.price.usd_per_hour}/h`);
 ' "$OUT/list.json" "$OUT/call.json"
