@@ -8,6 +8,7 @@
  */
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { readBody } from '../transport/body.js';
 
 export interface EmulatorRequest {
   method: string;
@@ -236,21 +237,6 @@ export class HttpEmulator {
 
 const MALFORMED = Symbol('malformed');
 
-function readBody(req: IncomingMessage, max: number): Promise<string | null> {
-  return new Promise((resolve, reject) => {
-    let size = 0;
-    const chunks: Buffer[] = [];
-    let tooBig = false;
-    req.on('data', (c: Buffer) => {
-      size += c.length;
-      if (size > max) tooBig = true;
-      else chunks.push(c);
-    });
-    req.on('end', () => resolve(tooBig ? null : Buffer.concat(chunks).toString('utf8')));
-    req.on('error', reject);
-  });
-}
-
 /** Lazily applied state transitions: each entry takes effect once its time has come, checked on every read. */
 export class Timeline<S> {
   private steps: { at: number; apply: (s: S) => void }[] = [];
@@ -265,5 +251,19 @@ export class Timeline<S> {
   advance(state: S): void {
     const now = this.now();
     while (this.steps.length && this.steps[0]!.at <= now) this.steps.shift()!.apply(state);
+  }
+}
+
+/** What every cloud's emulator shares: its HTTP server, started and stopped through it. */
+export abstract class CloudEmulator {
+  abstract readonly http: HttpEmulator;
+  start(port = 0): Promise<string> {
+    return this.http.start(port);
+  }
+  stop(): Promise<void> {
+    return this.http.stop();
+  }
+  get baseUrl(): string {
+    return this.http.baseUrl;
   }
 }

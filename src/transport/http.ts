@@ -11,6 +11,7 @@ import type { McpServer } from '@modelcontextprotocol/sdk/server/mcp.js';
 import { StreamableHTTPServerTransport } from '@modelcontextprotocol/sdk/server/streamableHttp.js';
 import { isInitializeRequest } from '@modelcontextprotocol/sdk/types.js';
 import type { Logger } from '../log.js';
+import { readBody } from './body.js';
 
 export const MCP_PATH = '/mcp';
 export const MAX_BODY_BYTES = 1024 * 1024;
@@ -174,29 +175,12 @@ function reply(res: ServerResponse, status: number, code: number, message: strin
 const TOO_LARGE = Symbol('too large');
 const BAD_JSON = Symbol('bad json');
 
-function readJson(req: IncomingMessage, max: number): Promise<unknown> {
-  return new Promise((resolve, reject) => {
-    const declared = Number(req.headers['content-length'] ?? 0);
-    if (declared > max) {
-      req.resume();
-      return resolve(TOO_LARGE);
-    }
-    let size = 0;
-    const chunks: Buffer[] = [];
-    let over = false;
-    req.on('data', (c: Buffer) => {
-      size += c.length;
-      if (size > max) over = true;
-      else chunks.push(c);
-    });
-    req.on('end', () => {
-      if (over) return resolve(TOO_LARGE);
-      try {
-        resolve(JSON.parse(Buffer.concat(chunks).toString('utf8')));
-      } catch {
-        resolve(BAD_JSON);
-      }
-    });
-    req.on('error', reject);
-  });
+async function readJson(req: IncomingMessage, max: number): Promise<unknown> {
+  const text = await readBody(req, max);
+  if (text === null) return TOO_LARGE;
+  try {
+    return JSON.parse(text);
+  } catch {
+    return BAD_JSON;
+  }
 }

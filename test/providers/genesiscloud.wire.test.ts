@@ -3,8 +3,8 @@
  * (shared/seeds/genesiscloud-instances.txt, providers.md §3), with msw intercepting the global fetch.
  */
 import { http, HttpResponse } from 'msw';
-import { setupServer } from 'msw/node';
-import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
+import { wireServer } from '../helpers/wire.js';
 import { HttpClient } from '../../src/http/client.js';
 import { GenesisCloudProvider } from '../../src/providers/genesiscloud/adapter.js';
 import { GENESIS_REGIONS } from '../../src/providers/genesiscloud/catalog.js';
@@ -20,26 +20,8 @@ const API = `${BASE}/compute/v1`;
 const TOKEN = 'wire-test-token';
 const ID = '9e8ce501-d692-402c-8fca-5a8f5d8ddd57';
 
-interface Seen { method: string; path: string; query: Record<string, string>; auth: string | null; body: unknown }
-let seen: Seen[] = [];
-const server = setupServer();
+const { server, state } = wireServer(`Bearer ${TOKEN}`);
 
-beforeAll(() => server.listen({ onUnhandledRequest: 'error' }));
-afterEach(() => {
-  server.resetHandlers();
-  // Every call of every test carries the documented auth header.
-  for (const r of seen) expect(r.auth, `${r.method} ${r.path}`).toBe(`Bearer ${TOKEN}`);
-});
-afterAll(() => server.close());
-beforeEach(() => {
-  seen = [];
-  server.events.removeAllListeners();
-  server.events.on('request:start', async ({ request }) => {
-    const u = new URL(request.url);
-    const text = await request.clone().text();
-    seen.push({ method: request.method, path: u.pathname, query: Object.fromEntries(u.searchParams), auth: request.headers.get('authorization'), body: text ? JSON.parse(text) : undefined });
-  });
-});
 
 function adapter(prices = {}) {
   const httpClient = new HttpClient({
@@ -55,7 +37,7 @@ describe('Genesis Cloud wire format', () => {
   it('lists instances with page/per_page and Bearer auth, mapping the documented example', async () => {
     server.use(http.get(`${API}/instances`, () => HttpResponse.json({ ...listFx, total_count: 3, per_page: 1 })));
     const r = await adapter({ 'vcpu-4_memory-12g_disk-80g_nvidia3080-1': { usd_per_hour: 0.35, source: 'config' } }).listInstances({ limit: 1 });
-    expect(seen).toEqual([{ method: 'GET', path: '/compute/v1/instances', query: { page: '1', per_page: '1' }, auth: `Bearer ${TOKEN}`, body: undefined }]);
+    expect(state.seen).toEqual([{ method: 'GET', path: '/compute/v1/instances', query: { page: '1', per_page: '1' }, auth: `Bearer ${TOKEN}`, body: undefined }]);
     expect(r.next_cursor).toBe('2');
     expect(r.items[0]).toEqual({
       provider: 'genesiscloud', id: ID, name: 'name', status: 'running', provider_status: 'active',
@@ -68,14 +50,14 @@ describe('Genesis Cloud wire format', () => {
   it('follows a cursor to the next page and caps per_page at 100', async () => {
     server.use(http.get(`${API}/instances`, () => HttpResponse.json({ ...listFx, page: 2, per_page: 100, total_count: 101 })));
     const r = await adapter().listInstances({ cursor: '2', limit: 500 });
-    expect(seen[0]!.query).toEqual({ page: '2', per_page: '100' });
+    expect(state.seen[0]!.query).toEqual({ page: '2', per_page: '100' });
     expect(r.next_cursor).toBeUndefined();
   });
 
   it('gets one instance', async () => {
     server.use(http.get(`${API}/instances/:id`, () => HttpResponse.json(instanceFx)));
     const i = await adapter().getInstance(ID);
-    expect(seen.map((s) => `${s.method} ${s.path}`)).toEqual([`GET /compute/v1/instances/${ID}`]);
+    expect(state.seen.map((s) => `${s.method} ${s.path}`)).toEqual([`GET /compute/v1/instances/${ID}`]);
     expect(i.price_usd_per_hour).toBeNull();
   });
 
@@ -91,13 +73,13 @@ describe('Genesis Cloud wire format', () => {
       instance_type: 'vcpu-4_memory-12g_disk-80g_nvidia1080ti-1', name: 'My box', image: '7b1644e2-d97d-4725-a927-0028bc60bc28',
       ssh_public_key: 'ssh-ed25519 AAAA x', startup_script: '#!/bin/bash\nsudo apt update && sudo apt install iperf3', disk_gib: 128,
     });
-    expect(seen.filter((s) => s.method !== 'GET')).toEqual([]); // planning sends nothing that changes state
+    expect(state.seen.filter((s) => s.method !== 'GET')).toEqual([]); // planning sends nothing that changes state
     expect(plan.region).toBe('EUW-GB-MNC-1');
-    seen = [];
+    state.seen = [];
     const inst = await a.create(plan);
-    expect(seen.map((s) => `${s.method} ${s.path}`)).toEqual(['POST /compute/v1/ssh-keys', 'POST /compute/v1/instances']);
-    expect(seen[0]!.body).toEqual({ name: expect.stringMatching(/^compute-mcp-[0-9a-f]{12}$/), value: 'ssh-ed25519 AAAA x' });
-    expect(seen[1]).toEqual({
+    expect(state.seen.map((s) => `${s.method} ${s.path}`)).toEqual(['POST /compute/v1/ssh-keys', 'POST /compute/v1/instances']);
+    expect(state.seen[0]!.body).toEqual({ name: expect.stringMatching(/^compute-mcp-[0-9a-f]{12}$/), value: 'ssh-ed25519 AAAA x' });
+    expect(state.seen[1]).toEqual({
       method: 'POST', path: '/compute/v1/instances', query: {}, auth: `Bearer ${TOKEN}`,
       body: {
         name: 'My box', hostname: 'my-box', type: 'vcpu-4_memory-12g_disk-80g_nvidia1080ti-1', region: 'EUW-GB-MNC-1',
@@ -119,11 +101,11 @@ describe('Genesis Cloud wire format', () => {
     await expect(a.planCreate({ instance_type: 'vcpu-2_memory-4g_disk-80g', name: 'r', region: 'EUC-DE-MUC-1', from_snapshot: 'snap-1' }))
       .rejects.toMatchObject({ code: 'INVALID_INPUT', message: expect.stringContaining('is in NORD-NO-KRS-1') });
     const plan = await a.planCreate({ instance_type: 'vcpu-2_memory-4g_disk-80g', name: 'r', from_snapshot: 'snap-1', ssh_public_key: 'ssh-ed25519 AAAA x\n' });
-    expect(seen.some((x) => x.path === '/compute/v1/snapshots/snap-1')).toBe(true);
-    seen = [];
+    expect(state.seen.some((x) => x.path === '/compute/v1/snapshots/snap-1')).toBe(true);
+    state.seen = [];
     await a.create(plan);
-    expect(seen.map((s) => `${s.method} ${s.path}`)).toEqual(['POST /compute/v1/instances']);
-    expect(seen[0]!.body).toMatchObject({ image: 'snap-1', ssh_keys: ['key-1'], region: 'NORD-NO-KRS-1' });
+    expect(state.seen.map((s) => `${s.method} ${s.path}`)).toEqual(['POST /compute/v1/instances']);
+    expect(state.seen[0]!.body).toMatchObject({ image: 'snap-1', ssh_keys: ['key-1'], region: 'NORD-NO-KRS-1' });
   });
 
   it('never re-sends a create that failed with 503', async () => {
@@ -131,14 +113,14 @@ describe('Genesis Cloud wire format', () => {
     const a = adapter();
     const plan = { provider: 'genesiscloud', internal: { body: { name: 'x' } } } as never;
     await expect(a.create(plan)).rejects.toMatchObject({ code: 'PROVIDER_UNAVAILABLE', hint: expect.stringContaining('not re-sent') });
-    expect(seen.filter((s) => s.method === 'POST')).toHaveLength(1);
+    expect(state.seen.filter((s) => s.method === 'POST')).toHaveLength(1);
   });
 
   it('deletes with 204, and treats 404 as already gone', async () => {
     server.use(http.delete(`${API}/instances/:id`, ({ params }) => (params.id === ID ? new HttpResponse(null, { status: 204 }) : HttpResponse.json({ code: 'not_found', message: 'instance not found' }, { status: 404 }))));
     expect(await adapter().delete(ID)).toEqual({ already_gone: false });
     expect(await adapter().delete('other')).toEqual({ already_gone: true });
-    expect(seen.map((s) => `${s.method} ${s.path}`)).toEqual([`DELETE /compute/v1/instances/${ID}`, 'DELETE /compute/v1/instances/other']);
+    expect(state.seen.map((s) => `${s.method} ${s.path}`)).toEqual([`DELETE /compute/v1/instances/${ID}`, 'DELETE /compute/v1/instances/other']);
   });
 
   it('pauses through GET /actions then POST /actions {"action":"stop"} (204)', async () => {
@@ -148,8 +130,8 @@ describe('Genesis Cloud wire format', () => {
       http.post(`${API}/instances/:id/actions`, () => new HttpResponse(null, { status: 204 })),
     );
     expect(await adapter().pause([ID])).toEqual([{ id: ID, result: 'paused', status: 'stopping' }]);
-    expect(seen.map((s) => `${s.method} ${s.path}`)).toEqual([`GET /compute/v1/instances/${ID}`, `GET /compute/v1/instances/${ID}/actions`, `POST /compute/v1/instances/${ID}/actions`]);
-    expect(seen[2]!.body).toEqual({ action: 'stop' });
+    expect(state.seen.map((s) => `${s.method} ${s.path}`)).toEqual([`GET /compute/v1/instances/${ID}`, `GET /compute/v1/instances/${ID}/actions`, `POST /compute/v1/instances/${ID}/actions`]);
+    expect(state.seen[2]!.body).toEqual({ action: 'stop' });
   });
 
   it('resumes with {"action":"start"} and does not act when the action is not allowed', async () => {
@@ -162,7 +144,7 @@ describe('Genesis Cloud wire format', () => {
     const r = await adapter().resume([ID, 'busy']);
     expect(r[0]).toEqual({ id: ID, result: 'resumed', status: 'starting' });
     expect(r[1]).toMatchObject({ id: 'busy', result: 'failed', message: expect.stringContaining('cannot start while the instance is stopping') });
-    const posts = seen.filter((s) => s.method === 'POST');
+    const posts = state.seen.filter((s) => s.method === 'POST');
     expect(posts).toEqual([expect.objectContaining({ path: `/compute/v1/instances/${ID}/actions`, body: { action: 'start' } })]);
   });
 
@@ -180,10 +162,10 @@ describe('Genesis Cloud wire format', () => {
       provider: 'genesiscloud', id: 'ca73c941-7bd7-4d05-98d3-485e7980638b', name: 'snapshot', status: 'available', provider_status: 'created',
       instance_id: '<instance-id>', region: 'ARC-IS-HAF-1', created_at: '2020-03-30T13:39:44.540Z',
     });
-    expect(seen[0]).toMatchObject({ method: 'POST', path: `/compute/v1/instances/${ID}/snapshots`, body: { name: 'snapshot' } });
+    expect(state.seen[0]).toMatchObject({ method: 'POST', path: `/compute/v1/instances/${ID}/snapshots`, body: { name: 'snapshot' } });
     expect((await a.listSnapshots({ instanceId: ID }))[0]).toMatchObject({ size_gib: 128, status: 'available' });
     expect((await a.listSnapshots()).map((s) => s.id)).toEqual(['s1', 's2']);
-    expect(seen.filter((s) => s.path === '/compute/v1/snapshots').map((s) => s.query)).toEqual([{ page: '1', per_page: '100' }, { page: '2', per_page: '100' }]);
+    expect(state.seen.filter((s) => s.path === '/compute/v1/snapshots').map((s) => s.query)).toEqual([{ page: '1', per_page: '100' }, { page: '2', per_page: '100' }]);
   });
 
   it('lists cloud images with type=cloud-image plus restorable snapshots', async () => {
@@ -192,7 +174,7 @@ describe('Genesis Cloud wire format', () => {
       http.get(`${API}/snapshots`, () => HttpResponse.json(snapshotsFx)),
     );
     const images = await adapter().listImages();
-    expect(seen.find((s) => s.path === '/compute/v1/images')!.query).toEqual({ type: 'cloud-image', page: '1', per_page: '100' });
+    expect(state.seen.find((s) => s.path === '/compute/v1/images')!.query).toEqual({ type: 'cloud-image', page: '1', per_page: '100' });
     expect(images).toEqual([
       { provider: 'genesiscloud', id: 'ubuntu-22.04', name: 'Ubuntu 22.04', kind: 'image', regions: ['NORD-NO-KRS-1'], os: 'linux' },
       { provider: 'genesiscloud', id: 'ff942497-62f6-4a9d-8dc4-3766ebc2b8a2', name: 'snapshot name', kind: 'snapshot', regions: ['ARC-IS-HAF-1'] },
@@ -202,7 +184,7 @@ describe('Genesis Cloud wire format', () => {
   it('reads availability per region; without it, lists the documented table with unknown availability', async () => {
     server.use(...GENESIS_REGIONS.map((r) => http.get(`${API}/availability/${r}/instances`, () => HttpResponse.json({ code: 'not_found', message: 'x' }, { status: 404 }))));
     const types = await adapter().listInstanceTypes();
-    expect(seen.map((s) => s.path).sort()).toEqual(GENESIS_REGIONS.map((r) => `/compute/v1/availability/${r}/instances`).sort());
+    expect(state.seen.map((s) => s.path).sort()).toEqual(GENESIS_REGIONS.map((r) => `/compute/v1/availability/${r}/instances`).sort());
     expect(types).toHaveLength(48);
     expect(types[0]).not.toHaveProperty('available');
     expect(types[0]!.regions).toEqual([...GENESIS_REGIONS]);

@@ -3,8 +3,8 @@
  * with msw intercepting the global fetch.
  */
 import { http, HttpResponse } from 'msw';
-import { setupServer } from 'msw/node';
-import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
+import { wireServer } from '../helpers/wire.js';
 import { HttpClient } from '../../src/http/client.js';
 import { fastApiError } from '../../src/providers/index.js';
 import { MithrilProvider } from '../../src/providers/mithril/adapter.js';
@@ -16,24 +16,8 @@ const KEY = 'fkey_wiretest';
 const PROJECT = 'proj_abc123456';
 const KEYTEXT = 'ssh-ed25519 AAAA test';
 
-interface Seen { method: string; path: string; query: Record<string, string>; auth: string | null; body: unknown }
-let seen: Seen[] = [];
-const server = setupServer();
-beforeAll(() => server.listen({ onUnhandledRequest: 'error' }));
-afterEach(() => {
-  server.resetHandlers();
-  for (const r of seen) expect(r.auth, `${r.method} ${r.path}`).toBe(`Bearer ${KEY}`);
-});
-afterAll(() => server.close());
-beforeEach(() => {
-  seen = [];
-  server.events.removeAllListeners();
-  server.events.on('request:start', async ({ request }) => {
-    const u = new URL(request.url);
-    const text = await request.clone().text();
-    seen.push({ method: request.method, path: u.pathname, query: Object.fromEntries(u.searchParams), auth: request.headers.get('authorization'), body: text ? JSON.parse(text) : undefined });
-  });
-});
+const { server, state } = wireServer(`Bearer ${KEY}`);
+
 
 const adapter = () =>
   new MithrilProvider({
@@ -44,7 +28,7 @@ const catalog = () => [
   http.get(`${BASE}/v2/instance-types`, () => HttpResponse.json(fx.instanceTypes)),
   http.get(`${BASE}/v2/spot/availability`, () => HttpResponse.json(fx.availability)),
 ];
-const calls = () => seen.map((s) => `${s.method} ${s.path}`);
+const calls = () => state.seen.map((s) => `${s.method} ${s.path}`);
 
 describe('money', () => {
   it.each([['$25.60', 2560], ['$0.05', 5], ['$3', 300], ['$16.4', 1640], ['$1234.99', 123499]])('%s is %i cents exactly', (s, c) => {
@@ -78,9 +62,9 @@ describe('Mithril wire format', () => {
       http.get(`${BASE}/v2/ssh-keys`, () => HttpResponse.json([])),
     );
     const plan = await adapter().planCreate({ instance_type: 'h100-80gb.sxm.8x', name: 'train', region: 'us-central1-a', ssh_public_key: KEYTEXT, startup_script: 'echo hi' });
-    expect(seen.every((s) => s.method === 'GET')).toBe(true);
-    expect(seen.find((s) => s.path === '/v2/pricing/current')!.query).toEqual({ instance_type: 'it_abc123456', region: 'us-central1-a' });
-    expect(seen.find((s) => s.path === '/v2/ssh-keys')!.query).toEqual({ project: PROJECT });
+    expect(state.seen.every((s) => s.method === 'GET')).toBe(true);
+    expect(state.seen.find((s) => s.path === '/v2/pricing/current')!.query).toEqual({ instance_type: 'it_abc123456', region: 'us-central1-a' });
+    expect(state.seen.find((s) => s.path === '/v2/ssh-keys')!.query).toEqual({ project: PROJECT });
     expect(plan.price).toEqual({ usd_per_hour: 16.4, source: 'limit_price', spot: true });
     expect(plan.notes!.join(' ')).toMatch(/defaults to the current spot price \(\$16\.40\/hour\).*second-price auction may charge less.*5 minutes' notice/);
   });
@@ -95,15 +79,15 @@ describe('Mithril wire format', () => {
     );
     const a = adapter();
     const plan = await a.planCreate({ instance_type: 'h100-80gb.sxm.8x', name: 'train', region: 'us-central1-a', ssh_public_key: KEYTEXT, limit_price_usd: 17.25 });
-    seen = [];
+    state.seen = [];
     const inst = await a.create(plan);
     expect(calls()).toEqual(['POST /v2/ssh-keys', 'POST /v2/spot/bids']); // the catalog is still cached from the plan
-    expect(seen[0]!.body).toEqual({ project: PROJECT, name: expect.stringMatching(/^compute-mcp-[0-9a-f]{12}$/), public_key: KEYTEXT });
-    expect(seen[1]!.body).toEqual({
+    expect(state.seen[0]!.body).toEqual({ project: PROJECT, name: expect.stringMatching(/^compute-mcp-[0-9a-f]{12}$/), public_key: KEYTEXT });
+    expect(state.seen[1]!.body).toEqual({
       project: PROJECT, region: 'us-central1-a', instance_type: 'it_abc123456', limit_price: '$17.25', instance_quantity: 1, name: 'train',
       launch_specification: { ssh_keys: ['sshkey_new'], volumes: [] },
     });
-    expect(seen.filter((s) => s.method === 'POST' && s.path === '/v2/spot/bids')).toHaveLength(1);
+    expect(state.seen.filter((s) => s.method === 'POST' && s.path === '/v2/spot/bids')).toHaveLength(1);
     expect(inst).toMatchObject({ id: 'bid_abc123456', status: 'pending', provider_status: 'bid Open', instance_type: 'h100-80gb.sxm.8x', price_usd_per_hour: 17.25 });
   });
 
@@ -116,7 +100,7 @@ describe('Mithril wire format', () => {
     );
     const a = adapter();
     const p1 = await a.listInstances({ limit: 1 });
-    expect(seen.find((s) => s.path === '/v2/instances')!.query).toEqual({ project: PROJECT, limit: '1' });
+    expect(state.seen.find((s) => s.path === '/v2/instances')!.query).toEqual({ project: PROJECT, limit: '1' });
     expect(p1).toEqual({
       items: [{
         provider: 'mithril', id: 'bid_abc123456', name: 'train', status: 'running', provider_status: 'STATUS_RUNNING', instance_type: 'h100-80gb.sxm.8x',
@@ -125,12 +109,12 @@ describe('Mithril wire format', () => {
       }],
       next_cursor: 'cur_2',
     });
-    seen = [];
+    state.seen = [];
     await a.listInstances({ limit: 1, cursor: 'cur_2' });
-    expect(seen.find((s) => s.path === '/v2/instances')!.query).toEqual({ project: PROJECT, limit: '1', next_cursor: 'cur_2' });
-    seen = [];
+    expect(state.seen.find((s) => s.path === '/v2/instances')!.query).toEqual({ project: PROJECT, limit: '1', next_cursor: 'cur_2' });
+    state.seen = [];
     const bids = await a.listInstances({ cursor: 'bids' });
-    expect(seen.find((s) => s.path === '/v2/spot/bids')!.query).toEqual({ project: PROJECT, limit: '100' });
+    expect(state.seen.find((s) => s.path === '/v2/spot/bids')!.query).toEqual({ project: PROJECT, limit: '100' });
     expect(bids.items.map((i) => [i.id, i.status, i.provider_status])).toEqual([['bid_open', 'pending', 'bid Open']]);
     expect(bids.next_cursor).toBeUndefined();
   });
@@ -144,7 +128,7 @@ describe('Mithril wire format', () => {
     );
     const i = await adapter().getInstance('bid_abc123456');
     expect(calls()).toEqual(expect.arrayContaining(['GET /v2/spot/bids/bid_abc123456', 'GET /v2/instances/inst_abc123456/status', 'GET /v2/instances']));
-    expect(seen.find((s) => s.path === '/v2/instances')!.query).toMatchObject({ project: PROJECT, bid_fid_in: 'bid_abc123456' });
+    expect(state.seen.find((s) => s.path === '/v2/instances')!.query).toMatchObject({ project: PROJECT, bid_fid_in: 'bid_abc123456' });
     expect(i).toMatchObject({ id: 'bid_abc123456', status: 'unknown', provider_status: 'STATUS_SOMETHING_NEW' });
   });
 
@@ -169,19 +153,19 @@ describe('Mithril wire format', () => {
       }),
     );
     expect(await adapter().pause(['bid_abc123456'])).toEqual([{ id: 'bid_abc123456', result: 'paused', status: 'stopping' }]);
-    expect(seen.filter((s) => s.method === 'PATCH')).toEqual([expect.objectContaining({ path: '/v2/spot/bids/bid_abc123456', body: { paused: true } })]);
-    seen = [];
+    expect(state.seen.filter((s) => s.method === 'PATCH')).toEqual([expect.objectContaining({ path: '/v2/spot/bids/bid_abc123456', body: { paused: true } })]);
+    state.seen = [];
     expect(await adapter().resume(['bid_abc123456'])).toEqual([{ id: 'bid_abc123456', result: 'resumed', status: 'starting' }]);
-    expect(seen.filter((s) => s.method === 'PATCH')).toEqual([expect.objectContaining({ body: { paused: false } })]);
+    expect(state.seen.filter((s) => s.method === 'PATCH')).toEqual([expect.objectContaining({ body: { paused: false } })]);
   });
 
   it('pauses reserved instances in one PATCH /v2/instances batch and reads the answer per instance', async () => {
     const reserved = (fid: string, status: string) => ({ ...fx.instance, fid, bid: null, reservation: 'res_1', status });
-    const state: Record<string, string> = { inst_a: 'STATUS_RUNNING', inst_b: 'STATUS_RUNNING', inst_c: 'STATUS_PAUSED' };
+    const current: Record<string, string> = { inst_a: 'STATUS_RUNNING', inst_b: 'STATUS_RUNNING', inst_c: 'STATUS_PAUSED' };
     server.use(
       ...catalog(),
-      http.get(`${BASE}/v2/instances/:fid/status`, ({ params }) => (state[params.fid as string] ? HttpResponse.json({ ...fx.status, fid: params.fid, bid: null, reservation: 'res_1', status: state[params.fid as string] }) : HttpResponse.json({ detail: 'Not Found' }, { status: 404 }))),
-      http.get(`${BASE}/v2/instances`, () => HttpResponse.json({ data: Object.entries(state).map(([f, s]) => reserved(f, s)), next_cursor: null })),
+      http.get(`${BASE}/v2/instances/:fid/status`, ({ params }) => (current[params.fid as string] ? HttpResponse.json({ ...fx.status, fid: params.fid, bid: null, reservation: 'res_1', status: current[params.fid as string] }) : HttpResponse.json({ detail: 'Not Found' }, { status: 404 }))),
+      http.get(`${BASE}/v2/instances`, () => HttpResponse.json({ data: Object.entries(current).map(([f, s]) => reserved(f, s)), next_cursor: null })),
       http.patch(`${BASE}/v2/instances`, () => HttpResponse.json({ inst_a: 'STATUS_STOPPING', inst_b: 'STATUS_RUNNING' })),
     );
     const r = await adapter().pause(['inst_a', 'inst_b', 'inst_c', 'inst_zz']);
@@ -191,7 +175,7 @@ describe('Mithril wire format', () => {
       { id: 'inst_c', result: 'already_paused', status: 'paused' },
       { id: 'inst_zz', result: 'failed', message: expect.stringContaining('[NOT_FOUND]') },
     ]);
-    const patches = seen.filter((s) => s.method === 'PATCH');
+    const patches = state.seen.filter((s) => s.method === 'PATCH');
     expect(patches).toEqual([expect.objectContaining({ path: '/v2/instances', body: { instances: ['inst_a', 'inst_b'], status: 'STATUS_PAUSED' } })]);
   });
 
@@ -203,7 +187,7 @@ describe('Mithril wire format', () => {
         : { data: [{ instance_fid: 'inst_abc123456', bid_fid: 'bid_abc123456', status: 'STATUS_NEW', timestamp: '2024-01-01T00:00:00Z' }], next_cursor: 'h2' });
     }));
     expect(await adapter().statusHistory('bid_abc123456')).toEqual([{ status: 'STATUS_NEW', at: '2024-01-01T00:00:00Z' }, { status: 'STATUS_RUNNING', at: '2024-01-01T00:05:00Z' }]);
-    expect(seen.map((s) => s.query)).toEqual([{ project: PROJECT, bid_fid: 'bid_abc123456', limit: '100' }, { project: PROJECT, bid_fid: 'bid_abc123456', limit: '100', next_cursor: 'h2' }]);
+    expect(state.seen.map((s) => s.query)).toEqual([{ project: PROJECT, bid_fid: 'bid_abc123456', limit: '100' }, { project: PROJECT, bid_fid: 'bid_abc123456', limit: '100', next_cursor: 'h2' }]);
   });
 
   it('turns FastAPI 422 {detail:[…]} into INVALID_INPUT naming the field, and {detail} into the message', async () => {

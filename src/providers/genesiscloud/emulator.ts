@@ -6,7 +6,7 @@
  * ASSUMPTION. Prices here are demo prices, labelled `source: 'emulator'`; Genesis has no price API.
  */
 import { randomUUID } from 'node:crypto';
-import { HttpEmulator, Timeline, type EmulatorRequest, type EmulatorResponse } from '../../emulator/server.js';
+import { CloudEmulator, HttpEmulator, Timeline, type EmulatorRequest, type EmulatorResponse } from '../../emulator/server.js';
 import { GENESIS_REGIONS, GENESIS_TYPES, GENESIS_TYPES_BY_ID } from './catalog.js';
 import { API_PREFIX as P, type WireInstance, type WireSnapshot } from './wire.js';
 
@@ -68,7 +68,7 @@ interface Snap {
   timeline: Timeline<Snap>;
 }
 
-export class GenesisEmulator {
+export class GenesisEmulator extends CloudEmulator {
   readonly http: HttpEmulator;
   readonly token: string;
   delays: GenesisDelays;
@@ -79,6 +79,7 @@ export class GenesisEmulator {
   private ipCounter = 10;
 
   constructor(opts: GenesisEmulatorOptions = {}) {
+    super();
     this.token = opts.token ?? DEFAULT_TOKEN;
     this.delays = { ...INSTANT, ...opts.delays };
     this.now = opts.now ?? Date.now;
@@ -108,16 +109,6 @@ export class GenesisEmulator {
         { method: 'DELETE', path: `${P}/ssh-keys/:id`, handler: (r) => (this.sshKeys.delete(r.params.id!) ? ok(204) : notFound('ssh key')) },
       ],
     });
-  }
-
-  start(port = 0): Promise<string> {
-    return this.http.start(port);
-  }
-  stop(): Promise<void> {
-    return this.http.stop();
-  }
-  get baseUrl(): string {
-    return this.http.baseUrl;
   }
 
   /** Instances that exist (not yet gone), with their current raw status. */

@@ -6,7 +6,7 @@
  * Source: shared/seeds/mithril-instances.txt and providers.md §4; the rest is ASSUMPTION, marked where it is decided.
  */
 import { randomBytes } from 'node:crypto';
-import { HttpEmulator, Timeline, type EmulatorRequest, type EmulatorResponse } from '../../emulator/server.js';
+import { CloudEmulator, HttpEmulator, Timeline, type EmulatorRequest, type EmulatorResponse } from '../../emulator/server.js';
 import { centsToDollars, dollarsToCents } from './map.js';
 import type { WireAvailability, WireBid, WireInstance, WireInstanceType } from './wire.js';
 
@@ -42,7 +42,7 @@ interface Bid {
   timeline: Timeline<Bid>;
 }
 
-export class MithrilEmulator {
+export class MithrilEmulator extends CloudEmulator {
   readonly http: HttpEmulator;
   readonly key: string;
   readonly project: string;
@@ -57,6 +57,7 @@ export class MithrilEmulator {
   private hostCounter = 10;
 
   constructor(opts: { key?: string; project?: string; delays?: Partial<MithrilDelays>; latencyMs?: number; now?: () => number } = {}) {
+    super();
     this.key = opts.key ?? DEFAULT_KEY;
     this.project = opts.project ?? DEFAULT_PROJECT;
     this.delays = { ...INSTANT, ...opts.delays };
@@ -94,16 +95,6 @@ export class MithrilEmulator {
         { method: 'POST', path: '/v2/ssh-keys', handler: (r) => this.createKey(r) },
       ],
     });
-  }
-
-  start(port = 0): Promise<string> {
-    return this.http.start(port);
-  }
-  stop(): Promise<void> {
-    return this.http.stop();
-  }
-  get baseUrl(): string {
-    return this.http.baseUrl;
   }
 
   /** Instances that are not terminated. */
