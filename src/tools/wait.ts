@@ -22,6 +22,12 @@ export async function waitForStatus(ctx: ToolContext, p: Provider, id: string, t
   const started = Date.now();
   const deadline = started + timeoutSeconds * 1000;
   const waited = () => Math.round((Date.now() - started) / 100) / 10;
+  // notifications/progress must increase every time, even when two polls land in the same tenth of a second.
+  let lastProgress = -1;
+  const progress = (message: string) => {
+    lastProgress = Math.max(lastProgress + 0.001, Math.min((Date.now() - started) / 1000, timeoutSeconds));
+    return ctx.progress(Math.round(lastProgress * 1000) / 1000, timeoutSeconds, message);
+  };
   for (;;) {
     if (ctx.signal.aborted) throw new ComputeError('CANCELLED', 'the wait was cancelled', { provider: p.id });
     let inst: Instance | null;
@@ -38,7 +44,7 @@ export async function waitForStatus(ctx: ToolContext, p: Provider, id: string, t
     if (DEAD_ENDS[target]?.includes(inst.status))
       return { reached: false, instance: inst, waited_seconds: waited(), message: `the instance is ${inst.status} and will not become ${target} by itself` };
     const left = deadline - Date.now();
-    await ctx.progress(Math.min(waited(), timeoutSeconds), timeoutSeconds, `${id}: ${inst.status} (${inst.provider_status})`);
+    await progress(`${id}: ${inst.status} (${inst.provider_status})`);
     if (left <= 0) return { reached: false, instance: inst, waited_seconds: waited(), message: `still ${inst.status} after ${timeoutSeconds}s; call wait_for_instance again` };
     try {
       await sleep(Math.min(ctx.pollIntervalMs, left), ctx.signal);

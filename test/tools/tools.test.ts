@@ -132,6 +132,8 @@ describe('create_vm, get_instance, list_instances, wait_for_instance', () => {
     expect(r.structuredContent).toMatchObject({ reached: false, instance: { status: 'pending', provider_status: 'creating' } });
     expect(progress.length).toBeGreaterThan(2);
     expect(progress[0]).toMatchObject({ total: 1, message: expect.stringContaining('pending (creating)') });
+    const values = (progress as { progress: number }[]).map((p) => p.progress);
+    for (let i = 1; i < values.length; i++) expect(values[i]).toBeGreaterThan(values[i - 1]!); // strictly increasing
   });
 
   it('answers NOT_FOUND with a next step', async () => {
