@@ -8,7 +8,6 @@ import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/
 import { createLogger } from '../dist/log.js';
 import { startRuntime } from '../dist/runtime.js';
 import { createServer } from '../dist/server.js';
-import { startHttp } from '../dist/transport/http.js';
 
 const CLI = new URL('../dist/index.js', import.meta.url).pathname;
 const log = createLogger({ level: 'silent' });
