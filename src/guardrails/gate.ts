@@ -63,7 +63,7 @@ export async function guardedCreate(p: Provider, args: CreateArgs, d: GateDeps):
     if (replay) return replay;
   }
 
-  let plan = await p.planCreate(req, { signal: d.signal });
+  const plan = await p.planCreate(req, { signal: d.signal });
   let quote = makeQuote(plan, args.lifetime_hours ?? d.policy.limits.maxLifetimeHours ?? null);
   if (args.dry_run)
     return { status: 'dry_run', quote, summary: quoteSummary(quote, args.name), request: plan.request, preparatory_steps: plan.preparatory_steps };
@@ -73,12 +73,12 @@ export async function guardedCreate(p: Provider, args: CreateArgs, d: GateDeps):
   let approval: Approval = first;
 
   for (let asks = 1; ; asks++) {
-    const outcome = await d.spendLock.run(async (): Promise<CreateOutcome | { again: string; plan: CreatePlan; quote: Quote }> => {
+    const outcome = await d.spendLock.run(async (): Promise<CreateOutcome | { again: string; quote: Quote }> => {
       // Re-plan and re-price just before spending: the human approved `quote`, not whatever the cloud says now.
       const plan2 = await p.planCreate(req, { signal: d.signal });
       const quote2 = makeQuote(plan2, quote.lifetime_hours);
       const change = changed(quote, quote2);
-      if (change) return { again: change, plan: plan2, quote: quote2 };
+      if (change) return { again: change, quote: quote2 };
       const usage = needsUsage(d.policy) ? await currentUsage(d.clouds(), d.signal) : undefined;
       const decision = decideCreate(quote2, d.policy, usage);
       if (decision.kind === 'deny') {
@@ -111,7 +111,6 @@ export async function guardedCreate(p: Provider, args: CreateArgs, d: GateDeps):
     if (!('again' in outcome)) return outcome;
     if (asks >= MAX_ASKS)
       throw new ComputeError('CONFLICT', `the offer keeps changing (${outcome.again}); no VM was created`, { provider: p.id, hint: 'Call list_instance_types and create_vm again.' });
-    plan = outcome.plan;
     quote = outcome.quote;
     const next = await approve(p, quote, args.name, undefined, hash, bound, d, `${outcome.again}; nothing was created yet. Ask again:`);
     if ('status' in next) return next;
