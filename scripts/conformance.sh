@@ -8,10 +8,14 @@ OUT="$(mktemp -d)"
 COMPUTE_MCP_EMULATOR_PACE=instant node dist/index.js --emulate --http "127.0.0.1:$PORT" 2>"$OUT/server.log" &
 SERVER=$!
 trap 'kill "$SERVER" 2>/dev/null || true; wait "$SERVER" 2>/dev/null || true' EXIT
-for _ in $(seq 1 100); do
-  if curl -s -o /dev/null "http://127.0.0.1:$PORT/mcp"; then break; fi
-  sleep 0.1
-done
+node -e '
+(async () => {
+  for (let i = 0; i < 100; i++) {
+    try { await fetch(process.argv[1]); return; } catch { await new Promise((r) => setTimeout(r, 100)); }
+  }
+  console.error("the server did not start"); process.exit(1);
+})();
+' "http://127.0.0.1:$PORT/mcp"
 npx -y -p node@22 -p @modelcontextprotocol/conformance@0.1.16 -- \
   conformance server --url "http://localhost:$PORT/mcp" --expected-failures conformance-baseline.yml -o "$OUT/results" | tee "$OUT/summary.txt"
 # The generic scenarios must have run and passed, not merely been absent from the baseline.
