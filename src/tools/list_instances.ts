@@ -1,12 +1,14 @@
 import { z } from 'zod';
 import { ComputeError } from '../domain/errors.js';
-import { InstanceStatusSchema, PROVIDER_IDS } from '../domain/model.js';
+import { InstanceStatusSchema, PROVIDER_IDS, type Instance } from '../domain/model.js';
 import { cursorArg, decodeCursor, encodeCursor, limitArg, money, optionalProviderArg, targets } from './common.js';
 import { defineTool } from './define.js';
 import { OutError, OutInstance } from './shapes.js';
 
-// A cursor names the cloud being read (index into the clouds covered) and that cloud's own cursor.
-const CursorSchema = z.object({ p: z.enum(PROVIDER_IDS), c: z.string().optional() });
+// A cursor holds, for every cloud still to be read, its own cursor (null: its first page), and the page size per cloud,
+// which stays fixed for the whole listing so clouds with numbered pages keep their offsets.
+const CursorSchema = z.object({ s: z.partialRecord(z.enum(PROVIDER_IDS), z.string().nullable()), l: z.number().int().min(1).max(100) });
+type Cursor = z.infer<typeof CursorSchema>;
 const MAX_EMPTY_HOPS = 20;
 
 export const listInstances = defineTool({
@@ -23,29 +25,33 @@ export const listInstances = defineTool({
   annotations: { readOnlyHint: true, destructiveHint: false, idempotentHint: true, openWorldHint: true },
   handler: async (args, ctx) => {
     const clouds = targets(ctx, args.provider);
-    const at = args.cursor ? decodeCursor(args.cursor, CursorSchema) : clouds[0] ? { p: clouds[0].id } : undefined;
-    if (!at) return { items: [], errors: [] };
-    const index = clouds.findIndex((c) => c.id === at.p);
-    if (index < 0) throw new ComputeError('INVALID_INPUT', 'the cursor belongs to another query', { hint: 'Repeat the first call with the same provider filter.' });
+    let cursor: Cursor | undefined = args.cursor
+      ? decodeCursor(args.cursor, CursorSchema)
+      : { s: Object.fromEntries(clouds.map((c) => [c.id, null])), l: Math.max(1, Math.floor(args.limit / Math.max(1, clouds.length))) };
+    if (Object.keys(cursor.s).some((id) => !clouds.some((c) => c.id === id)))
+      throw new ComputeError('INVALID_INPUT', 'the cursor belongs to another query', { hint: 'Repeat the first call with the same provider filter.' });
     const errors: z.infer<typeof OutError>[] = [];
-    // One page per call; a page that the status filter empties is skipped within the call (a bounded number of
-    // times), so an agent never gets an empty page that still says "more". A cloud that fails is reported, skipped.
-    let cursor: { p: (typeof PROVIDER_IDS)[number]; c?: string } | undefined = at;
+    // Every cloud's next page is read in parallel, `l` items each, so a page never holds more than `limit`. A page the
+    // status filter empties is skipped within the call (a bounded number of times): an agent never gets an empty page
+    // that still says "more". A cloud that fails is reported in `errors` and dropped from the listing.
     for (let hops = 0; cursor && hops < MAX_EMPTY_HOPS; hops++) {
-      const here = cursor;
-      const i = clouds.findIndex((c) => c.id === here.p);
-      const cloud = clouds[i]!;
-      const nextCloud = clouds[i + 1];
-      try {
-        const page = await cloud.listInstances({ cursor: here.c, limit: args.limit, signal: ctx.signal });
-        const items = page.items.filter((x) => !args.status || x.status === args.status);
-        cursor = page.next_cursor ? { p: cloud.id, c: page.next_cursor } : nextCloud ? { p: nextCloud.id } : undefined;
-        if (items.length > 0 || !cursor) return { items, ...(cursor ? { next_cursor: encodeCursor(cursor) } : {}), errors };
-      } catch (e) {
-        if (!(e instanceof ComputeError) || args.provider) throw e;
-        errors.push({ provider: cloud.id, code: e.code, message: e.toText() });
-        cursor = nextCloud ? { p: nextCloud.id } : undefined;
-      }
+      const here: Cursor = cursor;
+      const reading = clouds.filter((c) => c.id in here.s);
+      const pages = await Promise.allSettled(reading.map((c) => c.listInstances({ cursor: here.s[c.id] ?? undefined, limit: here.l, signal: ctx.signal })));
+      const items: Instance[] = [];
+      const next: Cursor['s'] = {};
+      pages.forEach((r, k) => {
+        const cloud = reading[k]!;
+        if (r.status === 'fulfilled') {
+          items.push(...r.value.items.filter((x) => !args.status || x.status === args.status));
+          if (r.value.next_cursor) next[cloud.id] = r.value.next_cursor;
+          return;
+        }
+        if (!(r.reason instanceof ComputeError) || args.provider) throw r.reason;
+        errors.push({ provider: cloud.id, code: r.reason.code, message: r.reason.toText() });
+      });
+      cursor = Object.keys(next).length ? { s: next, l: here.l } : undefined;
+      if (items.length > 0 || !cursor) return { items, ...(cursor ? { next_cursor: encodeCursor(cursor) } : {}), errors };
     }
     return { items: [], ...(cursor ? { next_cursor: encodeCursor(cursor) } : {}), errors };
   },

@@ -133,6 +133,29 @@ describe('Mithril through the tools', () => {
     expect(seen.sort()).toEqual(ids.sort());
   });
 
+  it('list_instances across both clouds reads them side by side: every page within limit, every VM once', async () => {
+    h = await startHarness({ mithril: true });
+    const ids: string[] = [];
+    for (const n of ['g1', 'g2', 'g3']) {
+      const r = await h.call('create_vm', { provider: 'genesiscloud', instance_type: 'vcpu-2_memory-4g_disk-80g', name: n, ssh_public_key: SSH_KEY });
+      ids.push(sc<{ instance: { id: string } }>(r).instance.id);
+    }
+    ids.push(await placeBid('m1'), await placeBid('m2', { limit_price: 1 }));
+    const seen: string[] = [];
+    let cursor: string | undefined;
+    let pages = 0;
+    do {
+      const r = sc<{ items: { id: string; provider: string }[]; next_cursor?: string }>(await h.call('list_instances', { limit: 2, ...(cursor ? { cursor } : {}) }));
+      expect(r.items.length).toBeLessThanOrEqual(2);
+      seen.push(...r.items.map((i) => i.id));
+      cursor = r.next_cursor;
+      pages++;
+    } while (cursor && pages < 20);
+    expect(seen.sort()).toEqual([...ids].sort());
+    const first = sc<{ next_cursor: string }>(await h.call('list_instances', { limit: 2 }));
+    expect(text(await h.call('list_instances', { provider: 'genesiscloud', cursor: first.next_cursor }))).toMatch(/^\[INVALID_INPUT\].*another query/);
+  });
+
   it('says what to do instead of snapshots and images, and refuses options that do not apply', async () => {
     h = await startHarness({ mithril: true });
     const id = await placeBid('x');

@@ -105,13 +105,17 @@ export class MithrilProvider implements Provider {
   /** Instances page by page (cursor), then, after the last page, the bids that have no instance (open or paused). */
   async listInstances(opts?: ListOptions): Promise<Page<Instance>> {
     const n = await this.names(opts);
-    if (opts?.cursor === 'bids') {
-      const bids = await this.allBids(opts);
-      return { items: bids.filter((b) => b.instances.length === 0 && b.status !== 'Terminated').map((b) => bidToInstance(b, n.name, n.gpu)) };
+    const limit = Math.min(Math.max(opts?.limit ?? 50, 1), 100);
+    if (opts?.cursor?.startsWith('bids')) {
+      // After the last page of instances: the bids that have no instance, `limit` at a time ("bids:<offset>").
+      const offset = Number(opts.cursor.slice(5) || 0);
+      const open = (await this.allBids(opts)).filter((b) => b.instances.length === 0 && b.status !== 'Terminated');
+      const next = offset + limit < open.length ? `bids:${offset + limit}` : undefined;
+      return { items: open.slice(offset, offset + limit).map((b) => bidToInstance(b, n.name, n.gpu)), ...(next ? { next_cursor: next } : {}) };
     }
     const r = await this.http.request({
       method: 'GET', path: '/v2/instances', signal: opts?.signal,
-      query: { project: this.project, limit: Math.min(Math.max(opts?.limit ?? 50, 1), 100), ...(opts?.cursor ? { next_cursor: opts.cursor } : {}) },
+      query: { project: this.project, limit, ...(opts?.cursor ? { next_cursor: opts.cursor } : {}) },
       schema: W.InstanceList,
     });
     const bidIds = [...new Set(r.data.data.map((i) => i.bid).filter((b): b is string => !!b))];
