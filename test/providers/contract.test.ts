@@ -1,26 +1,33 @@
-import { HttpClient } from '../../src/http/client.js';
-import { GenesisCloudProvider } from '../../src/providers/genesiscloud/adapter.js';
+/**
+ * The provider contract against every emulator. Adapters are built by the registry, exactly as the server builds
+ * them in emulator mode (error parsers, prices, credentials); only the retry timing is shortened.
+ */
+import { parseConfig } from '../../src/config.js';
 import { DEMO_PRICES, GenesisEmulator } from '../../src/providers/genesiscloud/emulator.js';
-import { ErrorBody } from '../../src/providers/genesiscloud/wire.js';
+import { ProviderSet, type EmulatedClouds } from '../../src/providers/index.js';
+import { MithrilEmulator } from '../../src/providers/mithril/emulator.js';
+import type { ProviderId } from '../../src/domain/model.js';
 import { SSH_KEY } from '../helpers/harness.js';
+import { memoryLogger } from '../helpers/logsink.js';
 import { providerContract } from './contract.js';
+
+/** The adapter for `id` with the emulator's credentials, and again with wrong ones. */
+function fromRegistry(id: ProviderId, clouds: EmulatedClouds, wrong: EmulatedClouds) {
+  const make = (emulated: EmulatedClouds) =>
+    new ProviderSet({ env: {}, config: parseConfig({}), log: memoryLogger().log, emulated, http: { retry: { baseDelayMs: 5, maxDelayMs: 20 } } });
+  const good = make(clouds);
+  const bad = make(wrong);
+  return { provider: good.get(id), withBadCredentials: bad.get(id), closeClients: () => Promise.all([good.close(), bad.close()]) };
+}
 
 providerContract('genesiscloud', async () => {
   const emulator = new GenesisEmulator();
   await emulator.start();
-  const clients: HttpClient[] = [];
-  const adapter = (token: string) => {
-    const http = new HttpClient({
-      provider: 'genesiscloud', baseUrl: emulator.baseUrl, headers: () => ({ authorization: `Bearer ${token}` }),
-      parseError: (b) => ErrorBody.parse(b), retry: { baseDelayMs: 5, maxDelayMs: 20 },
-    });
-    clients.push(http);
-    const prices = Object.fromEntries(Object.entries(DEMO_PRICES).map(([k, v]) => [k, { usd_per_hour: v, source: 'emulator' as const }]));
-    return new GenesisCloudProvider({ http, prices });
-  };
+  const cloud = { baseUrl: emulator.baseUrl, token: emulator.token, demoPrices: DEMO_PRICES };
+  const { provider, withBadCredentials, closeClients } = fromRegistry('genesiscloud', { genesiscloud: cloud }, { genesiscloud: { ...cloud, token: 'wrong-token' } });
   return {
-    provider: adapter(emulator.token),
-    withBadCredentials: adapter('wrong-token'),
+    provider,
+    withBadCredentials,
     emulator: emulator.http,
     createRequest: (name) => ({ instance_type: 'vcpu-2_memory-4g_disk-80g', name, ssh_public_key: SSH_KEY }),
     createCall: { method: 'POST', path: /^\/compute\/v1\/instances$/ },
@@ -28,30 +35,20 @@ providerContract('genesiscloud', async () => {
     liveCount: () => emulator.liveInstances().length,
     setRawStatus: (id, raw) => emulator.setStatus(id, raw),
     close: async () => {
-      await Promise.all(clients.map((c) => c.close()));
+      await closeClients();
       await emulator.stop();
     },
   };
 });
 
 providerContract('mithril', async () => {
-  const { MithrilEmulator } = await import('../../src/providers/mithril/emulator.js');
-  const { MithrilProvider } = await import('../../src/providers/mithril/adapter.js');
-  const { fastApiError } = await import('../../src/providers/index.js');
   const emulator = new MithrilEmulator();
   await emulator.start();
-  const clients: HttpClient[] = [];
-  const adapter = (key: string) => {
-    const http = new HttpClient({
-      provider: 'mithril', baseUrl: emulator.baseUrl, headers: () => ({ authorization: `Bearer ${key}` }),
-      parseError: fastApiError, retry: { baseDelayMs: 5, maxDelayMs: 20 },
-    });
-    clients.push(http);
-    return new MithrilProvider({ http, project: emulator.project });
-  };
+  const cloud = { baseUrl: emulator.baseUrl, key: emulator.key, project: emulator.project };
+  const { provider, withBadCredentials, closeClients } = fromRegistry('mithril', { mithril: cloud }, { mithril: { ...cloud, key: 'fkey_wrong' } });
   return {
-    provider: adapter(emulator.key),
-    withBadCredentials: adapter('fkey_wrong'),
+    provider,
+    withBadCredentials,
     emulator: emulator.http,
     createRequest: (name) => ({ instance_type: 'a100-80gb.sxm.1x', name, ssh_public_key: SSH_KEY }),
     createCall: { method: 'POST', path: /^\/v2\/spot\/bids$/ },
@@ -59,7 +56,7 @@ providerContract('mithril', async () => {
     liveCount: () => emulator.liveBids().length,
     setRawStatus: (id, raw) => emulator.setStatus(id, raw),
     close: async () => {
-      await Promise.all(clients.map((c) => c.close()));
+      await closeClients();
       await emulator.stop();
     },
   };
