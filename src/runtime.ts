@@ -7,9 +7,7 @@ import { startEmulators, type EmulatorSet } from './emulator/index.js';
 import type { Logger } from './log.js';
 import { ProviderSet } from './providers/index.js';
 import { StateDir, defaultStateDir } from './state/dir.js';
-import { IdempotencyStore } from './guardrails/idempotency.js';
-import { Mutex } from './guardrails/mutex.js';
-import { ConfirmationTokens } from './guardrails/token.js';
+import { openGuards, type SharedGuards } from './guardrails/shared.js';
 
 export interface RuntimeOptions {
   emulate: boolean;
@@ -26,8 +24,8 @@ export interface Runtime {
   config: Config;
   providers: ProviderSet;
   state: StateDir;
-  /** Shared by every MCP session of the process: tokens, idempotency records and the spend lock. */
-  shared: { tokens: ConfirmationTokens; idempotency: IdempotencyStore; spendLock: Mutex };
+  /** Shared by every MCP session of the process: tokens, idempotency records, the ledger and the spend lock. */
+  guards: SharedGuards;
   emulators?: EmulatorSet;
   close(): Promise<void>;
 }
@@ -35,20 +33,23 @@ export interface Runtime {
 export async function startRuntime(opts: RuntimeOptions): Promise<Runtime> {
   const config = loadConfig(opts.configFile, { remote: opts.remote });
   if (opts.readOnly) config.policy.readOnly = true;
-  const emulators = opts.emulate ? await startEmulators({ pace: opts.pace }) : undefined;
-  const providers = new ProviderSet({ env: opts.env, config, log: opts.log, emulated: emulators?.clouds });
   // Emulated VMs vanish with the process, so their records do too: emulator mode gets a fresh state directory
   // unless COMPUTE_MCP_STATE_DIR names one.
   const state = new StateDir(
     opts.emulate && !opts.env.COMPUTE_MCP_STATE_DIR ? mkdtempSync(join(tmpdir(), 'compute-mcp-emulated-')) : defaultStateDir(opts.env),
   );
+  // The state directory first: a refused one stops the server before anything starts.
+  const guards = openGuards(state);
   opts.log.info({ stateDir: state.dir }, 'state directory');
+  for (const fix of state.fixes) opts.log.warn({ stateDir: state.dir }, fix);
+  const emulators = opts.emulate ? await startEmulators({ pace: opts.pace }) : undefined;
+  const providers = new ProviderSet({ env: opts.env, config, log: opts.log, emulated: emulators?.clouds });
   if (emulators) opts.log.info({ emulators: emulators.baseUrls }, 'emulator mode: clouds are emulated on loopback');
   return {
     config,
     providers,
     state,
-    shared: { tokens: new ConfirmationTokens({ state }), idempotency: new IdempotencyStore(state), spendLock: new Mutex() },
+    guards,
     emulators,
     close: async () => {
       await providers.close();

@@ -3,9 +3,8 @@ import { McpServer } from '@modelcontextprotocol/sdk/server/mcp.js';
 import { z } from 'zod';
 import type { Config } from './config.js';
 import { AuditLog } from './guardrails/audit.js';
-import { IdempotencyStore } from './guardrails/idempotency.js';
-import { Mutex } from './guardrails/mutex.js';
-import { ConfirmationTokens } from './guardrails/token.js';
+import type { GateDeps } from './guardrails/gate.js';
+import { openGuards, type SharedGuards } from './guardrails/shared.js';
 import type { StateDir } from './state/dir.js';
 import type { Logger } from './log.js';
 import type { ProviderSet } from './providers/index.js';
@@ -19,10 +18,12 @@ export interface ServerDeps {
   log: Logger;
   /** Where tokens, idempotency records and the audit log live. */
   state: StateDir;
-  tokens?: ConfirmationTokens;
-  idempotency?: IdempotencyStore;
-  /** Shared by every server of one process (e.g. one per HTTP session), so limits hold across them. */
-  spendLock?: Mutex;
+  /**
+   * Tokens, idempotency records, the ledger and the spend lock: shared by every server of one process (e.g. one per
+   * HTTP session). Opened on `state` when not given.
+   */
+  guards?: Partial<SharedGuards>;
+  lostCreateLookup?: GateDeps['lostCreateLookup'];
   pollIntervalMs?: number;
   elicitTimeoutMs?: number;
 }
@@ -32,6 +33,12 @@ const INSTRUCTIONS =
   'list_instance_types. create_vm and delete_vm may answer confirmation_required: show the summary to the human and ' +
   'repeat the call with confirmation_token only after they say yes.';
 
+function guardsOf(deps: ServerDeps): SharedGuards {
+  const g = deps.guards ?? {};
+  if (g.tokens && g.idempotency && g.ledger && g.spendLock) return g as SharedGuards;
+  return { ...openGuards(deps.state), ...g };
+}
+
 export function createServer(deps: ServerDeps): McpServer {
   const server = new McpServer(
     { name: 'compute-mcp', version: VERSION, title: 'compute-mcp' },
@@ -39,11 +46,9 @@ export function createServer(deps: ServerDeps): McpServer {
   );
   registerTools(server, ALL_TOOLS, {
     providers: deps.providers, config: deps.config, log: deps.log,
-    tokens: deps.tokens ?? new ConfirmationTokens({ state: deps.state }),
-    idempotency: deps.idempotency ?? new IdempotencyStore(deps.state),
+    ...guardsOf(deps),
     audit: new AuditLog(deps.state),
-    spendLock: deps.spendLock ?? new Mutex(),
-    pollIntervalMs: deps.pollIntervalMs, elicitTimeoutMs: deps.elicitTimeoutMs,
+    pollIntervalMs: deps.pollIntervalMs, elicitTimeoutMs: deps.elicitTimeoutMs, lostCreateLookup: deps.lostCreateLookup,
   });
 
   server.registerResource(

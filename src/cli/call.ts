@@ -31,7 +31,7 @@ export async function runCall(
   if (!args || typeof args !== 'object' || Array.isArray(args)) throw new UsageError('JSON arguments must be an object');
   const rt = await startRuntime({ emulate: cmd.emulate, configFile: cmd.config, readOnly: cmd.readOnly, env: process.env, log });
   try {
-    const server = createServer({ providers: rt.providers, config: rt.config, state: rt.state, log, ...rt.shared });
+    const server = createServer({ providers: rt.providers, config: rt.config, state: rt.state, log, guards: rt.guards });
     const client = await connectInProcess(server, process.stdin.isTTY ? askOnTerminal : undefined);
     const { tools } = await client.listTools();
     if (!tools.some((t) => t.name === cmd.tool))

@@ -1,7 +1,8 @@
 /**
  * `compute-mcp demo`: the main job on the embedded emulators, through a real MCP client: find an H100, quote,
- * confirm, create, wait, console, pause, snapshot, delete on Genesis Cloud; then a Mithril spot bid, paused and resumed. The client cannot elicit, so the demo walks the
- * confirmation-token path that works with every client; the "human" approval is printed where a person would answer.
+ * confirm, create, wait, console, pause, snapshot, delete on Genesis Cloud; then a Mithril spot bid, paused and
+ * resumed (a yes again: it bills again). The client cannot elicit, so the demo walks the confirmation-token path that
+ * works with every client; the "human" approval is printed where a person would answer.
  */
 import type { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { CallToolResultSchema } from '@modelcontextprotocol/sdk/types.js';
@@ -17,7 +18,7 @@ type Out = Record<string, unknown> & { status?: string };
 export async function runDemo(log: Logger, write: (s: string) => void = (s) => process.stdout.write(s)): Promise<number> {
   const pace = process.env.COMPUTE_MCP_EMULATOR_PACE === 'instant' ? 'instant' : 'demo';
   const rt = await startRuntime({ emulate: true, env: {}, log, pace });
-  const server = createServer({ providers: rt.providers, config: rt.config, state: rt.state, log, ...rt.shared, pollIntervalMs: pace === 'instant' ? 20 : 500 });
+  const server = createServer({ providers: rt.providers, config: rt.config, state: rt.state, log, guards: rt.guards, pollIntervalMs: pace === 'instant' ? 20 : 500 });
   const client = await connectInProcess(server);
   const say = (s = '') => write(`${s}\n`);
   let step = 0;
@@ -76,7 +77,10 @@ export async function runDemo(log: Logger, write: (s: string) => void = (s) => p
     await call('How do I get in?', 'get_console', { provider: m, id: bidId });
     await call('Pause the bid (its boot disk is kept)', 'pause_instances', { provider: m, ids: [bidId] });
     await call('Wait until it is paused', 'wait_for_instance', { provider: m, id: bidId, status: 'paused', timeout_seconds: 30 });
-    await call('Resume it', 'resume_instances', { provider: m, ids: [bidId] });
+    const askResume = await call('Ask to resume it: it bills again, so it needs a yes like a create', 'resume_instances', { provider: m, ids: [bidId] });
+    if (askResume.status !== 'confirmation_required') throw new Error(`expected confirmation_required, got ${askResume.status}`);
+    say('\n   [human] says: yes, resume it.');
+    await call('Resume it with the confirmation token', 'resume_instances', { provider: m, ids: [bidId], confirmation_token: askResume.confirmation_token });
     await call('Wait until it runs again', 'wait_for_instance', { provider: m, id: bidId, status: 'running', timeout_seconds: 30 });
     const delBid = await call('Cancel the bid: a delete needs a human yes', 'delete_vm', { provider: m, id: bidId });
     say('\n   [human] says: yes.');

@@ -43,7 +43,12 @@ export interface ConfirmRequest {
 export async function confirm(req: ConfirmRequest): Promise<ConfirmOutcome> {
   const summary = req.again ? `${req.again} ${req.summary}` : req.summary;
   if (req.token !== undefined && !req.again) {
-    const check = req.tokens.redeem(req.token, req.binding);
+    // A server that never issues tokens accepts none, not even one another server on the same state directory signed.
+    if (req.fallback === 'deny')
+      throw new ComputeError('CONFIRMATION_INVALID', 'this server does not accept confirmation tokens (confirm.fallback is "deny"); nothing was done', {
+        hint: 'Use a client with MCP elicitation so the human is asked directly, or ask the operator for an autoApprove policy.',
+      });
+    const check = await req.tokens.redeem(req.token, req.binding);
     if (check.ok) return { approved: true, how: 'token', nonce: check.nonce };
     if (check.reason === 'used') return { approved: false, kind: 'token_used', nonce: check.nonce };
     if (check.reason === 'quote_changed') {

@@ -1,35 +1,42 @@
 /**
  * The spend gate: everything between "an agent asked for a VM" and "the cloud was called", once, for every cloud.
- * Idempotency replay → plan and quote → policy (deny / allow / confirm) → a human's yes → under one lock: re-plan,
- * re-price and re-check the limits → record the key and the intent → create → record the result.
- * Deletes go through the same confirmation and audit.
+ * Idempotency replay → plan and quote → policy (deny / allow / confirm) → a human's yes → under the spend lock (one
+ * call at a time across every process on the state directory): re-plan, re-price, re-check the limits against the
+ * listings plus the ledger → record the key, the claim and the intent → create → record the result.
+ * Deletes go through the same confirmation and audit; resumes through resume.ts, on the same rules as a create.
  */
+import { randomBytes } from 'node:crypto';
 import type { Logger } from 'pino';
 import type { Policy } from '../config.js';
 import { ComputeError } from '../domain/errors.js';
 import type { CreatePlan, CreateRequest, Instance } from '../domain/model.js';
 import type { Provider } from '../domain/provider.js';
 import { collectPages } from '../providers/paging.js';
-import { AuditLog, redactArgs } from './audit.js';
+import { redactArgs, type AuditEntry } from './audit.js';
 import { confirm, type ConfirmOutcome, type HumanChannel } from './confirm.js';
-import { requestHash, type IdempotencyStore } from './idempotency.js';
-import { currentUsage, needsUsage, type Usage } from './limits.js';
+import { requestHash, type IdempotencyRecord, type IdempotencyStore } from './idempotency.js';
+import type { Ledger } from './ledger.js';
+import { currentUsage, needsUsage } from './limits.js';
 import type { Mutex } from './mutex.js';
-import { decideCreate, decideDelete } from './policy.js';
-import { makeQuote, quoteSummary, type Quote } from './quote.js';
+import { decideCreate, decideDelete, type Decision } from './policy.js';
+import { makeQuote, quoteSummary, shown, type Quote } from './quote.js';
 import type { ConfirmationTokens } from './token.js';
 
 export interface GateDeps {
   policy: Policy;
   tokens: ConfirmationTokens;
   idempotency: IdempotencyStore;
-  audit: AuditLog;
+  ledger: Ledger;
+  audit: { write(e: AuditEntry): void };
   human: HumanChannel;
+  /** One call at a time in this process and across every process on the state directory. */
   spendLock: Mutex;
   /** Every enabled cloud, for the total limits. */
   clouds: () => Provider[];
   log: Logger;
   signal?: AbortSignal;
+  /** After a create whose answer was lost: how often and how far apart to look for the VM it may have made. */
+  lostCreateLookup?: { attempts: number; delayMs: number };
 }
 
 export interface CreateArgs extends CreateRequest {
@@ -50,6 +57,8 @@ export type CreateOutcome =
 const TOOL = 'create_vm';
 /** How many times a price rise or a changed plan may send the request back to the human within one call. */
 const MAX_ASKS = 2;
+/** Default look-ups for the VM of a create whose answer was lost: a listing can lag a create by seconds. */
+const LOST_CREATE_LOOKUP = { attempts: 4, delayMs: 3_000 };
 
 export async function guardedCreate(p: Provider, args: CreateArgs, d: GateDeps): Promise<CreateOutcome> {
   const req: CreateRequest = pickRequest(args);
@@ -58,9 +67,11 @@ export async function guardedCreate(p: Provider, args: CreateArgs, d: GateDeps):
   const hash = requestHash({ tool: TOOL, ...bound });
   const audited = redactArgs(bound as Record<string, unknown>);
 
+  // Outside the lock only a finished create is replayed; an unfinished one is settled under the lock, where no other
+  // create is in flight.
   if (args.idempotency_key && !args.dry_run) {
-    const replay = await replayKey(p, args.idempotency_key, hash, d);
-    if (replay) return replay;
+    const rec = knownKey(p, args.idempotency_key, hash, d);
+    if (rec?.status === 'created') return replayCreated(p, rec, d);
   }
 
   const plan = await p.planCreate(req, { signal: d.signal });
@@ -73,41 +84,7 @@ export async function guardedCreate(p: Provider, args: CreateArgs, d: GateDeps):
   let approval: Approval = first;
 
   for (let asks = 1; ; asks++) {
-    const outcome = await d.spendLock.run(async (): Promise<CreateOutcome | { again: string; quote: Quote }> => {
-      // Re-plan and re-price just before spending: the human approved `quote`, not whatever the cloud says now.
-      const plan2 = await p.planCreate(req, { signal: d.signal });
-      const quote2 = makeQuote(plan2, quote.lifetime_hours);
-      const change = changed(quote, quote2);
-      if (change) return { again: change, quote: quote2 };
-      const usage = needsUsage(d.policy) ? await currentUsage(d.clouds(), d.signal) : undefined;
-      const decision = decideCreate(quote2, d.policy, usage);
-      if (decision.kind === 'deny') {
-        d.audit.write({ tool: TOOL, provider: p.id, phase: 'decision', request: audited, quote: quote2, decision: 'deny', how: 'policy', reason: `${decision.rule}: ${decision.reason}` });
-        throw new ComputeError('POLICY_DENIED', `${decision.reason} (${decision.rule}); no VM was created`, { provider: p.id, hint: decision.instead });
-      }
-      // Calls with the same key wait here for each other: the second finds the first one's VM.
-      if (args.idempotency_key) {
-        const replay = await replayKey(p, args.idempotency_key, hash, d);
-        if (replay) return replay;
-      }
-      const key = args.idempotency_key ?? (approval.nonce ? `token:${approval.nonce}` : undefined);
-      if (key) d.idempotency.put({ key, hash, provider: p.id, status: 'pending', name: args.name, instance_type: quote2.instance_type, region: quote2.region, at: Date.now() });
-      d.audit.write({ tool: TOOL, provider: p.id, phase: 'send', request: audited, quote: quote2, how: approval.how });
-      let instance: Instance;
-      try {
-        instance = await p.create(plan2, { signal: d.signal });
-      } catch (e) {
-        // A refusal (4xx) made nothing; anything else (5xx, timeout) may have: keep the key pending for a lookup.
-        const refused = e instanceof ComputeError && e.status !== undefined && e.status < 500;
-        if (key && refused) d.idempotency.put({ ...d.idempotency.get(key)!, status: 'failed' });
-        d.audit.write({ tool: TOOL, provider: p.id, phase: 'cloud', request: audited, error: errorOf(e) });
-        throw e;
-      }
-      if (key) d.idempotency.put({ ...d.idempotency.get(key)!, status: 'created', instance_id: instance.id });
-      d.audit.write({ tool: TOOL, provider: p.id, phase: 'cloud', request: audited, quote: quote2, instance_id: instance.id, status: instance.status });
-      d.log.info({ provider: p.id, instance: instance.id, type: quote2.instance_type, usd_per_hour: quote2.usd_per_hour, approvedBy: approval.how }, 'vm created');
-      return { status: 'created', instance, quote: quote2, approved_by: approval.how };
-    });
+    const outcome = await d.spendLock.run(() => createLocked(p, req, args, hash, audited, quote, approval, d));
     if (!('again' in outcome)) return outcome;
     if (asks >= MAX_ASKS)
       throw new ComputeError('CONFLICT', `the offer keeps changing (${outcome.again}); no VM was created`, { provider: p.id, hint: 'Call list_instance_types and create_vm again.' });
@@ -118,25 +95,74 @@ export async function guardedCreate(p: Provider, args: CreateArgs, d: GateDeps):
   }
 }
 
+/** The spending part of a create, run under the spend lock: nothing another call or process does can interleave. */
+async function createLocked(
+  p: Provider, req: CreateRequest, args: CreateArgs, hash: string, audited: Record<string, unknown>, quote: Quote, approval: Approval, d: GateDeps,
+): Promise<CreateOutcome | { again: string; quote: Quote }> {
+  // Re-plan and re-price just before spending: the human approved `quote`, not whatever the cloud says now.
+  const plan = await p.planCreate(req, { signal: d.signal });
+  const now = makeQuote(plan, quote.lifetime_hours);
+  const change = changed(quote, now);
+  if (change) return { again: change, quote: now };
+  const usage = needsUsage(d.policy) ? await currentUsage(d.clouds(), d.ledger, d.signal) : undefined;
+  const decision = decideCreate(now, d.policy, usage);
+  if (decision.kind === 'deny') throw denied(TOOL, p, decision, d, { request: audited, quote: now }, 'no VM was created');
+
+  // A key seen before: the same VM, or (after a lost answer) the VM found by looking, or a note that none appeared.
+  let note: string | undefined;
+  if (args.idempotency_key) {
+    const settled = await settleKey(p, args.idempotency_key, hash, d);
+    if (typeof settled === 'object') return settled;
+    note = settled;
+  }
+  const key = args.idempotency_key ?? (approval.nonce ? `token:${approval.nonce}` : undefined);
+  const claimKey = key ?? `create:${randomBytes(9).toString('base64url')}`;
+  if (key) d.idempotency.put({ key, hash, provider: p.id, status: 'pending', name: args.name, instance_type: now.instance_type, region: now.region, at: Date.now() });
+  d.ledger.claim({ key: claimKey, kind: 'create', provider: p.id, gpus: now.gpu?.count ?? 0, usd_per_hour: now.usd_per_hour });
+  d.audit.write({ tool: TOOL, provider: p.id, phase: 'send', request: audited, quote: now, how: approval.how });
+  let instance: Instance;
+  try {
+    instance = await p.create(plan, { signal: d.signal });
+  } catch (e) {
+    // A refusal (4xx) made nothing; anything else (5xx, timeout) may have: keep the key pending and the claim counted.
+    if (e instanceof ComputeError && e.status !== undefined && e.status < 500) {
+      if (key) d.idempotency.put({ ...d.idempotency.get(key)!, status: 'failed' });
+      d.ledger.release(claimKey);
+    }
+    d.audit.write({ tool: TOOL, provider: p.id, phase: 'cloud', request: audited, error: errorOf(e) });
+    throw e;
+  }
+  if (key) d.idempotency.put({ ...d.idempotency.get(key)!, status: 'created', instance_id: instance.id });
+  d.ledger.settle(claimKey, instance.id);
+  d.audit.write({ tool: TOOL, provider: p.id, phase: 'cloud', request: audited, quote: now, instance_id: instance.id, status: instance.status });
+  d.log.info({ provider: p.id, instance: instance.id, type: now.instance_type, usd_per_hour: now.usd_per_hour, approvedBy: approval.how }, 'vm created');
+  return { status: 'created', instance, quote: now, approved_by: approval.how, ...(note ? { message: note } : {}) };
+}
+
 type Approval = { how: 'elicitation' | 'token' | 'policy'; nonce?: string };
+
+/** Writes the refusal to the audit log and returns the error that says which rule and what is allowed instead. */
+export function denied(
+  tool: string, p: Provider, decision: Extract<Decision, { kind: 'deny' }>, d: GateDeps, what: Pick<AuditEntry, 'request' | 'quote'>, nothing: string,
+): ComputeError {
+  d.audit.write({ tool, provider: p.id, phase: 'decision', ...what, decision: 'deny', how: 'policy', reason: `${decision.rule}: ${decision.reason}` });
+  return new ComputeError('POLICY_DENIED', `${decision.reason} (${decision.rule}); ${nothing}`, { provider: p.id, hint: decision.instead });
+}
 
 /** Policy, then (if needed) a human: returns an approval, or the answer to give the agent instead. */
 async function approve(
   p: Provider, quote: Quote, name: string, token: string | undefined, hash: string, bound: Record<string, unknown>, d: GateDeps, again: string | undefined,
 ): Promise<Approval | CreateOutcome> {
   const audited = redactArgs(bound);
-  const usage = needsUsage(d.policy) ? await currentUsage(d.clouds(), d.signal) : undefined;
+  const usage = needsUsage(d.policy) ? await currentUsage(d.clouds(), d.ledger, d.signal) : undefined;
   const decision = decideCreate(quote, d.policy, usage);
   const summary = quoteSummary(quote, name);
-  if (decision.kind === 'deny') {
-    d.audit.write({ tool: TOOL, provider: p.id, phase: 'decision', request: audited, quote, decision: 'deny', how: 'policy', reason: `${decision.rule}: ${decision.reason}` });
-    throw new ComputeError('POLICY_DENIED', `${decision.reason} (${decision.rule}); no VM was created`, { provider: p.id, hint: decision.instead });
-  }
+  if (decision.kind === 'deny') throw denied(TOOL, p, decision, d, { request: audited, quote }, 'no VM was created');
   if (decision.kind === 'allow') {
     d.audit.write({ tool: TOOL, provider: p.id, phase: 'decision', request: audited, quote, decision: 'allow', how: 'policy', reason: decision.reason });
     return { how: 'policy' };
   }
-  const asked = decision.kind === 'confirm' ? `${summary} Needs a yes because ${decision.reasons.join(' and ')}.` : summary;
+  const asked = `${summary} Needs a yes because ${decision.reasons.join(' and ')}.`;
   const outcome: ConfirmOutcome = await confirm({
     summary: asked, binding: { request: { tool: TOOL, hash }, quote, usd_per_hour: quote.usd_per_hour }, token, again,
     action: 'create', channel: d.human, tokens: d.tokens, fallback: d.policy.confirm.fallback,
@@ -146,9 +172,12 @@ async function approve(
     return { how: outcome.how, ...(outcome.nonce ? { nonce: outcome.nonce } : {}) };
   }
   if (outcome.kind === 'token_used') {
-    // The same confirmation token again: the VM it created is the answer; it never creates twice.
-    const rec = d.idempotency.get(`token:${outcome.nonce}`);
-    const replay = rec ? await replayKey(p, rec.key, rec.hash, d) : undefined;
+    // The same confirmation token again: the VM it created is the answer (once that create has finished, which the
+    // lock waits for); it never creates twice.
+    const replay = await d.spendLock.run(async () => {
+      const rec = d.idempotency.get(`token:${outcome.nonce}`);
+      return rec?.status === 'created' ? replayCreated(p, rec, d) : undefined;
+    });
     if (replay) return replay;
     throw new ComputeError('CONFIRMATION_INVALID', 'the confirmation_token was already used; nothing was done', {
       provider: p.id, hint: 'Call again without confirmation_token to get a new summary and token, and create only with the human\'s yes.',
@@ -166,44 +195,63 @@ async function approve(
   };
 }
 
-/**
- * An idempotency key seen before: the same VM (created), a lookup for the VM a lost answer may have made (pending),
- * or a refusal when the arguments differ. Returns undefined when the key may be used to create.
- */
-async function replayKey(p: Provider, key: string, hash: string, d: GateDeps): Promise<CreateOutcome | undefined> {
+/** The record of a key, refusing it when it was used with other arguments; undefined when the key is new. */
+function knownKey(p: Provider, key: string, hash: string, d: GateDeps): IdempotencyRecord | undefined {
   const rec = d.idempotency.get(key);
   if (!rec || rec.status === 'failed') return undefined;
   if (rec.hash !== hash)
     throw new ComputeError('CONFLICT', `idempotency_key ${JSON.stringify(key)} was already used with other arguments; nothing was created`, {
       provider: p.id, hint: 'Use a new idempotency_key for a different VM, or repeat the original arguments exactly.',
     });
-  if (rec.status === 'pending') {
-    const claimed = d.idempotency.claimedIds();
-    const all = await collectPages(p.id, undefined as string | undefined, async (cursor) => {
-      const page = await p.listInstances({ cursor, limit: 100, signal: d.signal });
-      return { items: page.items, next: page.next_cursor };
-    });
-    // The VM is tagged by its name (Genesis Cloud has no labels): same name, type and region, made after the send.
-    const found = all.filter(
-      (i) => !claimed.has(i.id) && i.name === rec.name && i.instance_type === rec.instance_type && (!i.region || i.region === rec.region) &&
-        (!i.created_at || Date.parse(i.created_at) >= rec.at - 60_000),
-    );
-    if (found.length === 0) {
-      d.idempotency.put({ ...rec, status: 'failed' });
-      return undefined;
+  return rec;
+}
+
+/**
+ * Under the lock: a key seen before answers with its VM; a key left pending by a create whose answer was lost is
+ * settled by looking for the VM that create may have made, several times, since the cloud may show it late.
+ * Returns the answer, or undefined (a new key), or a note to pass on when nothing appeared and a create may go ahead.
+ */
+async function settleKey(p: Provider, key: string, hash: string, d: GateDeps): Promise<CreateOutcome | string | undefined> {
+  const rec = knownKey(p, key, hash, d);
+  if (!rec) return undefined;
+  if (rec.status === 'created') return replayCreated(p, rec, d);
+  const { attempts, delayMs } = d.lostCreateLookup ?? LOST_CREATE_LOOKUP;
+  for (let i = 1; i <= attempts; i++) {
+    const inst = await findUnclaimed(p, rec, d);
+    if (inst) {
+      d.idempotency.put({ ...rec, status: 'created', instance_id: inst.id });
+      d.audit.write({ tool: TOOL, provider: p.id, phase: 'decision', decision: 'existing', how: 'idempotency', instance_id: inst.id, reason: 'found the VM of an unfinished create' });
+      return { status: 'existing', instance: inst, message: `An earlier call with this key created ${inst.id} (its answer was lost); no new VM was created.` };
     }
-    const inst = found.sort((a, b) => (a.created_at ?? '').localeCompare(b.created_at ?? ''))[0]!;
-    d.idempotency.put({ ...rec, status: 'created', instance_id: inst.id });
-    d.audit.write({ tool: TOOL, provider: p.id, phase: 'decision', decision: 'existing', how: 'idempotency', instance_id: inst.id, reason: 'found the VM of an unfinished create' });
-    return { status: 'existing', instance: inst, message: `An earlier call with this key created ${inst.id} (its answer was lost); no new VM was created.` };
+    if (i < attempts) await pause(delayMs, d.signal);
   }
+  d.idempotency.put({ ...rec, status: 'failed' });
+  const waited = Math.round(((attempts - 1) * delayMs) / 100) / 10;
+  return `An earlier call with this key got no answer from the cloud, and no VM of it appeared in ${attempts} looks over ${waited} s; a new one was created.`;
+}
+
+/** The VM a lost create made: same name, type and region, made after the send, and claimed by no other key. */
+async function findUnclaimed(p: Provider, rec: IdempotencyRecord, d: GateDeps): Promise<Instance | undefined> {
+  const claimed = d.idempotency.claimedIds();
+  const all = await collectPages(p.id, undefined as string | undefined, async (cursor) => {
+    const page = await p.listInstances({ cursor, limit: 100, signal: d.signal });
+    return { items: page.items, next: page.next_cursor };
+  });
+  const found = all.filter(
+    (i) => !claimed.has(i.id) && i.name === rec.name && i.instance_type === rec.instance_type && (!i.region || i.region === rec.region) &&
+      (!i.created_at || Date.parse(i.created_at) >= rec.at - 60_000),
+  );
+  return found.sort((a, b) => (a.created_at ?? '').localeCompare(b.created_at ?? ''))[0];
+}
+
+async function replayCreated(p: Provider, rec: IdempotencyRecord, d: GateDeps): Promise<CreateOutcome> {
   try {
     const inst = await p.getInstance(rec.instance_id!, { signal: d.signal });
     d.audit.write({ tool: TOOL, provider: p.id, phase: 'decision', decision: 'existing', how: 'idempotency', instance_id: inst.id });
     return { status: 'existing', instance: inst, message: `This key already created ${inst.id}; no new VM was created.` };
   } catch (e) {
     if (e instanceof ComputeError && e.code === 'NOT_FOUND')
-      throw new ComputeError('CONFLICT', `idempotency_key ${JSON.stringify(key)} created ${rec.instance_id}, which no longer exists; nothing was created`, {
+      throw new ComputeError('CONFLICT', `idempotency_key ${JSON.stringify(rec.key)} created ${rec.instance_id}, which no longer exists; nothing was created`, {
         provider: p.id, hint: 'Use a new idempotency_key to create another VM.',
       });
     throw e;
@@ -218,10 +266,7 @@ export type DeleteOutcome =
 export async function guardedDelete(p: Provider, id: string, token: string | undefined, d: GateDeps): Promise<DeleteOutcome> {
   const tool = 'delete_vm';
   const decision = decideDelete(d.policy);
-  if (decision.kind === 'deny') {
-    d.audit.write({ tool, provider: p.id, phase: 'decision', request: { id }, decision: 'deny', how: 'policy', reason: `${decision.rule}: ${decision.reason}` });
-    throw new ComputeError('POLICY_DENIED', `${decision.reason} (${decision.rule}); nothing was deleted`, { provider: p.id, hint: decision.instead });
-  }
+  if (decision.kind === 'deny') throw denied(tool, p, decision, d, { request: { id } }, 'nothing was deleted');
   let instance: Instance;
   try {
     instance = await p.getInstance(id, { signal: d.signal });
@@ -230,7 +275,7 @@ export async function guardedDelete(p: Provider, id: string, token: string | und
       return { status: 'deleted', already_gone: true, message: `${id} does not exist (already deleted, or a wrong id); nothing was done.` };
     throw e;
   }
-  const summary = `Delete VM "${instance.name}" (${instance.id}) on ${p.id}: ${instance.instance_type}, ${instance.status}. Its boot disk is lost.`;
+  const summary = `Delete on ${p.id}: ${shown(instance.instance_type)} ${shown(instance.id)}, ${instance.status}; its boot disk is lost. Name: ${shown(instance.name, true)}.`;
   let how: 'elicitation' | 'token' | 'policy' = 'policy';
   if (decision.kind === 'confirm') {
     // Bound to the instance's identity too: a token for one VM never deletes another that reused the id.
@@ -259,6 +304,7 @@ export async function guardedDelete(p: Provider, id: string, token: string | und
   d.audit.write({ tool, provider: p.id, phase: 'send', request: { id }, how });
   try {
     const r = await p.delete(id, { signal: d.signal });
+    d.ledger.releaseInstance(p.id, id);
     d.audit.write({ tool, provider: p.id, phase: 'cloud', request: { id }, instance_id: id, status: r.already_gone ? 'already_gone' : 'deleting' });
     d.log.info({ provider: p.id, instance: id, approvedBy: how }, 'vm deleted');
     return { status: 'deleted', instance, already_gone: r.already_gone, approved_by: how };
@@ -270,7 +316,7 @@ export async function guardedDelete(p: Provider, id: string, token: string | und
 
 /** What changed between the approved quote and the one just before spending, in words; undefined if nothing did. */
 function changed(a: Quote, b: Quote): string | undefined {
-  if (a.region !== b.region || a.image !== b.image || a.instance_type !== b.instance_type) return `the plan changed (${b.instance_type} in ${b.region}, image ${b.image})`;
+  if (a.region !== b.region || a.image !== b.image || a.instance_type !== b.instance_type) return `the plan changed (${shown(b.instance_type)} in ${shown(b.region)}, image ${shown(b.image)})`;
   const pa = a.usd_per_hour;
   const pb = b.usd_per_hour;
   if (pb === null && pa !== null) return `the price is no longer known (it was $${pa.toFixed(2)}/hour)`;
@@ -285,6 +331,11 @@ function pickRequest(a: CreateArgs): CreateRequest {
   return r;
 }
 
-const errorOf = (e: unknown) => (e instanceof ComputeError ? { code: e.code, message: e.message } : { code: 'INTERNAL', message: 'internal error' });
+const pause = (ms: number, signal?: AbortSignal) => new Promise<void>((resolve, reject) => {
+  if (signal?.aborted) return reject(new ComputeError('CANCELLED', 'The request was cancelled'));
+  const t = setTimeout(resolve, ms);
+  signal?.addEventListener('abort', () => (clearTimeout(t), reject(new ComputeError('CANCELLED', 'The request was cancelled'))), { once: true });
+});
 
-export type { Usage };
+export const errorOf = (e: unknown) => (e instanceof ComputeError ? { code: e.code, message: e.message } : { code: 'INTERNAL', message: 'internal error' });
+

@@ -3,6 +3,8 @@
  * in the state directory before the cloud is called, bound to the request; the result is recorded after. A repeat
  * returns the same VM; the same key with other arguments is refused. A record left `pending` (the server stopped, or
  * the cloud's answer was lost) is settled by looking for the VM it may have made before anything is created again.
+ * Records are re-read from the file on each look-up, and written under the spend lock, so every process sharing the
+ * state directory sees the same keys.
  */
 import { createHash } from 'node:crypto';
 import type { ProviderId } from '../domain/model.js';
@@ -28,18 +30,30 @@ export const requestHash = (request: unknown) => createHash('sha256').update(can
 
 export class IdempotencyStore {
   private readonly records = new Map<string, IdempotencyRecord>();
+  /** How far the file has been read: other processes append to it too. */
+  private offset = 0;
 
   constructor(private readonly state?: StateDir) {
-    for (const r of state?.lines<IdempotencyRecord>(FILE) ?? []) this.records.set(r.key, r);
+    this.refresh();
   }
 
+  /** The newest record of a key, as every process sharing the state directory wrote it. */
   get(key: string): IdempotencyRecord | undefined {
+    this.refresh();
     return this.records.get(key);
   }
 
   /** Instance ids already claimed by a key (so a lookup never adopts another key's VM). */
   claimedIds(): Set<string> {
+    this.refresh();
     return new Set([...this.records.values()].map((r) => r.instance_id).filter((x): x is string => !!x));
+  }
+
+  private refresh(): void {
+    if (!this.state) return;
+    const t = this.state.tail<IdempotencyRecord>(FILE, this.offset);
+    this.offset = t.offset;
+    for (const r of t.lines) this.records.set(r.key, r);
   }
 
   put(r: IdempotencyRecord): void {

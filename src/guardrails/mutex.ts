@@ -1,6 +1,14 @@
-/** A tiny async mutex: the check-then-create section runs one call at a time, so limits hold under concurrency. */
+/**
+ * The spend section's lock: one call at a time inside this process (an async queue) and, when a lock file is given,
+ * one process at a time across every process sharing the state directory. Limits, tokens and idempotency keys hold
+ * under concurrency because their read-check-write runs inside it.
+ */
+import type { FileLock } from '../state/lock.js';
+
 export class Mutex {
   private tail: Promise<void> = Promise.resolve();
+
+  constructor(private readonly file?: FileLock) {}
 
   async run<T>(fn: () => Promise<T>): Promise<T> {
     let release!: () => void;
@@ -9,7 +17,7 @@ export class Mutex {
     this.tail = prev.then(() => next);
     await prev;
     try {
-      return await fn();
+      return this.file ? await this.file.run(fn) : await fn();
     } finally {
       release();
     }

@@ -46,14 +46,30 @@ const SOURCE_LABEL: Record<string, string> = {
   emulator: 'emulator demo price',
 };
 
-/** The short exact text a human approves. */
+/** Text that may stand in a summary as it is: an identifier, never a sentence. */
+const PLAIN = /^[A-Za-z0-9][A-Za-z0-9._:/@+-]{0,99}$/;
+
+/**
+ * A value from an agent or a cloud, made safe to show a human: identifiers as they are, anything else (spaces,
+ * quotes, newlines, claims about prices) quoted as a JSON string and cut at 100 characters, so it reads as data and
+ * can never pass for a line of the summary. `quoted` always quotes (for names).
+ */
+export function shown(value: string, quoted = false): string {
+  const v = value.length > 100 ? `${value.slice(0, 100)}…` : value;
+  return PLAIN.test(v) && !quoted ? v : JSON.stringify(v);
+}
+
+/**
+ * The short exact text a human approves. The facts come first, in one line, from validated fields: cloud, type, GPUs,
+ * region, price, lifetime; the agent-chosen name comes last, quoted.
+ */
 export function quoteSummary(q: Quote, name: string): string {
-  const gpu = q.gpu ? `${q.gpu.count}× ${q.gpu.model}` : 'no GPU';
+  const gpu = q.gpu ? `${q.gpu.count}× ${shown(q.gpu.model)}` : 'no GPU';
   const price = q.usd_per_hour === null ? 'price unknown' : `$${q.usd_per_hour.toFixed(2)}/hour (${SOURCE_LABEL[q.price_source ?? ''] ?? 'price'})`;
   const life =
     q.lifetime_hours === null
       ? 'no lifetime set: it bills until deleted'
       : `for ${q.lifetime_hours} h${q.max_total_usd === null ? '' : `, at most $${q.max_total_usd.toFixed(2)} in total`}`;
   const notes = q.notes?.length ? ` ${q.notes.join(' ')}` : '';
-  return `Create VM "${name}" on ${q.provider}: ${q.instance_type} (${gpu}) in ${q.region}, ${price}, ${life}.${notes}`;
+  return `Create on ${q.provider}: ${shown(q.instance_type)} (${gpu}) in ${shown(q.region)}, ${price}, ${life}. Name: ${shown(name, true)}.${notes}`;
 }

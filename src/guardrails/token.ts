@@ -1,16 +1,19 @@
 /**
  * Confirmation tokens for clients that cannot elicit: an HMAC-SHA256 over the canonical request and the quote the
  * human approved, valid for 10 minutes, usable once. The secret is made once per state directory, and spent tokens
- * are recorded there too, so tokens survive a restart and still cannot be replayed.
+ * are recorded there too, so tokens survive a restart and still cannot be replayed. Redeeming re-reads the spent list
+ * under a lock that holds across processes, so a token is spent once however many servers share the directory.
  */
 import { createHash, createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
 import type { StateDir } from '../state/dir.js';
 import { canonicalJson } from './canonical.js';
+import { Mutex } from './mutex.js';
 
 export const TOKEN_TTL_MS = 10 * 60 * 1000;
 const PREFIX = 'cmt1';
 const SECRET_FILE = 'token-secret';
 const SPENT_FILE = 'tokens-spent.jsonl';
+const LOCK_FILE = 'tokens.lock';
 
 /** What a token is bound to: the request (tool + arguments) and the quote the human saw. */
 export interface TokenBinding {
@@ -40,13 +43,17 @@ export class ConfirmationTokens {
   private readonly now: () => number;
   private readonly ttlMs: number;
   private readonly state?: StateDir;
+  private readonly lock: Mutex;
+  /** How far the spent list has been read. */
+  private offset = 0;
 
   constructor(opts: { state?: StateDir; secret?: Buffer; now?: () => number; ttlMs?: number } = {}) {
     this.state = opts.state;
     this.secret = opts.secret ?? opts.state?.secret(SECRET_FILE, () => randomBytes(32)) ?? randomBytes(32);
     this.now = opts.now ?? Date.now;
     this.ttlMs = opts.ttlMs ?? TOKEN_TTL_MS;
-    for (const { n, e } of opts.state?.lines<{ n: string; e: number }>(SPENT_FILE) ?? []) if (e >= this.now()) this.spent.set(n, e);
+    this.lock = new Mutex(opts.state ? opts.state.lock(LOCK_FILE) : undefined);
+    this.refresh();
   }
 
   issue(b: TokenBinding): { token: string; expires_at: string } {
@@ -57,10 +64,17 @@ export class ConfirmationTokens {
   }
 
   /**
-   * Verifies and, when valid, spends the token (single use). Synchronous up to the spend, so two parallel calls
-   * cannot both spend it.
+   * Verifies and, when valid, spends the token (single use). The check and the spend run under the lock, after
+   * reading what other processes spent, so two calls anywhere cannot both spend it.
    */
-  redeem(token: string, b: TokenBinding): TokenCheck {
+  redeem(token: string, b: TokenBinding): Promise<TokenCheck> {
+    return this.lock.run(async () => {
+      this.refresh();
+      return this.check(token, b);
+    });
+  }
+
+  private check(token: string, b: TokenBinding): TokenCheck {
     const parts = token.split('.');
     if (parts.length !== 3 || parts[0] !== PREFIX) return { ok: false, reason: 'malformed' };
     const [, payload, mac] = parts as [string, string, string];
@@ -85,6 +99,14 @@ export class ConfirmationTokens {
 
   private mac(payload: string): string {
     return createHmac('sha256', this.secret).update(payload).digest('base64url');
+  }
+
+  /** Spent tokens other processes (or an earlier run) recorded since the last read. */
+  private refresh(): void {
+    if (!this.state) return;
+    const t = this.state.tail<{ n: string; e: number }>(SPENT_FILE, this.offset);
+    this.offset = t.offset;
+    for (const { n, e } of t.lines) if (e >= this.now()) this.spent.set(n, e);
   }
 
   private prune(): void {

@@ -1,11 +1,18 @@
 /**
  * The state directory (COMPUTE_MCP_STATE_DIR, default $XDG_STATE_HOME/compute-mcp): the confirmation-token secret,
- * spent tokens, idempotency records and the audit log. Files are created 0600 in a 0700 directory; every append is
- * synced before the call goes on, so a crash never loses a line that was acted upon.
+ * spent tokens, idempotency records, the ledger of billing this server started, and the audit log. It is the one
+ * source of truth for every process that shares it: shared records are re-read under `spendLock` before each decision.
+ *
+ * Files are 0600 in a 0700 directory. A directory or file that others can read is fixed (and the fix is reported) or,
+ * when it cannot be fixed, refused; a secret that is empty, short, a link or unreadable stops the server. Every append
+ * is synced before the call goes on, so a crash never loses a line that was acted upon.
  */
-import { chmodSync, closeSync, existsSync, fsyncSync, mkdirSync, openSync, readFileSync, writeSync } from 'node:fs';
+import {
+  chmodSync, closeSync, existsSync, fsyncSync, lstatSync, mkdirSync, openSync, readFileSync, readSync, readdirSync, writeSync,
+} from 'node:fs';
 import { homedir } from 'node:os';
 import { join } from 'node:path';
+import { FileLock, type FileLockOptions } from './lock.js';
 
 export function defaultStateDir(env: NodeJS.ProcessEnv): string {
   if (env.COMPUTE_MCP_STATE_DIR) return env.COMPUTE_MCP_STATE_DIR;
@@ -13,13 +20,36 @@ export function defaultStateDir(env: NodeJS.ProcessEnv): string {
   return join(base, 'compute-mcp');
 }
 
+/** The state directory cannot be used safely: the server does not start. */
+export class StateError extends Error {
+  override name = 'StateError';
+}
+
+/** A secret shorter than this could be guessed, or was truncated: refused. */
+export const MIN_SECRET_BYTES = 32;
+
+/** Lines appended to a file since the last read, and where to read next time. */
+export interface Tail<T> {
+  lines: T[];
+  offset: number;
+}
+
 export class StateDir {
+  /** What was wrong with the permissions and has been fixed, in words (the caller logs them). */
+  readonly fixes: string[] = [];
+
   constructor(readonly dir: string) {
     mkdirSync(dir, { recursive: true, mode: 0o700 });
+    this.harden();
   }
 
   path(name: string): string {
     return join(this.dir, name);
+  }
+
+  /** A lock that holds across every process using this directory (see state/lock.ts). */
+  lock(name: string, opts?: FileLockOptions): FileLock {
+    return new FileLock(this.path(name), opts);
   }
 
   /** Appends one JSON line and syncs it to disk. */
@@ -37,21 +67,51 @@ export class StateDir {
 
   /** Every parseable JSON line of a file (a torn last line after a crash is skipped). */
   lines<T>(name: string): T[] {
+    return this.tail<T>(name, 0).lines;
+  }
+
+  /**
+   * The complete lines appended since `offset` (a line still being written is left for the next read). A file that
+   * shrank was replaced: it is read again from the start.
+   */
+  tail<T>(name: string, offset: number): Tail<T> {
     const file = this.path(name);
-    if (!existsSync(file)) return [];
+    if (!existsSync(file)) return { lines: [], offset: 0 };
+    const fd = openSync(file, 'r');
+    let buf: Buffer;
+    let from = offset;
+    try {
+      let size = lstatSync(file).size;
+      if (size < from) from = 0;
+      size -= from;
+      buf = Buffer.alloc(size);
+      let read = 0;
+      while (read < size) {
+        const n = readSync(fd, buf, read, size - read, from + read);
+        if (n === 0) break;
+        read += n;
+      }
+      buf = buf.subarray(0, read);
+    } finally {
+      closeSync(fd);
+    }
+    const end = buf.lastIndexOf(0x0a) + 1;
     const out: T[] = [];
-    for (const line of readFileSync(file, 'utf8').split('\n')) {
+    for (const line of buf.subarray(0, end).toString('utf8').split('\n')) {
       if (!line.trim()) continue;
       try {
         out.push(JSON.parse(line) as T);
       } catch {
-        // torn write: ignore
+        // a torn line from a crash: skipped
       }
     }
-    return out;
+    return { lines: out, offset: from + end };
   }
 
-  /** Reads a secret file, creating it once (exclusively, 0600) with `make()` when absent. */
+  /**
+   * Reads a secret file, creating it once (exclusively, 0600) with `make()` when absent. A secret that is empty,
+   * shorter than MIN_SECRET_BYTES, not a regular file or unreadable is refused: tokens signed with it could be forged.
+   */
   secret(name: string, make: () => Buffer): Buffer {
     const file = this.path(name);
     try {
@@ -63,9 +123,47 @@ export class StateDir {
         closeSync(fd);
       }
     } catch (e) {
-      if ((e as NodeJS.ErrnoException).code !== 'EEXIST') throw e;
+      if ((e as NodeJS.ErrnoException).code !== 'EEXIST') throw new StateError(`cannot create ${file}: ${(e as Error).message}`);
     }
-    return readFileSync(file);
+    const st = lstatSync(file);
+    if (!st.isFile()) throw new StateError(`${file} is not a regular file (a link?); remove it and start again to make a new secret`);
+    this.fixMode(file, st.mode, 0o600);
+    let secret: Buffer;
+    try {
+      secret = readFileSync(file);
+    } catch (e) {
+      throw new StateError(`cannot read ${file}: ${(e as Error).message}`);
+    }
+    if (secret.length < MIN_SECRET_BYTES)
+      throw new StateError(
+        `${file} holds ${secret.length} bytes, fewer than ${MIN_SECRET_BYTES}: confirmation tokens signed with it could be forged. ` +
+          'Delete the file and start again to make a new secret (tokens issued with the old one stop working).',
+      );
+    return secret;
+  }
+
+  /** The directory and every file in it: owner-only, fixed where they are not, refused where that fails. */
+  private harden(): void {
+    const st = lstatSync(this.dir);
+    if (!st.isDirectory()) throw new StateError(`${this.dir} is not a directory (a link?); point COMPUTE_MCP_STATE_DIR at a directory`);
+    if (typeof process.getuid === 'function' && st.uid !== process.getuid())
+      throw new StateError(`${this.dir} belongs to another user (uid ${st.uid}); use a state directory of your own (COMPUTE_MCP_STATE_DIR)`);
+    this.fixMode(this.dir, st.mode, 0o700);
+    for (const name of readdirSync(this.dir)) {
+      const file = this.path(name);
+      const f = lstatSync(file);
+      if (f.isFile()) this.fixMode(file, f.mode, 0o600);
+    }
+  }
+
+  private fixMode(file: string, mode: number, want: number): void {
+    if ((mode & 0o077) === 0) return;
+    const was = (mode & 0o777).toString(8);
+    try {
+      chmodSync(file, want);
+    } catch (e) {
+      throw new StateError(`${file} has mode ${was}, readable by others, and cannot be fixed (${(e as Error).message}); run chmod ${want.toString(8)} on it`);
+    }
+    this.fixes.push(`${file} had mode ${was}, readable by others: changed to ${want.toString(8)}`);
   }
 }
-

@@ -6,17 +6,27 @@ import { defineTool } from './define.js';
 import { OutInstance, OutQuote, OutRequest } from './shapes.js';
 import { waitForStatus } from './wait.js';
 
+/**
+ * Names reach the human's approval summary and the cloud: identifiers only, so no name can read as a sentence
+ * ("(no GPU) at $0.01/hour. Safe to approve.") or break a line.
+ */
+const VM_NAME = /^[A-Za-z0-9][A-Za-z0-9._-]{0,62}$/;
+
 export const createVm = defineTool({
   name: 'create_vm',
   title: 'Create VM',
   description:
-    'Create one VM. Costly VMs need a human yes: show the returned summary to the user, then call again with the same arguments plus confirmation_token. dry_run quotes without creating.',
+    'Create one VM. Costly VMs need a human yes: show the summary to the user, then repeat the call with confirmation_token. dry_run only quotes.',
   input: {
     provider: providerArg,
     instance_type: z.string().min(1).max(200).describe('Type id from list_instance_types'),
     region: z.string().max(100).optional().describe('Region; omit for the first with capacity'),
     image: z.string().max(200).optional().describe('Image id or slug from list_images; omit for the default Ubuntu'),
-    name: z.string().min(1).max(64).describe('VM name'),
+    name: z
+      .string()
+      .max(63)
+      .regex(VM_NAME, 'use 1-63 letters, digits, ".", "_" or "-", starting with a letter or digit')
+      .describe('VM name'),
     ssh_public_key: z.string().max(16_384).optional().describe('SSH public key text; registered with the cloud if new'),
     startup_script: z.string().max(65_536).optional().describe('Script run on first boot'),
     disk_gib: z.number().int().min(1).max(65_536).optional().describe('Boot disk size, GiB'),
@@ -24,7 +34,7 @@ export const createVm = defineTool({
     from_snapshot: z.string().max(200).optional().describe('Snapshot id to restore from (see list_snapshots)'),
     limit_price: z.number().positive().max(10_000).optional().describe('Mithril spot bid: max $/hour (default: spot price)'),
     idempotency_key: z.string().min(1).max(200).optional().describe('Same key + same arguments never creates twice'),
-    confirmation_token: z.string().max(2_000).optional().describe('From confirmation_required, after the human said yes'),
+    confirmation_token: z.string().max(2_000).optional().describe("Only after the human's yes"),
     dry_run: z.boolean().default(false).describe('Only quote and show the request; create nothing'),
     wait_seconds: z.number().int().min(0).max(50).default(0).describe('Wait up to this long for running'),
   },

@@ -11,7 +11,7 @@ export const deleteVm = defineTool({
   input: {
     provider: providerArg,
     id: instanceIdArg,
-    confirmation_token: z.string().max(2_000).optional().describe('From confirmation_required, after the human said yes'),
+    confirmation_token: z.string().max(2_000).optional().describe("Only after the human's yes"),
   },
   output: {
     status: z.enum(['deleted', 'confirmation_required', 'declined']),

@@ -1,5 +1,5 @@
 import { defineTool } from './define.js';
-import { power, powerInput, powerOutput, renderPower } from './power.js';
+import { pause, powerInput, powerOutput, renderPower } from './power.js';
 
 export const pauseInstances = defineTool({
   name: 'pause_instances',
@@ -8,6 +8,6 @@ export const pauseInstances = defineTool({
   input: powerInput,
   output: powerOutput,
   annotations: { readOnlyHint: false, destructiveHint: false, idempotentHint: true, openWorldHint: true },
-  handler: (args, ctx) => power(ctx, args, 'pause'),
+  handler: (args, ctx) => pause(ctx, args),
   render: renderPower,
 });

@@ -12,16 +12,22 @@ export const powerOutput = {
   results: z.array(z.object({ id: z.string(), result: z.string(), status: z.string().optional(), message: z.string().optional() })),
 };
 
-export async function power(
-  ctx: ToolContext,
-  args: { provider: z.infer<typeof providerArg>; ids: string[] },
-  kind: 'pause' | 'resume',
-): Promise<{ results: PowerResult[] }> {
+/** The ids once each, or the capability's sentence for every id when the cloud cannot do it. */
+export function powerTargets(ctx: ToolContext, args: { provider: z.infer<typeof providerArg>; ids: string[] }, kind: 'pause' | 'resume') {
   const p = ctx.providers.get(args.provider);
   const ids = [...new Set(args.ids)];
   const cap = p.capabilities[kind];
-  if (cap !== true) return { results: ids.map((id) => ({ id, result: 'unsupported' as const, message: cap })) };
-  return { results: kind === 'pause' ? await p.pause(ids, { signal: ctx.signal }) : await p.resume(ids, { signal: ctx.signal }) };
+  const unsupported = cap === true ? undefined : { results: ids.map((id) => ({ id, result: 'unsupported' as const, message: cap })) };
+  return { p, ids, unsupported };
+}
+
+/** Pausing stops billing: no gate, and what this server claimed for those VMs in the ledger is released. */
+export async function pause(ctx: ToolContext, args: { provider: z.infer<typeof providerArg>; ids: string[] }): Promise<{ results: PowerResult[] }> {
+  const { p, ids, unsupported } = powerTargets(ctx, args, 'pause');
+  if (unsupported) return unsupported;
+  const results = await p.pause(ids, { signal: ctx.signal });
+  for (const r of results) if (r.result === 'paused' || r.result === 'already_paused') ctx.gate.ledger.releaseInstance(p.id, r.id);
+  return { results };
 }
 
 export const renderPower = (out: { results: PowerResult[] }) =>

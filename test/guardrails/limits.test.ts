@@ -1,7 +1,7 @@
 /** Hard limits: checked at quote time and again just before the cloud is called, and they hold under concurrency. */
 import { afterEach, describe, expect, it } from 'vitest';
 import { parseConfig } from '../../src/config.js';
-import { checkTotals, usageOf } from '../../src/guardrails/limits.js';
+import { additionOf, checkTotals, usageOf } from '../../src/guardrails/limits.js';
 import type { Instance } from '../../src/domain/model.js';
 import type { Quote } from '../../src/guardrails/quote.js';
 import { CPU2, H100, SSH_KEY, startHarness, text, type Harness } from '../helpers/harness.js';
@@ -20,18 +20,27 @@ describe('usage and totals (pure)', () => {
   });
   it('counts existing VMs, GPUs and $/hour of billing VMs only', () => {
     const u = usageOf([inst('running', 8, 17.92), inst('paused', 1, 0.45), inst('pending', 0, 0.1), inst('terminating', 8, 17.92), inst('running', 1, null)]);
-    expect(u).toEqual({ instances: 4, gpus: 9, usd_per_hour: 18.02, unknown_priced: 1 });
+    expect(u).toEqual({ instances: 4, gpus: 9, usd_per_hour: 18.02, unknown_priced: 1, unknown_types: ['genesiscloud/t'] });
   });
-  const q = { provider: 'genesiscloud', instance_type: 't', region: 'r', image: 'i', gpu: { model: 'H100', count: 8 }, usd_per_hour: 17.92, price_source: 'emulator', lifetime_hours: null, max_total_usd: null } as Quote;
+  const q0 = { provider: 'genesiscloud', instance_type: 't', region: 'r', image: 'i', gpu: { model: 'H100', count: 8 }, usd_per_hour: 17.92, price_source: 'emulator', lifetime_hours: null, max_total_usd: null } as Quote;
+  const q = additionOf(q0);
+  const none = { unknown_types: [] };
   const pol = (limits: object) => parseConfig({ policy: { limits } }).policy;
   it.each([
-    [{ maxInstances: 2 }, { instances: 2, gpus: 0, usd_per_hour: 0, unknown_priced: 0 }, 'policy.limits.maxInstances'],
-    [{ maxGpusTotal: 12 }, { instances: 1, gpus: 8, usd_per_hour: 0, unknown_priced: 0 }, 'policy.limits.maxGpusTotal'],
-    [{ maxUsdPerHourTotal: 30 }, { instances: 1, gpus: 0, usd_per_hour: 12.1, unknown_priced: 0 }, 'policy.limits.maxUsdPerHourTotal'],
+    [{ maxInstances: 2 }, { instances: 2, gpus: 0, usd_per_hour: 0, unknown_priced: 0, ...none }, 'policy.limits.maxInstances'],
+    [{ maxGpusTotal: 12 }, { instances: 1, gpus: 8, usd_per_hour: 0, unknown_priced: 0, ...none }, 'policy.limits.maxGpusTotal'],
+    [{ maxUsdPerHourTotal: 30 }, { instances: 1, gpus: 0, usd_per_hour: 12.1, unknown_priced: 0, ...none }, 'policy.limits.maxUsdPerHourTotal'],
   ])('denies over %j', (limits, usage, rule) => expect(checkTotals(q, usage, pol(limits))).toMatchObject({ ok: false, rule }));
-  it('allows exactly at a limit and says when unknown prices make the total uncheckable', () => {
-    expect(checkTotals(q, { instances: 1, gpus: 8, usd_per_hour: 12.08, unknown_priced: 0 }, pol({ maxInstances: 2, maxGpusTotal: 16, maxUsdPerHourTotal: 30 }))).toEqual({ ok: true, notes: [] });
-    expect(checkTotals(q, { instances: 1, gpus: 0, usd_per_hour: 0, unknown_priced: 2 }, pol({ maxUsdPerHourTotal: 30 }))).toMatchObject({ ok: true, notes: [expect.stringContaining('2 running VM(s) have unknown prices')] });
+  it('allows exactly at a limit, and denies when unknown prices make the $ total uncheckable (fail closed)', () => {
+    expect(checkTotals(q, { instances: 1, gpus: 8, usd_per_hour: 12.08, unknown_priced: 0, ...none }, pol({ maxInstances: 2, maxGpusTotal: 16, maxUsdPerHourTotal: 30 }))).toEqual({ ok: true });
+    expect(checkTotals(q, { instances: 1, gpus: 0, usd_per_hour: 0, unknown_priced: 2, unknown_types: ['genesiscloud/t'] }, pol({ maxUsdPerHourTotal: 30 }))).toMatchObject({
+      ok: false, rule: 'policy.limits.maxUsdPerHourTotal', reason: expect.stringContaining('2 running VM(s) have unknown prices (genesiscloud/t)'),
+    });
+    expect(checkTotals({ ...q, usd_per_hour: null }, { instances: 0, gpus: 0, usd_per_hour: 0, unknown_priced: 0, ...none }, pol({ maxUsdPerHourTotal: 30 }))).toMatchObject({
+      ok: false, rule: 'policy.limits.maxUsdPerHourTotal', instead: expect.stringContaining('prices.<cloud>.<type>'),
+    });
+    // A resume adds no VM: it fits even at maxInstances.
+    expect(checkTotals({ instances: 0, gpus: 0, usd_per_hour: 0 }, { instances: 2, gpus: 0, usd_per_hour: 0, unknown_priced: 0, ...none }, pol({ maxInstances: 2 }))).toEqual({ ok: true });
   });
 });
 
@@ -89,7 +98,7 @@ describe('limits through create_vm', () => {
     h = await startHarness({ config: { policy: { limits: { maxInstances: 5 } } }, retry: { maxAttempts: 1 } });
     h.emulator.http.injectFault({ method: 'GET', path: '/compute/v1/instances', status: 503, times: 0 });
     const r = await h.call('create_vm', { ...CPU, name: 'x' });
-    expect(text(r)).toMatch(/^\[POLICY_DENIED\] genesiscloud: cannot count the VMs on genesiscloud, so the total limits cannot be checked; nothing was created/);
+    expect(text(r)).toMatch(/^\[POLICY_DENIED\] genesiscloud: cannot count the VMs on genesiscloud, so the total limits cannot be checked; nothing was started/);
     expect(h.emulator.liveInstances()).toHaveLength(0);
   });
 

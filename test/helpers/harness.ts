@@ -35,6 +35,8 @@ export interface HarnessOptions {
   /** Retry timing for the HTTP client (kept short in tests). */
   retry?: { baseDelayMs?: number; maxAttempts?: number; maxRetryAfterMs?: number };
   timeouts?: { connectMs?: number; requestMs?: number };
+  /** Looks for the VM of a create whose answer was lost (default: 3 looks, 50 ms apart). */
+  lostCreateLookup?: { attempts: number; delayMs: number };
 }
 
 export interface Harness {
@@ -70,7 +72,10 @@ export async function startHarness(opts: HarnessOptions = {}): Promise<Harness> 
         },
     http: { retry: { baseDelayMs: 5, maxDelayMs: 20, ...opts.retry }, ...(opts.timeouts ? { timeouts: opts.timeouts } : {}) },
   });
-  const server = createServer({ providers, config, log, state, tokens: opts.tokens, pollIntervalMs: 10, elicitTimeoutMs: opts.elicitTimeoutMs });
+  const server = createServer({
+    providers, config, log, state, guards: opts.tokens ? { tokens: opts.tokens } : undefined, pollIntervalMs: 10, elicitTimeoutMs: opts.elicitTimeoutMs,
+    lostCreateLookup: opts.lostCreateLookup ?? { attempts: 3, delayMs: 50 },
+  });
   const [ct, st] = InMemoryTransport.createLinkedPair();
   const client = new Client({ name: 'test', version: '0' }, { capabilities: opts.elicit ? { elicitation: { form: {} } } : {} });
   if (opts.elicit) client.setRequestHandler(ElicitRequestSchema, (req) => opts.elicit!(req));

@@ -103,7 +103,11 @@ describe('Mithril through the tools', () => {
     ]);
     expect(h.mithril!.http.count('PATCH', '/v2/instances') - before).toBe(1);
     expect(h.mithril!.http.requests.filter((q) => q.method === 'PATCH' && q.path === '/v2/instances').at(-1)!.body).toEqual({ instances: [r1], status: 'STATUS_PAUSED' });
-    const back = sc<{ results: { result: string }[] }>(await h.call('resume_instances', { provider: 'mithril', ids: [r1, r2] }));
+    // Resuming bills again: GPU VMs need a yes, like a create.
+    const ask = sc<{ status: string; confirmation_token: string; summary: string }>(await h.call('resume_instances', { provider: 'mithril', ids: [r1, r2] }));
+    expect(ask).toMatchObject({ status: 'confirmation_required', summary: expect.stringMatching(/^Resume on mithril: 2 VM\(s\) bill again, 2 GPU\(s\), price unknown/) });
+    expect(h.mithril!.http.count('PATCH', '/v2/instances') - before).toBe(1);
+    const back = sc<{ results: { result: string }[] }>(await h.call('resume_instances', { provider: 'mithril', ids: [r1, r2], confirmation_token: ask.confirmation_token }));
     expect(back.results.map((x) => x.result)).toEqual(['resumed', 'resumed']);
   });
 

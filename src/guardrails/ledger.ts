@@ -1,0 +1,113 @@
+/**
+ * The ledger: billing this server started (creates and resumes) that a cloud's listing may not show yet. A cloud's
+ * list can lag behind its creates by seconds, and a create whose answer was lost may still have made a VM; counting
+ * only the listing would let sequential creates pass `maxInstances`. So every create and resume is claimed here
+ * (under the spend lock, before the cloud is called) and counted on top of the listing until the listing shows it,
+ * or it is released (refused by the cloud, paused or deleted through this server), or CLAIM_WINDOW_MS has passed.
+ * Shared by every process on the state directory through `ledger.jsonl`.
+ */
+import type { Instance, InstanceStatus, ProviderId } from '../domain/model.js';
+import type { StateDir } from '../state/dir.js';
+
+const FILE = 'ledger.jsonl';
+/** After this long a listing that still does not show a claimed VM is believed: the VM is gone or never was. */
+export const CLAIM_WINDOW_MS = 10 * 60 * 1000;
+
+export interface Claim {
+  /** The idempotency key, token nonce or a random id of the create; `resume:<id>` for a resume. */
+  key: string;
+  kind: 'create' | 'resume';
+  provider: ProviderId;
+  /** Known once the cloud answered (creates), or from the start (resumes). */
+  instance_id?: string;
+  gpus: number;
+  usd_per_hour: number | null;
+  at: number;
+  released?: boolean;
+}
+
+/** What claims add to what the listing shows. */
+export interface Unlisted {
+  instances: number;
+  gpus: number;
+  micros: number;
+  unknown_priced: number;
+}
+
+const BILLING_NOT: InstanceStatus[] = ['paused', 'terminating', 'terminated'];
+
+export class Ledger {
+  private readonly claims = new Map<string, Claim>();
+  private offset = 0;
+
+  constructor(
+    private readonly state?: StateDir,
+    private readonly now: () => number = Date.now,
+  ) {}
+
+  claim(c: Omit<Claim, 'at'>): Claim {
+    const full: Claim = { ...c, at: this.now() };
+    this.write(full);
+    return full;
+  }
+
+  /** The create's answer: the VM's id (it is then matched against listings by id). */
+  settle(key: string, instanceId: string): void {
+    const c = this.get(key);
+    if (c) this.write({ ...c, instance_id: instanceId });
+  }
+
+  /** No billing started (refused), or it stopped (paused, deleted) through this server. */
+  release(key: string): void {
+    const c = this.get(key);
+    if (c && !c.released) this.write({ ...c, released: true });
+  }
+
+  /** Releases every claim on one VM (after a pause or a delete). */
+  releaseInstance(provider: ProviderId, id: string): void {
+    for (const c of this.active()) if (c.provider === provider && c.instance_id === id) this.write({ ...c, released: true });
+  }
+
+  /** Claims still counted: not released and younger than the window. */
+  active(): Claim[] {
+    this.refresh();
+    const since = this.now() - CLAIM_WINDOW_MS;
+    return [...this.claims.values()].filter((c) => !c.released && c.at >= since);
+  }
+
+  /**
+   * What the claims add to a listing of every enabled cloud: a created VM the listing does not show yet counts in
+   * full; a resumed VM the listing still shows as paused counts its GPUs and price (it is already counted as a VM).
+   */
+  unlisted(listed: Instance[]): Unlisted {
+    const byId = new Map(listed.map((i) => [`${i.provider}/${i.id}`, i]));
+    const out: Unlisted = { instances: 0, gpus: 0, micros: 0, unknown_priced: 0 };
+    for (const c of this.active()) {
+      const seen = c.instance_id ? byId.get(`${c.provider}/${c.instance_id}`) : undefined;
+      if (c.kind === 'create' && seen) continue;
+      if (c.kind === 'resume' && (!seen || !BILLING_NOT.includes(seen.status))) continue;
+      if (c.kind === 'create') out.instances++;
+      out.gpus += c.gpus;
+      if (c.usd_per_hour === null) out.unknown_priced++;
+      else out.micros += Math.round(c.usd_per_hour * 1_000_000);
+    }
+    return out;
+  }
+
+  private get(key: string): Claim | undefined {
+    this.refresh();
+    return this.claims.get(key);
+  }
+
+  private write(c: Claim): void {
+    this.claims.set(c.key, c);
+    this.state?.append(FILE, c);
+  }
+
+  private refresh(): void {
+    if (!this.state) return;
+    const t = this.state.tail<Claim>(FILE, this.offset);
+    this.offset = t.offset;
+    for (const c of t.lines) this.claims.set(c.key, c);
+  }
+}

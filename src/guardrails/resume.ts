@@ -1,0 +1,151 @@
+/**
+ * Resuming is spending (SPEC §5.9): a paused VM that starts again bills again, so a resume goes through the gate as a
+ * create of what it resumes would — the allow-lists, the per-VM and total limits (its GPUs and price come back; it is
+ * already counted as a VM), a human's yes where a create would need one, the ledger and the audit. One decision and at
+ * most one question covers the whole batch.
+ */
+import { randomBytes } from 'node:crypto';
+import { ComputeError } from '../domain/errors.js';
+import type { Instance, PowerResult } from '../domain/model.js';
+import type { Provider } from '../domain/provider.js';
+import { confirm } from './confirm.js';
+import { denied, errorOf, type GateDeps } from './gate.js';
+import { checkTotals, currentUsage, needsUsage, type Addition } from './limits.js';
+import { decideCreate } from './policy.js';
+import { fromMicros, shown, toMicros, type Quote } from './quote.js';
+
+const TOOL = 'resume_instances';
+/** Statuses in which a VM already bills: resuming it changes nothing. */
+const BILLING = new Set(['running', 'pending', 'starting']);
+
+export type ResumeOutcome =
+  | { status: 'done'; results: PowerResult[]; approved_by?: 'elicitation' | 'token' | 'policy' }
+  | { status: 'confirmation_required'; results: PowerResult[]; summary: string; confirmation_token: string; expires_at: string; message: string }
+  | { status: 'declined'; results: PowerResult[]; summary: string; message: string };
+
+interface Target {
+  instance: Instance;
+  quote: Quote;
+}
+
+export async function guardedResume(p: Provider, ids: string[], token: string | undefined, d: GateDeps): Promise<ResumeOutcome> {
+  const { settled, targets } = await lookUp(p, ids, d);
+  if (targets.length === 0) return { status: 'done', results: settled };
+  const request = { tool: TOOL, provider: p.id, ids: targets.map((t) => t.instance.id).sort() };
+  const add = additionOf(targets);
+  const reasons = new Set<string>();
+  for (const t of targets) {
+    const decision = decideCreate(t.quote, d.policy, undefined, { instances: 0, gpus: 0, usd_per_hour: 0 });
+    if (decision.kind === 'deny') throw denied(TOOL, p, decision, d, { request, quote: t.quote }, 'nothing was resumed');
+    if (decision.kind === 'confirm') for (const r of decision.reasons) reasons.add(r);
+    if (t.instance.gpu === undefined) reasons.add('its GPUs are unknown');
+  }
+  await checkLimits(p, add, request, d);
+
+  let how: 'elicitation' | 'token' | 'policy' = 'policy';
+  const summary = summarize(p, targets, add);
+  if (reasons.size > 0) {
+    const asked = `${summary} Needs a yes because ${[...reasons].join(' and ')}.`;
+    const identity = targets.map((t) => ({ id: t.instance.id, name: t.instance.name, created_at: t.instance.created_at ?? null, quote: t.quote }));
+    const outcome = await confirm({
+      summary: asked, binding: { request, quote: identity, usd_per_hour: add.usd_per_hour }, token, action: 'resume',
+      channel: d.human, tokens: d.tokens, fallback: d.policy.confirm.fallback,
+    });
+    if (!outcome.approved) {
+      if (outcome.kind === 'token_used')
+        throw new ComputeError('CONFIRMATION_INVALID', 'the confirmation_token was already used; nothing was done', { provider: p.id, hint: 'Call resume_instances again without confirmation_token.' });
+      if (outcome.kind === 'declined') {
+        d.audit.write({ tool: TOOL, provider: p.id, phase: 'decision', request, decision: 'declined', how: 'elicitation', reason: outcome.reason });
+        return { status: 'declined', results: settled, summary: asked, message: outcome.message };
+      }
+      d.audit.write({ tool: TOOL, provider: p.id, phase: 'decision', request, decision: 'confirmation_required', how: 'token' });
+      return {
+        status: 'confirmation_required', results: settled, summary: outcome.message ? `${outcome.message} ${asked}` : asked,
+        confirmation_token: outcome.confirmation_token, expires_at: outcome.expires_at,
+        message: 'Nothing was resumed. Show the summary to the human; if they approve, call resume_instances again with the same ids plus confirmation_token.',
+      };
+    }
+    how = outcome.how;
+  }
+  d.audit.write({ tool: TOOL, provider: p.id, phase: 'decision', request, decision: how === 'policy' ? 'allow' : 'approved', how });
+  const resumed = await d.spendLock.run(() => resumeLocked(p, targets, add, request, how, d));
+  return { status: 'done', results: [...settled, ...resumed], approved_by: how };
+}
+
+/** Under the spend lock: the limits once more (another call may have started billing since), claim, resume. */
+async function resumeLocked(
+  p: Provider, targets: Target[], add: Addition, request: Record<string, unknown>, how: 'elicitation' | 'token' | 'policy', d: GateDeps,
+): Promise<PowerResult[]> {
+  await checkLimits(p, add, request, d);
+  const claims = targets.map((t) =>
+    d.ledger.claim({ key: `resume:${t.instance.id}:${randomBytes(6).toString('base64url')}`, kind: 'resume', provider: p.id, instance_id: t.instance.id, gpus: t.quote.gpu?.count ?? 0, usd_per_hour: t.quote.usd_per_hour }),
+  );
+  d.audit.write({ tool: TOOL, provider: p.id, phase: 'send', request, how });
+  let results: PowerResult[];
+  try {
+    results = await p.resume(targets.map((t) => t.instance.id), { signal: d.signal });
+  } catch (e) {
+    d.audit.write({ tool: TOOL, provider: p.id, phase: 'cloud', request, error: errorOf(e) });
+    throw e;
+  }
+  // What did not resume bills nothing new: its claim goes.
+  for (const r of results) if (r.result !== 'resumed' && r.result !== 'already_running') for (const c of claims) if (c.instance_id === r.id) d.ledger.release(c.key);
+  d.audit.write({ tool: TOOL, provider: p.id, phase: 'cloud', request, status: results.map((r) => `${r.id}: ${r.result}`).join(', ') });
+  return results;
+}
+
+/** Each id as it is now: gone or unreadable ids and VMs that already bill are answered here; the rest need the gate. */
+async function lookUp(p: Provider, ids: string[], d: GateDeps): Promise<{ settled: PowerResult[]; targets: Target[] }> {
+  const settled: PowerResult[] = [];
+  const targets: Target[] = [];
+  const found = await Promise.all(ids.map((id) => p.getInstance(id, { signal: d.signal }).then((i) => ({ id, i }), (e: unknown) => ({ id, e }))));
+  for (const f of found) {
+    if ('e' in f) {
+      // Fail closed: what cannot be read is not resumed.
+      const gone = f.e instanceof ComputeError && f.e.code === 'NOT_FOUND';
+      settled.push({ id: f.id, result: 'failed', message: gone ? 'not found; check the id with list_instances' : `could not be read, so it was not resumed (${f.e instanceof ComputeError ? f.e.message : 'error'})` });
+    } else if (BILLING.has(f.i.status)) settled.push({ id: f.id, result: 'already_running', status: f.i.status });
+    else targets.push({ instance: f.i, quote: quoteOf(p, f.i) });
+  }
+  return { settled, targets };
+}
+
+async function checkLimits(p: Provider, add: Addition, request: Record<string, unknown>, d: GateDeps): Promise<void> {
+  if (!needsUsage(d.policy)) return;
+  const usage = await currentUsage(d.clouds(), d.ledger, d.signal);
+  const totals = checkTotals(add, usage, d.policy);
+  if (!totals.ok) throw denied(TOOL, p, { kind: 'deny', ...totals }, d, { request }, 'nothing was resumed');
+}
+
+/** A paused VM as a quote: what it bills once it runs again. An unknown GPU count is counted as unknown, not zero. */
+function quoteOf(p: Provider, i: Instance): Quote {
+  const usd = i.price_usd_per_hour ?? null;
+  return {
+    provider: p.id, instance_type: i.instance_type, region: i.region ?? '', image: '', gpu: i.gpu ?? null,
+    usd_per_hour: usd, price_source: null, lifetime_hours: null, max_total_usd: null,
+  };
+}
+
+function additionOf(targets: Target[]): Addition {
+  let micros = 0;
+  let unknown = false;
+  for (const t of targets) {
+    if (t.quote.usd_per_hour === null) unknown = true;
+    else micros += toMicros(t.quote.usd_per_hour);
+  }
+  // A VM whose GPUs are unknown could hold any number: under a GPU limit it cannot fit.
+  const gpus = targets.some((t) => t.instance.gpu === undefined) ? Number.POSITIVE_INFINITY : targets.reduce((n, t) => n + (t.quote.gpu?.count ?? 0), 0);
+  return { instances: 0, gpus, usd_per_hour: unknown ? null : fromMicros(micros) };
+}
+
+/** One line of facts first (cloud, count, GPUs, price), then each VM, names quoted last. */
+function summarize(p: Provider, targets: Target[], add: Addition): string {
+  const gpus = Number.isFinite(add.gpus) ? `${add.gpus} GPU(s)` : 'an unknown number of GPUs';
+  const price = add.usd_per_hour === null ? 'price unknown' : `$${add.usd_per_hour.toFixed(2)}/hour`;
+  const each = targets.map((t) => {
+    const g = t.quote.gpu ? `${t.quote.gpu.count}× ${shown(t.quote.gpu.model)}` : t.instance.gpu === undefined ? 'GPUs unknown' : 'no GPU';
+    const usd = t.quote.usd_per_hour === null ? 'price unknown' : `$${t.quote.usd_per_hour.toFixed(2)}/hour`;
+    return `${shown(t.instance.id)}: ${shown(t.instance.instance_type)} (${g}) in ${shown(t.quote.region || '?')}, ${usd}, name ${shown(t.instance.name, true)}`;
+  });
+  return `Resume on ${p.id}: ${targets.length} VM(s) bill again, ${gpus}, ${price} in total. ${each.join('; ')}.`;
+}
