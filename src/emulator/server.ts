@@ -1,7 +1,7 @@
 /**
  * The shared core of every cloud emulator: a real HTTP server on loopback with routing, auth, a request log, and
- * switches for injected faults (status codes incl. 429 + Retry-After, latency, malformed bodies). Each cloud's
- * `emulator.ts` adds its routes, state machine and error body on top.
+ * switches for injected faults (status codes incl. 429 + Retry-After, latency, malformed or raw bodies, bodies that
+ * trickle, huge streamed bodies). Each cloud's `emulator.ts` adds its routes, state machine and error body on top.
  *
  * Test and demo control lives under `/_emulator/*` (not part of any cloud's API): POST/DELETE `/_emulator/faults`,
  * GET `/_emulator/requests`.
@@ -41,11 +41,27 @@ export interface Fault {
   /** Answer with this status instead of calling the route. */
   status?: number;
   headers?: Record<string, string>;
+  /** With `status`: this body (JSON-encoded) instead of the cloud's error envelope. */
   body?: unknown;
+  /** With `status`: this text as the body, sent as is (e.g. a non-JSON answer that echoes what it was sent). */
+  raw?: string;
   /** Call the route, but send a truncated, non-JSON body with its status. */
   malformed?: boolean;
-  /** Extra latency before answering. */
+  /** Extra latency before answering (before the headers: a cloud that does not answer). */
   delayMs?: number;
+  /**
+   * Send the headers at once, then the body in pieces of `trickleBytes` (default 8) with this pause between them:
+   * a cloud that answers but never finishes.
+   */
+  trickleMs?: number;
+  trickleBytes?: number;
+  /**
+   * Answer `status` (default 200) with a JSON body of this many bytes, generated piece by piece as the socket drains
+   * (the emulator never holds it), and stop writing when the client hangs up. Each such answer is in `streams`.
+   */
+  hugeBytes?: number;
+  /** With `hugeBytes`: announce the size in Content-Length (default: chunked, so the client cannot know). */
+  announceLength?: boolean;
   /** How many matching requests this fault applies to (default 1; 0 = forever). */
   times?: number;
 }
@@ -57,6 +73,20 @@ export interface RecordedRequest {
   headers: Record<string, string>;
   body: unknown;
   status: number;
+}
+
+/** A body the emulator streamed (a `hugeBytes` or `trickleMs` fault): how far it got. */
+export interface StreamedBody {
+  method: string;
+  path: string;
+  /** The whole body's size. */
+  bytesPlanned: number;
+  /** Bytes handed to the socket so far (it accepts more only as the client reads). */
+  bytesWritten: number;
+  /** The client closed the connection before the whole body was written. */
+  closedEarly: boolean;
+  /** Settles when the emulator stops writing: the body was sent, or the client hung up. */
+  done: Promise<void>;
 }
 
 export interface EmulatorOptions {
@@ -80,6 +110,8 @@ interface CompiledRoute extends Route {
 export class HttpEmulator {
   readonly name: string;
   readonly requests: RecordedRequest[] = [];
+  /** Bodies sent in pieces (huge or trickling), in order. */
+  readonly streams: StreamedBody[] = [];
   private faults: (Fault & { remaining: number })[] = [];
   private readonly routes: CompiledRoute[];
   private server?: Server;
@@ -158,8 +190,13 @@ export class HttpEmulator {
     const fault = this.takeFault(method, url.pathname);
     const delay = this.latencyMs + (fault?.delayMs ?? 0);
     if (delay > 0) await new Promise((r) => setTimeout(r, delay));
-    if (fault?.status !== undefined)
-      return this.record(res, ctx, fault.status, fault.body ?? this.opts.errorBody(fault.status, 'injected_fault', `injected HTTP ${fault.status}`), fault.headers);
+    if (fault?.hugeBytes !== undefined) return this.recordHuge(res, ctx, fault, fault.hugeBytes);
+    if (fault?.status !== undefined) {
+      const { status } = fault;
+      const injected = fault.raw !== undefined ? new RawBody(fault.raw) : fault.body;
+      const answer = injected ?? this.opts.errorBody(status, 'injected_fault', `injected HTTP ${status}`);
+      return this.record(res, ctx, status, answer, fault.headers, fault);
+    }
 
     if (!this.opts.authorize(req.headers))
       return this.record(res, ctx, 401, this.opts.errorBody(401, 'unauthorized', 'missing or invalid credentials'));
@@ -170,8 +207,8 @@ export class HttpEmulator {
       if (!m) continue;
       const params = Object.fromEntries(r.keys.map((k, i) => [k, decodeURIComponent(m[i + 1]!)]));
       const out = await r.handler({ method, path: url.pathname, query: url.searchParams, params, headers: req.headers, body });
-      if (fault?.malformed) return this.record(res, ctx, out.status, MALFORMED, out.headers);
-      return this.record(res, ctx, out.status, out.body, out.headers);
+      if (fault?.malformed) return this.record(res, ctx, out.status, MALFORMED, out.headers, fault);
+      return this.record(res, ctx, out.status, out.body, out.headers, fault);
     }
     const known = this.routes.some((r) => r.regex.test(url.pathname));
     return known
@@ -211,31 +248,131 @@ export class HttpEmulator {
 
   private record(
     res: ServerResponse,
-    ctx: { method: string; url: URL; req: IncomingMessage; body: unknown },
+    ctx: RequestContext,
     status: number,
     body: unknown,
     headers?: Record<string, string>,
+    fault?: Fault,
   ): void {
+    this.logRequest(ctx, status);
+    const text = status === 204 ? undefined : encode(body);
+    if (fault?.trickleMs === undefined || text === undefined) return this.send(res, status, body, headers);
+    const bytes = Buffer.from(text);
+    const pieces = slices(bytes, fault.trickleBytes ?? 8);
+    this.stream(res, ctx, status, headers, pieces, { size: bytes.length, pauseMs: fault.trickleMs });
+  }
+
+  private recordHuge(res: ServerResponse, ctx: RequestContext, fault: Fault, size: number): void {
+    const status = fault.status ?? 200;
+    this.logRequest(ctx, status);
+    const headers = { ...fault.headers, ...(fault.announceLength ? { 'content-length': String(size) } : {}) };
+    this.stream(res, ctx, status, headers, hugeJson(size), { size, pauseMs: 0 });
+  }
+
+  private logRequest(ctx: RequestContext, status: number): void {
     const h: Record<string, string> = {};
     for (const [k, v] of Object.entries(ctx.req.headers)) if (typeof v === 'string') h[k] = v;
-    this.requests.push({ method: ctx.method, path: ctx.url.pathname, query: ctx.url.search, headers: h, body: ctx.body, status });
-    this.send(res, status, body, headers);
+    const { method, url, body } = ctx;
+    this.requests.push({ method, path: url.pathname, query: url.search, headers: h, body, status });
+  }
+
+  /**
+   * Writes a body piece by piece, only as fast as the client reads it (and `pauseMs` apart), and stops as soon as
+   * the client hangs up: what was written and whether the client left early are kept in `streams`.
+   */
+  private stream(
+    res: ServerResponse,
+    ctx: RequestContext,
+    status: number,
+    headers: Record<string, string> | undefined,
+    pieces: Iterable<Buffer>,
+    how: { size: number; pauseMs: number },
+  ): void {
+    const entry: StreamedBody = {
+      method: ctx.method, path: ctx.url.pathname, bytesPlanned: how.size, bytesWritten: 0, closedEarly: false,
+      done: Promise.resolve(),
+    };
+    this.streams.push(entry);
+    const closed = new Promise<void>((resolve) => res.once('close', resolve));
+    const drained = () => Promise.race([new Promise((resolve) => res.once('drain', resolve)), closed]);
+    const write = async () => {
+      for (const [k, v] of Object.entries(headers ?? {})) res.setHeader(k, v);
+      res.statusCode = status;
+      res.setHeader('content-type', 'application/json');
+      res.flushHeaders();
+      for (const piece of pieces) {
+        if (res.destroyed) break;
+        entry.bytesWritten += piece.length;
+        if (!res.write(piece)) await drained();
+        if (how.pauseMs > 0) await pause(how.pauseMs, closed);
+      }
+      entry.closedEarly = entry.bytesWritten < how.size;
+      if (!res.destroyed) res.end();
+    };
+    entry.done = write().catch(() => {
+      entry.closedEarly = true;
+    });
   }
 
   private send(res: ServerResponse, status: number, body?: unknown, headers?: Record<string, string>): void {
     for (const [k, v] of Object.entries(headers ?? {})) res.setHeader(k, v);
-    if (body === undefined || status === 204) {
-      res.statusCode = status;
+    const text = status === 204 ? undefined : encode(body);
+    res.statusCode = status;
+    if (text === undefined) {
       res.end();
       return;
     }
-    res.statusCode = status;
     res.setHeader('content-type', 'application/json');
-    res.end(body === MALFORMED ? '{"truncated": [1, 2' : JSON.stringify(body));
+    res.end(text);
   }
 }
 
+interface RequestContext {
+  method: string;
+  url: URL;
+  req: IncomingMessage;
+  body: unknown;
+}
+
 const MALFORMED = Symbol('malformed');
+
+/** A body sent as is, not JSON-encoded. */
+class RawBody {
+  constructor(readonly text: string) {}
+}
+
+/** The bytes of an answer's body, or undefined for none. */
+function encode(body: unknown): string | undefined {
+  if (body === undefined) return undefined;
+  if (body === MALFORMED) return '{"truncated": [1, 2';
+  if (body instanceof RawBody) return body.text;
+  return JSON.stringify(body);
+}
+
+function* slices(buf: Buffer, size: number): Generator<Buffer> {
+  for (let at = 0; at < buf.length; at += size) yield buf.subarray(at, at + size);
+}
+
+const HUGE_PIECE = 64 * 1024;
+
+/**
+ * A valid JSON body of exactly `size` bytes (at least 4): `["xxx…x"]`, produced one piece at a time from one shared
+ * buffer, so a 64 MiB answer costs the emulator 64 KiB.
+ */
+function* hugeJson(size: number): Generator<Buffer> {
+  const filler = Buffer.alloc(HUGE_PIECE, 'x');
+  yield Buffer.from('["');
+  for (let left = Math.max(0, size - 4); left > 0; left -= HUGE_PIECE)
+    yield filler.subarray(0, Math.min(left, HUGE_PIECE));
+  yield Buffer.from('"]');
+}
+
+/** Waits `ms`, or less if `cut` settles first (the timer does not outlive a closed connection). */
+function pause(ms: number, cut: Promise<void>): Promise<void> {
+  let timer: NodeJS.Timeout | undefined;
+  const wait = new Promise<void>((resolve) => (timer = setTimeout(resolve, ms)));
+  return Promise.race([wait, cut]).finally(() => clearTimeout(timer));
+}
 
 /** Lazily applied state transitions: each entry takes effect once its time has come, checked on every read. */
 export class Timeline<S> {

@@ -2,6 +2,10 @@
  * The only module that performs HTTP. Built on undici (an `Agent` with keep-alive and connect/header/body timeouts)
  * driven through the global `fetch`, so wire tests can intercept it with msw while behaviour tests talk to the
  * emulators over loopback. Every body is validated with zod here; every failure becomes a ComputeError.
+ *
+ * A cloud is not trusted to be well behaved: each attempt (headers and body) is bounded by the request timeout, a
+ * body is read incrementally and abandoned once it passes a size cap, and any text a cloud sends back is scrubbed of
+ * the client's own secrets before it reaches an error, a tool result or a log line.
  */
 import { Agent, type Dispatcher } from 'undici';
 import type { z } from 'zod';
@@ -18,6 +22,13 @@ export interface HttpTimeouts {
 
 export const DEFAULT_TIMEOUTS: HttpTimeouts = { connectMs: 5_000, requestMs: 30_000 };
 
+const KiB = 1024;
+const MiB = 1024 * KiB;
+/** The largest successful answer read: a page of any documented list is far smaller. */
+export const DEFAULT_MAX_RESPONSE_BYTES = 8 * MiB;
+/** Error answers are only mined for a code and a sentence; more than this is an HTML error page or worse. */
+export const DEFAULT_MAX_ERROR_BYTES = 64 * KiB;
+
 export interface CloudErrorBody {
   code?: string;
   message?: string;
@@ -28,12 +39,21 @@ export interface HttpClientOptions {
   baseUrl: string;
   /** Auth and other fixed headers; called per request so secrets live in one closure. */
   headers: () => Record<string, string>;
+  /**
+   * More values never to show in errors or logs. The values `headers()` returns (and the credential after
+   * `Bearer`/`Token`) are already treated as secrets.
+   */
+  secrets?: readonly string[];
   /** Reads the cloud's error envelope (e.g. Genesis `{code,message}`). */
   parseError?: (body: unknown) => CloudErrorBody;
   /** Names the env var(s) to check on 401/403. */
   credentialsHint?: string;
   timeouts?: Partial<HttpTimeouts>;
   retry?: Partial<RetryPolicy>;
+  /** Size cap for a successful (2xx) body, bytes (default 8 MiB). */
+  maxResponseBytes?: number;
+  /** Size cap for an error body, bytes (default 64 KiB); a longer one is cut, not refused. */
+  maxErrorBytes?: number;
   log?: Logger;
   /** Defaults to the global fetch, looked up per call (so msw's patch is seen). */
   fetch?: typeof fetch;
@@ -58,7 +78,19 @@ export interface HttpResponse<T> {
   headers: Headers;
 }
 
+type AnyRequest = RequestOptions<z.ZodType | undefined>;
+
+/** One attempt's answer: the response, and for a success with a schema, its body as text. */
+interface Answer {
+  res: Response;
+  text?: string;
+  /** Closes the connection of this attempt (used when the rest of a body is not wanted). */
+  hangUp: () => void;
+  signal: AbortSignal;
+}
+
 const MAX_ERROR_TEXT = 300;
+const MAX_INTERNAL_TEXT = 2000;
 
 export class HttpClient {
   readonly provider: ProviderId;
@@ -66,12 +98,16 @@ export class HttpClient {
   private readonly timeouts: HttpTimeouts;
   private readonly retry: RetryPolicy;
   private readonly dispatcher: Dispatcher;
+  private readonly maxResponseBytes: number;
+  private readonly maxErrorBytes: number;
 
   constructor(opts: HttpClientOptions) {
     this.opts = opts;
     this.provider = opts.provider;
     this.timeouts = { ...DEFAULT_TIMEOUTS, ...opts.timeouts };
     this.retry = { ...DEFAULT_RETRY, ...opts.retry };
+    this.maxResponseBytes = opts.maxResponseBytes ?? DEFAULT_MAX_RESPONSE_BYTES;
+    this.maxErrorBytes = opts.maxErrorBytes ?? DEFAULT_MAX_ERROR_BYTES;
     this.dispatcher =
       opts.dispatcher ??
       new Agent({
@@ -92,6 +128,11 @@ export class HttpClient {
     return u.toString();
   }
 
+  /** `text` with every form of every secret this client holds replaced by `[redacted]`. */
+  scrub(text: string): string {
+    return redactSecrets(text, secretsOf(this.opts.headers(), this.opts.secrets));
+  }
+
   async request<S extends z.ZodType | undefined = undefined>(
     req: RequestOptions<S>,
   ): Promise<HttpResponse<S extends z.ZodType ? z.infer<S> : undefined>> {
@@ -99,35 +140,23 @@ export class HttpClient {
     const maxAttempts = idempotent ? this.retry.maxAttempts : 1;
     const url = this.url(req.path, req.query);
     for (let attempt = 1; ; attempt++) {
-      const started = Date.now();
-      let res: Response;
+      let answer: Answer;
       try {
-        res = await this.send(url, req);
+        answer = await this.attempt(url, req, attempt);
       } catch (err) {
-        if (req.signal?.aborted) throw new ComputeError('CANCELLED', 'The request was cancelled', { provider: this.provider, cause: err });
-        const timedOut = isTimeout(err);
-        this.opts.log?.debug({ provider: this.provider, method: req.method, path: req.path, attempt, err: describe(err) }, 'http error');
+        if (err instanceof ComputeError) throw err;
+        if (req.signal?.aborted)
+          throw new ComputeError('CANCELLED', 'The request was cancelled', { provider: this.provider, cause: err });
+        const where = { provider: this.provider, method: req.method, path: req.path, attempt };
+        this.opts.log?.debug({ ...where, err: this.scrub(describe(err)) }, 'http error');
         if (attempt < maxAttempts) {
           await sleep(backoffDelay(attempt, this.retry), req.signal);
           continue;
         }
-        throw new ComputeError(
-          timedOut ? 'TIMEOUT' : 'PROVIDER_UNAVAILABLE',
-          timedOut ? `${req.method} ${req.path} timed out` : `could not reach the cloud (${describe(err)})`,
-          {
-            provider: this.provider,
-            hint: idempotent
-              ? 'Try again in a minute.'
-              : 'The request may have reached the cloud and was not re-sent; check list_instances before trying again.',
-            cause: err,
-          },
-        );
+        throw this.unreachable(req, idempotent, err);
       }
-      this.opts.log?.debug(
-        { provider: this.provider, method: req.method, path: req.path, status: res.status, ms: Date.now() - started, attempt },
-        'http',
-      );
-      if (res.ok) return { status: res.status, data: await this.parseBody(res, req), headers: res.headers };
+      const { res } = answer;
+      if (res.ok) return { status: res.status, data: this.parseBody(answer.text, req), headers: res.headers };
 
       const retryAfterMs = parseRetryAfter(res.headers.get('retry-after'));
       if (idempotent && attempt < maxAttempts && RETRYABLE_STATUSES.has(res.status)) {
@@ -138,13 +167,34 @@ export class HttpClient {
           continue;
         }
       }
-      throw await this.toError(res, req, idempotent, retryAfterMs);
+      throw await this.toError(answer, req, idempotent, retryAfterMs);
     }
   }
 
-  private send(url: string, req: RequestOptions<z.ZodType | undefined>): Promise<Response> {
-    const timeout = AbortSignal.timeout(this.timeouts.requestMs);
-    const signal = req.signal ? AbortSignal.any([req.signal, timeout]) : timeout;
+  /**
+   * Sends once and, for a success, reads the body, all under one signal: the caller's, the request timeout (so a
+   * cloud that never sends headers or trickles its body is cut off) and this attempt's own hang-up.
+   */
+  private async attempt(url: string, req: AnyRequest, attempt: number): Promise<Answer> {
+    const started = Date.now();
+    const own = new AbortController();
+    const signals = [AbortSignal.timeout(this.timeouts.requestMs), own.signal, ...(req.signal ? [req.signal] : [])];
+    const signal = AbortSignal.any(signals);
+    const hangUp = () => own.abort(new Error('response body abandoned'));
+    const res = await this.send(url, req, signal);
+    const ms = Date.now() - started;
+    const where = { provider: this.provider, method: req.method, path: req.path };
+    this.opts.log?.debug({ ...where, status: res.status, ms, attempt }, 'http');
+    const answer: Answer = { res, hangUp, signal };
+    if (!res.ok) return answer;
+    if (!req.schema) {
+      await res.body?.cancel().catch(() => undefined);
+      return answer;
+    }
+    return { ...answer, text: await this.readSuccess(answer, req) };
+  }
+
+  private send(url: string, req: AnyRequest, signal: AbortSignal): Promise<Response> {
     const headers: Record<string, string> = { accept: 'application/json', ...this.opts.headers() };
     let body: string | undefined;
     if (req.body !== undefined) {
@@ -157,12 +207,21 @@ export class HttpClient {
     return doFetch(url, init as unknown as RequestInit);
   }
 
-  private async parseBody(res: Response, req: RequestOptions<z.ZodType | undefined>): Promise<never> {
-    if (!req.schema) {
-      await res.body?.cancel().catch(() => undefined);
-      return undefined as never;
+  /** A success body up to the cap; a longer one is refused as soon as that is known, before it is all sent. */
+  private async readSuccess({ res, hangUp, signal }: Answer, req: AnyRequest): Promise<string> {
+    const cap = this.maxResponseBytes;
+    const declared = Number(res.headers.get('content-length') ?? 0);
+    if (declared > cap) {
+      await abandon(res.body?.getReader(), hangUp);
+      throw this.tooLarge(req, cap);
     }
-    const text = await res.text();
+    const read = await readCapped(res, cap, hangUp, signal);
+    if (read.overflow) throw this.tooLarge(req, cap);
+    return read.text;
+  }
+
+  private parseBody(text: string | undefined, req: AnyRequest): never {
+    if (!req.schema || text === undefined) return undefined as never;
     let json: unknown;
     try {
       json = JSON.parse(text);
@@ -178,16 +237,45 @@ export class HttpClient {
     return parsed.data as never;
   }
 
-  private badResponse(req: RequestOptions<z.ZodType | undefined>, why: string, raw: string): ComputeError {
-    return new ComputeError('PROVIDER_BAD_RESPONSE', `unexpected answer to ${req.method} ${req.path}: ${why}`, {
+  private badResponse(req: AnyRequest, why: string, raw: string, hint?: string): ComputeError {
+    const notResent = 'Check the resource with a read tool before trying again; the request was not re-sent.';
+    const message = this.scrub(`unexpected answer to ${req.method} ${req.path}: ${why}`);
+    return new ComputeError('PROVIDER_BAD_RESPONSE', message, {
       provider: this.provider,
-      hint: req.method === 'GET' ? 'Try again; if it persists the cloud API may have changed.' : 'Check the resource with a read tool before trying again; the request was not re-sent.',
-      internal: raw.slice(0, 2000),
+      hint: req.method === 'GET' ? (hint ?? 'Try again; if it persists the cloud API may have changed.') : notResent,
+      internal: this.scrub(raw).slice(0, MAX_INTERNAL_TEXT),
     });
   }
 
-  private async toError(res: Response, req: RequestOptions<z.ZodType | undefined>, idempotent: boolean, retryAfterMs?: number): Promise<ComputeError> {
-    const text = await res.text().catch(() => '');
+  private tooLarge(req: AnyRequest, cap: number): ComputeError {
+    const why = `the answer was larger than ${sizeText(cap)}, so it was not read`;
+    const hint = 'Ask for less at a time (a smaller `limit`); if it persists, the cloud may be misbehaving.';
+    return this.badResponse(req, why, '', hint);
+  }
+
+  private unreachable(req: AnyRequest, idempotent: boolean, err: unknown): ComputeError {
+    const timedOut = isTimeout(err);
+    const message = timedOut ? `${req.method} ${req.path} timed out` : `could not reach the cloud (${describe(err)})`;
+    return new ComputeError(timedOut ? 'TIMEOUT' : 'PROVIDER_UNAVAILABLE', this.scrub(message), {
+      provider: this.provider,
+      hint: idempotent
+        ? 'Try again in a minute.'
+        : 'The request may have reached the cloud and was not re-sent; check list_instances before trying again.',
+      cause: err,
+    });
+  }
+
+  private async toError(
+    answer: Answer,
+    req: AnyRequest,
+    idempotent: boolean,
+    retryAfterMs?: number,
+  ): Promise<ComputeError> {
+    const { res, hangUp, signal } = answer;
+    // The status alone classifies the error, so a long error body is cut rather than refused; a slow one gives ''.
+    const read = await readCapped(res, this.maxErrorBytes, hangUp, signal).catch(() => ({ text: '', overflow: false }));
+    // Scrubbed before parsing too, so no field the error envelope picks out can carry a secret.
+    const text = this.scrub(read.text);
     let body: unknown;
     try {
       body = JSON.parse(text);
@@ -197,10 +285,103 @@ export class HttpClient {
     const cloud = body !== undefined && this.opts.parseError ? this.opts.parseError(body) : {};
     const cloudText = cloud.message ? `: ${clip(cloud.message)}` : '';
     const codeText = cloud.code ? ` (${clip(cloud.code)})` : '';
-    const base = `${req.method} ${req.path} failed with HTTP ${res.status}${codeText}${cloudText}`;
+    // Scrubbed again: JSON escapes (`\u0041`) are undone by parsing and could spell a secret the raw text hid.
+    const base = this.scrub(`${req.method} ${req.path} failed with HTTP ${res.status}${codeText}${cloudText}`);
     const [code, hint] = classify(res.status, idempotent, this.opts.credentialsHint, retryAfterMs);
-    return new ComputeError(code, base, { provider: this.provider, hint, status: res.status, retryAfterMs, internal: text.slice(0, 2000) });
+    const cut = read.overflow ? ` [cut at ${sizeText(this.maxErrorBytes)}]` : '';
+    const internal = text.slice(0, MAX_INTERNAL_TEXT) + cut;
+    return new ComputeError(code, base, { provider: this.provider, hint, status: res.status, retryAfterMs, internal });
   }
+}
+
+/** What was read of a body: at most the cap, and whether there was more (which was never read). */
+export interface CappedText {
+  text: string;
+  overflow: boolean;
+}
+
+/**
+ * Reads a body chunk by chunk, holding at most `cap` bytes. Past the cap the stream is cancelled and the request
+ * aborted (`hangUp`), so the connection closes instead of the rest being downloaded. `signal` bounds the wait: a
+ * body that trickles is given up when it fires, whatever fetch implementation produced the stream.
+ */
+export async function readCapped(
+  res: Response,
+  cap: number,
+  hangUp: () => void,
+  signal?: AbortSignal,
+): Promise<CappedText> {
+  if (!res.body) return { text: '', overflow: false };
+  // Already over (the timeout fired between the headers and now): an abort listener would never be called.
+  signal?.throwIfAborted();
+  const reader = res.body.getReader();
+  const onAbort = () => void reader.cancel(signal?.reason).catch(() => undefined);
+  signal?.addEventListener('abort', onAbort, { once: true });
+  const decoder = new TextDecoder();
+  let size = 0;
+  let text = '';
+  try {
+    for (;;) {
+      const { done, value } = await reader.read();
+      signal?.throwIfAborted();
+      if (done) return { text: text + decoder.decode(), overflow: false };
+      size += value.byteLength;
+      if (size > cap) {
+        text += decoder.decode(value.subarray(0, value.byteLength - (size - cap)));
+        await abandon(reader, hangUp);
+        return { text, overflow: true };
+      }
+      text += decoder.decode(value, { stream: true });
+    }
+  } finally {
+    signal?.removeEventListener('abort', onAbort);
+  }
+}
+
+/** Stops a body mid-way: cancelling the stream tells fetch to drop it, aborting makes sure the socket closes. */
+async function abandon(reader: ReadableStreamDefaultReader<Uint8Array> | undefined, hangUp: () => void): Promise<void> {
+  await reader?.cancel().catch(() => undefined);
+  hangUp();
+}
+
+/** Shorter values are not treated as secrets: replacing them would mangle ordinary words in a cloud's text. */
+const MIN_SECRET_LENGTH = 8;
+export const REDACTED = '[redacted]';
+
+/** The secrets a client holds: each header value, the credential after an auth scheme, and any named explicitly. */
+export function secretsOf(headers: Record<string, string>, extra: readonly string[] = []): string[] {
+  const found = new Set<string>();
+  for (const value of [...Object.values(headers), ...extra]) {
+    found.add(value);
+    const credential = /^(?:Bearer|Token|Basic|ApiKey)\s+(\S.*)$/i.exec(value.trim())?.[1];
+    if (credential) found.add(credential);
+  }
+  return [...found].filter((s) => s.length >= MIN_SECRET_LENGTH);
+}
+
+/** The forms a secret may take when a cloud echoes it: as sent, URL-encoded, JSON-escaped, base64 and base64url. */
+function formsOf(secret: string): string[] {
+  const bytes = Buffer.from(secret);
+  const b64 = bytes.toString('base64');
+  const jsonEscaped = JSON.stringify(secret).slice(1, -1);
+  return [secret, encodeURIComponent(secret), jsonEscaped, b64, b64.replace(/=+$/, ''), bytes.toString('base64url')];
+}
+
+/** `text` with every form of every secret replaced by `[redacted]`, longest first so no tail of one is left. */
+export function redactSecrets(text: string, secrets: readonly string[]): string {
+  if (secrets.length === 0 || text === '') return text;
+  const forms = [...new Set(secrets.flatMap(formsOf))].sort((a, b) => b.length - a.length);
+  let out = text;
+  for (const form of forms) out = out.split(form).join(REDACTED);
+  return out;
+}
+
+/** "8 MiB", "64 KiB", "100 bytes": sizes as the user configured them. */
+export function sizeText(bytes: number): string {
+  const round = (n: number) => Math.round(n * 100) / 100;
+  if (bytes >= MiB) return `${round(bytes / MiB)} MiB`;
+  if (bytes >= KiB) return `${round(bytes / KiB)} KiB`;
+  return `${bytes} bytes`;
 }
 
 function classify(status: number, idempotent: boolean, credentials?: string, retryAfterMs?: number): [ErrorCode, string] {

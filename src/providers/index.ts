@@ -68,8 +68,11 @@ export interface BuildOptions {
   log: Logger;
   /** Emulator mode: every implemented cloud points at its emulator; real credentials are never used. */
   emulated?: EmulatedClouds;
-  http?: Partial<Pick<HttpClientOptions, 'timeouts' | 'retry' | 'fetch'>>;
+  http?: Partial<Pick<HttpClientOptions, 'timeouts' | 'retry' | 'fetch' | 'maxResponseBytes' | 'maxErrorBytes'>>;
 }
+
+/** How to talk to one cloud: where, with which credentials, and how it words its errors. */
+type CloudWire = Pick<HttpClientOptions, 'baseUrl' | 'headers' | 'secrets' | 'parseError'>;
 
 export class ProviderSet {
   private readonly adapters = new Map<ProviderId, Provider>();
@@ -96,9 +99,14 @@ export class ProviderSet {
       if (opts.emulated && !em) return { reason: 'no emulator is running for this cloud' };
       const token = em ? em.token : opts.env.GENESISCLOUD_API_TOKEN;
       if (!token) return { reason: `Set ${meta.credentials.join(' and ')} to enable it.` };
-      const http = this.client(meta, opts, em?.baseUrl ?? opts.env[baseUrlEnv(meta.id)] ?? meta.defaultBaseUrl, () => ({ authorization: `Bearer ${token}` }), (b) => {
-        const p = G.ErrorBody.safeParse(b);
-        return p.success ? p.data : {};
+      const http = this.client(meta, opts, {
+        baseUrl: em?.baseUrl ?? opts.env[baseUrlEnv(meta.id)] ?? meta.defaultBaseUrl,
+        headers: () => ({ authorization: `Bearer ${token}` }),
+        secrets: [token],
+        parseError: (b) => {
+          const p = G.ErrorBody.safeParse(b);
+          return p.success ? p.data : {};
+        },
       });
       const prices: PriceTable = {};
       for (const [type, usd] of Object.entries(em?.demoPrices ?? {})) prices[type] = { usd_per_hour: usd, source: 'emulator' };
@@ -111,15 +119,24 @@ export class ProviderSet {
       const key = em ? em.key : opts.env.MITHRIL_API_KEY;
       const project = em ? em.project : opts.env.MITHRIL_PROJECT;
       if (!key || !project) return { reason: `Set ${[...meta.credentials, ...meta.settings].filter((v) => !opts.env[v]).join(' and ')} to enable it.` };
-      const http = this.client(meta, opts, em?.baseUrl ?? opts.env[baseUrlEnv(meta.id)] ?? meta.defaultBaseUrl, () => ({ authorization: `Bearer ${key}` }), fastApiError);
+      const http = this.client(meta, opts, {
+        baseUrl: em?.baseUrl ?? opts.env[baseUrlEnv(meta.id)] ?? meta.defaultBaseUrl,
+        headers: () => ({ authorization: `Bearer ${key}` }),
+        secrets: [key],
+        parseError: fastApiError,
+      });
       return { adapter: new MithrilProvider({ http, project }) };
     }
     return { reason: 'not supported yet' };
   }
 
-  private client(meta: ProviderMeta, opts: BuildOptions, baseUrl: string, headers: () => Record<string, string>, parseError: HttpClientOptions['parseError']): HttpClient {
+  /**
+   * One cloud's HTTP client. `secrets` names the credentials themselves, so the client scrubs them from any text the
+   * cloud sends back, whatever the form of the header that carries them.
+   */
+  private client(meta: ProviderMeta, opts: BuildOptions, wire: CloudWire): HttpClient {
     const c = new HttpClient({
-      provider: meta.id, baseUrl, headers, parseError, credentialsHint: meta.credentials.join(' / '),
+      provider: meta.id, ...wire, credentialsHint: meta.credentials.join(' / '),
       log: opts.log.child({ provider: meta.id }), ...opts.http,
     });
     this.clients.push(c);
