@@ -3,6 +3,7 @@
  * What a cloud cannot do is declared in `capabilities` as a sentence; the matching method then throws
  * `ComputeError('UNSUPPORTED')` with that sentence.
  */
+import { ComputeError } from './errors.js';
 import type {
   Capabilities, Console, CreatePlan, CreateRequest, Image, Instance, InstanceType, Page, PowerResult,
   ProviderId, Snapshot,
@@ -18,10 +19,26 @@ export interface ListOptions extends CallOptions {
   limit?: number;
 }
 
+/** What one kind of id looks like on a cloud, and the sentence an agent reads when an id does not fit. */
+export interface IdFormat {
+  pattern: RegExp;
+  /** What the ids look like and where to get them, e.g. "Genesis Cloud instance ids are UUIDs; get them from …". */
+  describe: string;
+}
+
+/** The kinds of ids tools take. A cloud without snapshots declares no snapshot format. */
+export interface IdFormats {
+  instance: IdFormat;
+  snapshot?: IdFormat;
+}
+export type IdKind = keyof IdFormats;
+
 export interface Provider {
   readonly id: ProviderId;
   readonly displayName: string;
   readonly capabilities: Capabilities;
+  /** The documented form of this cloud's ids; tools check every id against it before any request (tools/common.ts). */
+  readonly ids: IdFormats;
 
   listInstanceTypes(opts?: CallOptions & { region?: string }): Promise<InstanceType[]>;
   listImages(opts?: CallOptions & { region?: string }): Promise<Image[]>;
@@ -43,4 +60,37 @@ export interface Provider {
   snapshot(id: string, name: string, opts?: CallOptions): Promise<Snapshot>;
   listSnapshots(opts?: CallOptions & { instanceId?: string }): Promise<Snapshot[]>;
   getConsole(id: string, opts?: CallOptions): Promise<{ console: Console; note?: string }>;
+}
+
+export const MAX_ID_LENGTH = 200;
+const URL_SYNTAX: Record<string, string> = {
+  '/': 'a slash', '\\': 'a backslash', '%': 'a percent sign', '?': 'a question mark', '#': 'a hash sign',
+};
+
+/**
+ * Why `id` cannot be any cloud's id, or undefined. Ids end up in URL paths, and fetch resolves `.`/`..` segments and
+ * reads `/ \ % ? #` as structure, so an id like ".." would move the request to another endpoint. Printable ASCII only:
+ * no cloud documents anything else, and it keeps look-alike and control characters out of logs and answers.
+ */
+export function unsafeIdReason(id: string): string | undefined {
+  if (id.length === 0) return 'it is empty';
+  if (id.length > MAX_ID_LENGTH) return `it is longer than ${MAX_ID_LENGTH} characters`;
+  if (id === '.' || id === '..') return 'it is a path dot segment';
+  const reserved = /[/\\%?#]/.exec(id);
+  if (reserved) return `it contains ${URL_SYNTAX[reserved[0]]}`;
+  if (/[\s\p{Cc}]/u.test(id)) return 'it contains whitespace or a control character';
+  if (/[^\x21-\x7e]/.test(id)) return 'it contains a character outside printable ASCII';
+  return undefined;
+}
+
+/**
+ * An id as one URL path segment: the adapters' second line of defence behind the tools' checks. encodeURIComponent
+ * leaves `.` alone, so a whole segment of `.` or `..` (or nothing) is refused rather than sent.
+ */
+export function pathSegment(provider: ProviderId, id: string): string {
+  if (id === '' || id === '.' || id === '..')
+    throw new ComputeError('INVALID_INPUT', `${JSON.stringify(id)} is not an id`, {
+      provider, hint: 'Pass an id as returned by list_instances or list_snapshots.',
+    });
+  return encodeURIComponent(id);
 }

@@ -9,6 +9,8 @@ import type { StateDir } from '../state/dir.js';
 export const AUDIT_FILE = 'audit.jsonl';
 
 export interface AuditEntry {
+  /** The tool call this line belongs to (one id per call, on every line it writes), so concurrent calls stay apart. */
+  call_id?: string;
   tool: string;
   provider?: string;
   /**
@@ -27,10 +29,22 @@ export interface AuditEntry {
 }
 
 export class AuditLog {
-  constructor(private readonly state: StateDir) {}
+  constructor(
+    private readonly state: StateDir,
+    private readonly callId?: string,
+  ) {}
+
+  /**
+   * The same log, stamping `call_id` on every line. register.ts hands one to each call, the spend gate included, so
+   * whatever writes during a call needs no id of its own. Still an AuditLog: the gate's type stays as it is.
+   */
+  forCall(callId: string): AuditLog {
+    return new AuditLog(this.state, callId);
+  }
 
   write(e: AuditEntry): void {
-    this.state.append(AUDIT_FILE, { time: new Date().toISOString(), ...e });
+    const { call_id = this.callId, ...rest } = e;
+    this.state.append(AUDIT_FILE, { time: new Date().toISOString(), ...(call_id ? { call_id } : {}), ...rest });
   }
 
   read(): (AuditEntry & { time: string })[] {

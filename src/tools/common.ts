@@ -2,14 +2,52 @@
 import { z } from 'zod';
 import { ComputeError, isComputeError } from '../domain/errors.js';
 import { ProviderIdSchema, type ProviderId } from '../domain/model.js';
-import type { Provider } from '../domain/provider.js';
+import { MAX_ID_LENGTH, unsafeIdReason, type IdKind, type Provider } from '../domain/provider.js';
 import type { ToolContext } from './define.js';
 
 export const providerArg = ProviderIdSchema.describe('Cloud id');
 export const optionalProviderArg = ProviderIdSchema.optional().describe('Only this cloud; omit for all enabled clouds');
-export const instanceIdArg = z.string().min(1).max(200).describe('Instance id');
+export const instanceIdArg = z.string().min(1).max(MAX_ID_LENGTH).describe('Instance id');
 export const limitArg = (def: number) => z.number().int().min(1).max(100).default(def).describe('Max items');
 export const cursorArg = z.string().max(2000).optional().describe('next_cursor of the last page');
+
+/**
+ * Arguments that carry a cloud's ids, by name, in every tool. register.ts checks them (checkIdArgs) before any handler
+ * runs, so no tool can send an id that moves its request (".." turned `GET /instances/..` into `GET /`). A new tool
+ * that takes an id names its argument like these.
+ */
+export const ID_ARGS: Readonly<Record<string, IdKind>> = { id: 'instance', ids: 'instance', from_snapshot: 'snapshot' };
+
+/** Checks each id argument of a call (see ID_ARGS) against the cloud `cloud()` returns; INVALID_INPUT at the first. */
+export function checkIdArgs(args: Record<string, unknown>, cloud: () => Provider): void {
+  const found = Object.entries(ID_ARGS).flatMap(([field, kind]) => {
+    const v = args[field];
+    if (typeof v === 'string') return [{ kind, id: v, at: field }];
+    return Array.isArray(v) ? v.map((id: string, i) => ({ kind, id, at: `${field}[${i}]` })) : [];
+  });
+  if (found.length === 0) return;
+  const p = cloud();
+  for (const f of found) checkId(p, f.kind, f.id, f.at);
+}
+
+/**
+ * Throws INVALID_INPUT naming the expected form unless `id` is safe in a URL path (every cloud) and has the form this
+ * cloud documents for `kind` (where it documents one).
+ */
+export function checkId(p: Provider, kind: IdKind, id: string, field = 'id'): void {
+  const format = p.ids[kind];
+  const unsafe = unsafeIdReason(id);
+  if (unsafe === undefined && (!format || format.pattern.test(id))) return;
+  const message = `${field} ${shown(id)} is not a ${p.displayName} ${kind} id${unsafe ? `: ${unsafe}` : ''}`;
+  const hint = format?.describe ?? `${p.displayName} has no ${kind} ids to pass here.`;
+  throw new ComputeError('INVALID_INPUT', message, { provider: p.id, hint });
+}
+
+/** A caller's value as an answer may quote it: at most 40 characters, JSON-quoted, all but printable ASCII escaped. */
+export function shown(v: string): string {
+  const cut = v.length > 40 ? `${v.slice(0, 40)}...` : v;
+  return JSON.stringify(cut).replace(/[^\x20-\x7e]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`);
+}
 
 export const ProviderErrorSchema = z.object({ provider: ProviderIdSchema, code: z.string(), message: z.string() });
 export type ProviderError = z.infer<typeof ProviderErrorSchema>;

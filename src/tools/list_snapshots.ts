@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { providerArg, requireCapability } from './common.js';
+import { instanceIdArg, providerArg, requireCapability } from './common.js';
 import { defineTool } from './define.js';
 import { OutSnapshot } from './shapes.js';
 
@@ -7,7 +7,7 @@ export const listSnapshots = defineTool({
   name: 'list_snapshots',
   title: 'List snapshots',
   description: 'List the snapshots of one VM, or of the whole cloud.',
-  input: { provider: providerArg, id: z.string().min(1).max(200).optional().describe('Instance id; omit for all snapshots') },
+  input: { provider: providerArg, id: instanceIdArg.optional().describe('Instance id; omit for all snapshots') },
   output: { items: z.array(OutSnapshot) },
   annotations: { readOnlyHint: true, destructiveHint: false, idempotentHint: true, openWorldHint: true },
   handler: async (args, ctx) => {

@@ -1,20 +1,26 @@
 /**
  * The one place tools meet the server: the filters (read-only, destructive, enabled/disabled) derived from
- * annotations, and the wrapper every handler runs in (context, logging, error mapping).
+ * annotations, the listing, and the tools/call handler every call goes through (arguments and ids checked with
+ * sentences that say what to do, context, audit with a call id, logging, error mapping).
  */
+import { randomUUID } from 'node:crypto';
 import type { McpServer } from '@modelcontextprotocol/sdk/server/mcp.js';
-import type { RequestHandlerExtra } from '@modelcontextprotocol/sdk/shared/protocol.js';
+import { Protocol, type RequestHandlerExtra } from '@modelcontextprotocol/sdk/shared/protocol.js';
 import { ListToolsRequestSchema, type CallToolResult, type ServerNotification, type ServerRequest, type Tool } from '@modelcontextprotocol/sdk/types.js';
 import { z } from 'zod';
 import type { Logger } from 'pino';
 import type { Config } from '../config.js';
 import { ComputeError } from '../domain/errors.js';
-import { AuditLog, redactArgs } from '../guardrails/audit.js';
+import type { ProviderId } from '../domain/model.js';
+import { type AuditLog, redactArgs } from '../guardrails/audit.js';
 import { ELICIT_TIMEOUT_MS, type HumanChannel } from '../guardrails/confirm.js';
+import type { GateDeps } from '../guardrails/gate.js';
 import type { IdempotencyStore } from '../guardrails/idempotency.js';
+import type { Ledger } from '../guardrails/ledger.js';
 import type { Mutex } from '../guardrails/mutex.js';
 import type { ConfirmationTokens } from '../guardrails/token.js';
 import type { ProviderSet } from '../providers/index.js';
+import { checkIdArgs, shown } from './common.js';
 import type { AnyTool, ToolContext } from './define.js';
 
 export interface ToolDeps {
@@ -24,6 +30,8 @@ export interface ToolDeps {
   idempotency: IdempotencyStore;
   audit: AuditLog;
   spendLock: Mutex;
+  ledger: Ledger;
+  lostCreateLookup?: GateDeps['lostCreateLookup'];
   log: Logger;
   pollIntervalMs?: number;
   elicitTimeoutMs?: number;
@@ -41,12 +49,18 @@ export function visibleTools(tools: AnyTool[], config: Config): AnyTool[] {
   );
 }
 
-/** Keys tools/list leaves out: they cost tokens and guide no call (inputs are still validated in full by zod). */
-const UNLISTED = new Set(['$schema', 'minLength', 'maxLength', 'maxItems', 'additionalProperties', 'propertyNames']);
+/**
+ * Keys tools/list leaves out: they cost tokens and guide no call (inputs are still validated in full by zod). A regex
+ * `pattern` is among them: id forms differ per cloud and are checked in code, with a sentence naming the form.
+ */
+const UNLISTED = new Set([
+  '$schema', 'minLength', 'maxLength', 'maxItems', 'additionalProperties', 'propertyNames', 'pattern',
+]);
 
 /**
  * JSON Schema of a zod shape as tools/list shows it: the schema zod makes, without `$schema`, ±2^53 integer bounds,
- * string and array size caps, and `additionalProperties`. The result is only ever looser than what is enforced.
+ * string and array size caps, patterns, and `additionalProperties`. The result is only ever looser than what is
+ * enforced.
  */
 export function listingSchema(shape: z.ZodRawShape, io: 'input' | 'output'): Tool['inputSchema'] {
   const json = z.toJSONSchema(z.object(shape), { io, target: 'draft-7' });
@@ -78,70 +92,273 @@ export function listTools(tools: AnyTool[]): Tool[] {
 
 export function registerTools(server: McpServer, tools: AnyTool[], deps: ToolDeps): void {
   const visible = visibleTools(tools, deps.config);
+  if (!visible.length) return;
+  const byName = new Map(visible.map((t) => [t.name, prepare(t)]));
+  const answer = (params: unknown, extra: Extra) => answerCall({ server, deps, tools, byName }, params, extra);
   for (const tool of visible) {
+    // Declares each tool (and the tools capability) to the SDK; the calls themselves arrive through our handler below.
     server.registerTool(
       tool.name,
       {
-        title: tool.title,
-        description: tool.description,
-        inputSchema: tool.input,
-        outputSchema: tool.output,
+        title: tool.title, description: tool.description, inputSchema: tool.input, outputSchema: tool.output,
         annotations: tool.annotations,
       },
-      async (args: Record<string, unknown>, extra: RequestHandlerExtra<ServerRequest, ServerNotification>): Promise<CallToolResult> => {
-        const log = deps.log.child({ tool: tool.name, requestId: extra.requestId });
-        const progressToken = extra._meta?.progressToken;
-        const human: HumanChannel = {
-          canElicit: !!server.server.getClientCapabilities()?.elicitation?.form,
-          elicit: async (message, requestedSchema) => {
-            const r = await server.server.elicitInput(
-              { mode: 'form', message, requestedSchema: requestedSchema as never },
-              { timeout: deps.elicitTimeoutMs ?? ELICIT_TIMEOUT_MS, relatedRequestId: extra.requestId, signal: extra.signal },
-            );
-            return { action: r.action, ...(r.content ? { content: r.content } : {}) };
-          },
-        };
-        const ctx: ToolContext = {
-          providers: deps.providers, config: deps.config, log, signal: extra.signal,
-          gate: {
-            policy: deps.config.policy, tokens: deps.tokens, idempotency: deps.idempotency, audit: deps.audit, human,
-            spendLock: deps.spendLock, clouds: () => deps.providers.enabled(), log, signal: extra.signal,
-          },
-          pollIntervalMs: deps.pollIntervalMs ?? 2_000,
-          progress: async (progress, total, message) => {
-            if (progressToken === undefined) return;
-            await extra.sendNotification({ method: 'notifications/progress', params: { progressToken, progress, total, message } }).catch(() => undefined);
-          },
-        };
-        const started = Date.now();
-        // Every call of a tool that can change something is audited before and after, whatever it answers.
-        const audited = !tool.annotations.readOnlyHint;
-        const provider = typeof args.provider === 'string' ? args.provider : undefined;
-        if (audited) deps.audit.write({ tool: tool.name, provider, phase: 'call', request: redactArgs(args) });
-        try {
-          const out = await tool.handler(args, ctx);
-          log.info({ ms: Date.now() - started }, 'tool ok');
-          if (audited) deps.audit.write({ tool: tool.name, provider, phase: 'result', ...resultOf(out) });
-          return { content: [{ type: 'text', text: tool.render(out) }], structuredContent: out };
-        } catch (e) {
-          if (audited) deps.audit.write({ tool: tool.name, provider, phase: 'result', error: e instanceof ComputeError ? { code: e.code, message: e.message } : { code: 'INTERNAL', message: 'internal error' } });
-          if (e instanceof ComputeError) {
-            log.warn({ ms: Date.now() - started, code: e.code, provider: e.provider, status: e.status, internal: e.internal }, e.message);
-            return { isError: true, content: [{ type: 'text', text: e.toText() }], _meta: { 'compute-mcp/error': e.toJSON() } };
-          }
-          log.error({ err: e, ms: Date.now() - started }, 'tool crashed');
-          const internal = new ComputeError('PROVIDER_ERROR', 'internal error in compute-mcp', { hint: 'The details were logged; try again, and report it if it repeats.' });
-          return { isError: true, content: [{ type: 'text', text: `[INTERNAL] ${internal.message}. ${internal.hint}` }], _meta: { 'compute-mcp/error': { code: 'INTERNAL', message: internal.message } } };
-        }
-      },
+      (args: Record<string, unknown>, extra: Extra) => answer({ name: tool.name, arguments: args }, extra),
     );
   }
   // The SDK's own listing adds a `$schema` line and integer bounds to every schema; ours is the same schema without
   // them, built from the same tool values (every conversation pays for these bytes).
-  if (visible.length) {
-    const listing = listTools(visible);
-    server.server.setRequestHandler(ListToolsRequestSchema, () => ({ tools: listing }));
+  const listing = listTools(visible);
+  server.server.setRequestHandler(ListToolsRequestSchema, () => ({ tools: listing }));
+  // The SDK parses tools/call params before any handler sees them and answers a malformed call (arguments as an array,
+  // no name) with -32603 and zod's raw JSON; Server.setRequestHandler re-parses them the same way. Registering on
+  // Protocol directly, with params left unparsed, lets every malformed call get a sentence saying what to do instead.
+  const onCall = (req: z.infer<typeof AnyToolsCall>, extra: Extra) => answer(req.params, extra);
+  Protocol.prototype.setRequestHandler.call(server.server, AnyToolsCall, onCall);
+}
+
+type Extra = RequestHandlerExtra<ServerRequest, ServerNotification>;
+
+/** A tools/call request with nothing assumed about its params: answerCall checks them and says what is wrong. */
+const AnyToolsCall = z.object({ method: z.literal('tools/call'), params: z.unknown().optional() });
+
+/** A tool with its input and output validators built once. */
+interface Prepared {
+  tool: AnyTool;
+  input: z.ZodObject;
+  output: z.ZodObject;
+}
+
+/** Unknown arguments are refused, not dropped: a misspelt filter would otherwise be silently ignored. */
+const prepare = (tool: AnyTool): Prepared => ({
+  tool, input: z.strictObject(tool.input), output: z.object(tool.output),
+});
+
+interface Registry {
+  server: McpServer;
+  deps: ToolDeps;
+  tools: AnyTool[];
+  byName: Map<string, Prepared>;
+}
+
+/**
+ * One tools/call, whatever arrived: the tool and its arguments are checked (shape, then the ids against the cloud's
+ * form) before anything runs, and every failure is a `[CODE] sentence` result.
+ */
+async function answerCall(r: Registry, params: unknown, extra: Extra): Promise<CallToolResult> {
+  const callId = randomUUID();
+  const log = r.deps.log.child({ requestId: extra.requestId, callId });
+  let call: { tool: Prepared; args: Record<string, unknown> };
+  try {
+    call = resolveCall(r, params);
+    checkIdArgs(call.args, () => r.deps.providers.get(call.args.provider as ProviderId));
+  } catch (e) {
+    return failure(e, log);
   }
+  return runTool(r, call.tool, call.args, extra, callId, log.child({ tool: call.tool.tool.name }));
+}
+
+/** The tool a call names and its parsed arguments, or INVALID_INPUT saying what to send instead. */
+function resolveCall(r: Registry, params: unknown): { tool: Prepared; args: Record<string, unknown> } {
+  if (!isRecord(params))
+    throw invalid(`params: expected an object, got ${kindOf(params)}. Send {"name": "<tool>", "arguments": {...}}.`);
+  const { name, arguments: raw } = params;
+  if (typeof name !== 'string')
+    throw invalid(`name: expected the tool's name as a string, got ${kindOf(name)}. tools/list names every tool.`);
+  const tool = r.byName.get(name);
+  if (!tool) throw unknownTool(r, name);
+  if (raw !== undefined && !isRecord(raw))
+    throw invalid(`arguments: expected an object of named arguments, got ${kindOf(raw)}. Send ${example(tool.tool)}.`);
+  const parsed = tool.input.safeParse(raw ?? {});
+  if (!parsed.success) throw invalidArguments(tool.tool, parsed.error.issues, raw ?? {});
+  return { tool, args: parsed.data };
+}
+
+function unknownTool(r: Registry, name: string): ComputeError {
+  if (r.tools.some((t) => t.name === name))
+    return invalid(
+      `${name} is turned off on this server (by readOnly, disableDestructive, enabledTools or disabledTools). ` +
+        'Use the tools that tools/list shows.',
+    );
+  return invalid(`there is no tool named ${shown(name)}. The tools are: ${[...r.byName.keys()].join(', ')}.`);
+}
+
+/** `{"provider": ..., "id": ...}`: the shape of a tool's arguments, for a call that sent something else. */
+function example(t: AnyTool): string {
+  const keys = Object.keys(t.input);
+  return keys.length ? `{${keys.map((k) => `"${k}": ...`).join(', ')}}` : '{} or nothing';
+}
+
+/** Runs a checked call: context, audit before and after (changing tools), the handler, the output check, errors. */
+async function runTool(
+  r: Registry, p: Prepared, args: Record<string, unknown>, extra: Extra, callId: string, log: Logger,
+): Promise<CallToolResult> {
+  const { server, deps } = r;
+  const tool = p.tool;
+  const progressToken = extra._meta?.progressToken;
+  // Every line written during this call, the spend gate's included, carries its call id.
+  const audit = deps.audit.forCall(callId);
+  const human: HumanChannel = {
+    canElicit: !!server.server.getClientCapabilities()?.elicitation?.form,
+    elicit: async (message, requestedSchema) => {
+      const res = await server.server.elicitInput(
+        { mode: 'form', message, requestedSchema: requestedSchema as never },
+        { timeout: deps.elicitTimeoutMs ?? ELICIT_TIMEOUT_MS, relatedRequestId: extra.requestId, signal: extra.signal },
+      );
+      return { action: res.action, ...(res.content ? { content: res.content } : {}) };
+    },
+  };
+  const ctx: ToolContext = {
+    providers: deps.providers, config: deps.config, log, signal: extra.signal,
+    gate: {
+      policy: deps.config.policy, tokens: deps.tokens, idempotency: deps.idempotency, ledger: deps.ledger, audit, human,
+      spendLock: deps.spendLock, clouds: () => deps.providers.enabled(), log, signal: extra.signal,
+      ...(deps.lostCreateLookup ? { lostCreateLookup: deps.lostCreateLookup } : {}),
+    },
+    pollIntervalMs: deps.pollIntervalMs ?? 2_000,
+    progress: async (progress, total, message) => {
+      if (progressToken === undefined) return;
+      await extra
+        .sendNotification({ method: 'notifications/progress', params: { progressToken, progress, total, message } })
+        .catch(() => undefined);
+    },
+  };
+  const started = Date.now();
+  // Every call of a tool that can change something is audited before and after, whatever it answers.
+  const audited = !tool.annotations.readOnlyHint;
+  const provider = typeof args.provider === 'string' ? args.provider : undefined;
+  if (audited) audit.write({ tool: tool.name, provider, phase: 'call', request: redactArgs(args) });
+  try {
+    const out = await tool.handler(args, ctx);
+    // The answer must match the schema tools/list promised; a mismatch is our bug, not the caller's.
+    const checked = p.output.safeParse(out);
+    if (!checked.success) throw new Error(`${tool.name} answered outside its output schema: ${checked.error.message}`);
+    log.info({ ms: Date.now() - started }, 'tool ok');
+    if (audited) audit.write({ tool: tool.name, provider, phase: 'result', ...resultOf(out) });
+    return { content: [{ type: 'text', text: tool.render(out) }], structuredContent: out };
+  } catch (e) {
+    const error = e instanceof ComputeError ? { code: e.code, message: e.message } : INTERNAL_AUDITED;
+    if (audited) audit.write({ tool: tool.name, provider, phase: 'result', error });
+    return failure(e, log, started);
+  }
+}
+
+/** A ComputeError as its `[CODE] message. hint` result; anything else is a bug: logged with its stack, told vaguely. */
+function failure(e: unknown, log: Logger, started = Date.now()): CallToolResult {
+  const ms = Date.now() - started;
+  if (e instanceof ComputeError) {
+    log.warn({ ms, code: e.code, provider: e.provider, status: e.status, internal: e.internal }, e.message);
+    return { isError: true, content: [{ type: 'text', text: e.toText() }], _meta: { 'compute-mcp/error': e.toJSON() } };
+  }
+  log.error({ err: e, ms }, 'tool crashed');
+  const text = `[INTERNAL] ${INTERNAL}. The details were logged; try again, and report it if it repeats.`;
+  const meta = { 'compute-mcp/error': { code: 'INTERNAL', message: INTERNAL } };
+  return { isError: true, content: [{ type: 'text', text }], _meta: meta };
+}
+
+const INTERNAL = 'internal error in compute-mcp';
+const INTERNAL_AUDITED = { code: 'INTERNAL', message: 'internal error' };
+const invalid = (sentences: string) => new ComputeError('INVALID_INPUT', sentences);
+const isRecord = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
+
+const MAX_PROBLEMS = 4;
+
+/** zod's issues as `<field>: <what is wrong>. <what to do>.` sentences, one per field, at most four. */
+function invalidArguments(tool: AnyTool, issues: readonly z.core.$ZodIssue[], args: unknown): ComputeError {
+  // zod may report a field twice (a wrong type, then a size check on the same value): the first says it.
+  const byField = new Map<string, string>();
+  for (const issue of issues)
+    for (const [field, sentence] of problems(tool, issue, args)) if (!byField.has(field)) byField.set(field, sentence);
+  const all = [...byField].map(([field, sentence]) => `${field}: ${sentence}`);
+  const more = all.length > MAX_PROBLEMS ? ` (and ${all.length - MAX_PROBLEMS} more problems)` : '';
+  return invalid(`${all.slice(0, MAX_PROBLEMS).join(' ')}${more}`);
+}
+
+/** What is wrong with one field and what to send instead. Values are quoted only when short and harmless. */
+function problems(tool: AnyTool, issue: z.core.$ZodIssue, args: unknown): [string, string][] {
+  const field = fieldName(issue.path);
+  const value = valueAt(args, issue.path);
+  switch (issue.code) {
+    case 'unrecognized_keys': {
+      const takes = Object.keys(tool.input);
+      const todo = takes.length ? `${tool.name} takes ${takes.join(', ')}` : `${tool.name} takes no arguments`;
+      const sentence = `not an argument of ${tool.name}. Remove it; ${todo}.`;
+      return issue.keys.map((k) => [fieldName([...issue.path, k]), sentence]);
+    }
+    case 'invalid_type':
+      return [[field, value === undefined ? missing(tool, issue.path) : wrongType(issue.expected, value)]];
+    case 'invalid_value': {
+      const options = `Use one of ${issue.values.map(String).join(', ')}.`;
+      return [[field, value === undefined ? `missing. ${options}` : `${kindOf(value)} is not allowed. ${options}`]];
+    }
+    case 'too_small':
+      return [[field, tooSmall(issue.origin, Number(issue.minimum), issue.inclusive !== false, value)]];
+    case 'too_big':
+      return [[field, tooBig(issue.origin, Number(issue.maximum), issue.inclusive !== false, value)]];
+    default:
+      return [[field, `${issue.message.replace(/\.?$/, '.')} See ${tool.name}'s input schema in tools/list.`]];
+  }
+}
+
+function missing(tool: AnyTool, path: PropertyKey[]): string {
+  const schema = path.length === 1 ? (tool.input[String(path[0])] as z.ZodType | undefined) : undefined;
+  const description = schema?.description;
+  return `missing. Add it${description ? ` (${description})` : ''}.`;
+}
+
+const EXPECTED: Record<string, string> = {
+  string: 'a string', number: 'a number', int: 'a whole number', boolean: 'true or false',
+  array: 'an array', object: 'an object', record: 'an object',
+};
+/** What a number or a boolean looks like when it was sent as a string by mistake. */
+const QUOTED: Record<string, RegExp> = { number: /^-?\d+(\.\d+)?$/, int: /^-?\d+$/, boolean: /^(true|false)$/ };
+
+function wrongType(expected: string, value: unknown): string {
+  const want = EXPECTED[expected] ?? expected;
+  // "8" for 8 and "true" for true are the usual slips: say so.
+  const quoted = typeof value === 'string' && !!QUOTED[expected]?.test(value.trim());
+  return `expected ${want}, got ${kindOf(value)}. Send ${want}${quoted ? ', without quotes' : ''}.`;
+}
+
+function tooSmall(origin: string, min: number, inclusive: boolean, value: unknown): string {
+  if (origin === 'string' && min <= 1) return 'is empty. Send a non-empty string.';
+  if (origin === 'string') return `is shorter than ${min} characters. Send ${min} or more.`;
+  if (origin === 'array' && min <= 1) return 'is empty. Send at least one item.';
+  if (origin === 'array') return `has fewer than ${min} items. Send ${min} or more.`;
+  if (inclusive) return `${kindOf(value)} is below the minimum of ${min}. Use ${min} or more.`;
+  return `${kindOf(value)} must be more than ${min}. Use a larger number.`;
+}
+
+function tooBig(origin: string, max: number, inclusive: boolean, value: unknown): string {
+  if (origin === 'string') return `is longer than ${max} characters. Shorten it to ${max} or fewer.`;
+  if (origin === 'array') return `has more than ${max} items. Send at most ${max} per call.`;
+  if (inclusive) return `${kindOf(value)} is above the maximum of ${max}. Use ${max} or less.`;
+  return `${kindOf(value)} must be less than ${max}. Use a smaller number.`;
+}
+
+/**
+ * A value as a sentence names it: numbers and short word-like strings as themselves, anything else by its kind (a
+ * long or odd string is not echoed back: it costs tokens and may be something the caller should not see again).
+ */
+function kindOf(v: unknown): string {
+  if (v === null) return 'null';
+  if (v === undefined) return 'nothing';
+  if (Array.isArray(v)) return 'an array';
+  if (typeof v === 'number') return Number.isFinite(v) ? String(v) : Number.isNaN(v) ? 'NaN' : 'an infinite number';
+  if (typeof v === 'string') return v === '' ? 'an empty string' : /^[\w.+-]{1,40}$/.test(v) ? shown(v) : 'a string';
+  return typeof v === 'object' ? 'an object' : `a ${typeof v}`;
+}
+
+/** `ids[2]`, `gpu.model`; the arguments object itself is "arguments". Odd key names are quoted. */
+function fieldName(path: readonly PropertyKey[]): string {
+  const part = (k: PropertyKey) => (typeof k === 'string' && /^[A-Za-z_][\w]{0,39}$/.test(k) ? k : shown(String(k)));
+  return path.map((k, i) => (typeof k === 'number' ? `[${k}]` : i ? `.${part(k)}` : part(k))).join('') || 'arguments';
+}
+
+function valueAt(v: unknown, path: readonly PropertyKey[]): unknown {
+  let at = v;
+  for (const k of path) at = isRecord(at) || Array.isArray(at) ? (at as Record<PropertyKey, unknown>)[k] : undefined;
+  return at;
 }
 
 /** The part of a tool's answer the audit keeps: its status and the ids it touched. */

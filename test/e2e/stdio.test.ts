@@ -122,7 +122,7 @@ describe('the command line', () => {
     const ok = run(['call', 'list_instance_types', '{"gpu":"h100","provider":"genesiscloud"}', '--emulate']);
     expect(ok.status, ok.stderr).toBe(0);
     expect(JSON.parse(ok.stdout).items[0].id).toBe(H100);
-    const toolErr = run(['call', 'get_instance', '{"provider":"genesiscloud","id":"nope"}', '--emulate']);
+    const toolErr = run(['call', 'get_instance', '{"provider":"genesiscloud","id":"00000000-0000-4000-8000-000000000000"}', '--emulate']);
     expect(toolErr.status).toBe(1);
     expect(JSON.parse(toolErr.stdout).error).toMatchObject({ code: 'NOT_FOUND', provider: 'genesiscloud' });
     const gated = run(['call', 'create_vm', JSON.stringify({ provider: 'genesiscloud', instance_type: H100, name: 'x', ssh_public_key: SSH_KEY }), '--emulate']);

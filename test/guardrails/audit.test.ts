@@ -71,7 +71,7 @@ describe('audit log', () => {
     h = await startHarness();
     const id = sc<{ instance: { id: string } }>(await h.call('create_vm', { provider: 'genesiscloud', instance_type: CPU2, name: 'c', ssh_public_key: SSH_KEY })).instance.id;
     await h.call('pause_instances', { provider: 'genesiscloud', ids: [id] });
-    await h.call('snapshot', { provider: 'genesiscloud', id: 'nope', name: 's' });
+    await h.call('snapshot', { provider: 'genesiscloud', id: '00000000-0000-4000-8000-000000000000', name: 's' });
     expect(audit().find((e) => e.tool === 'pause_instances' && e.phase === 'result')).toMatchObject({ reason: `${id}: paused` });
     expect(audit().find((e) => e.tool === 'snapshot' && e.phase === 'result')).toMatchObject({ error: { code: 'NOT_FOUND' } });
     expect(audit().some((e) => e.tool === 'list_instances')).toBe(false); // reads are not audited

@@ -138,9 +138,9 @@ describe('create_vm, get_instance, list_instances, wait_for_instance', () => {
 
   it('answers NOT_FOUND with a next step', async () => {
     h = await startHarness();
-    const r = await h.call('get_instance', { provider: 'genesiscloud', id: 'nope' });
+    const r = await h.call('get_instance', { provider: 'genesiscloud', id: '00000000-0000-4000-8000-000000000000' });
     expect(r.isError).toBe(true);
-    expect(text(r)).toMatch(/^\[NOT_FOUND\] genesiscloud: GET \/compute\/v1\/instances\/nope failed with HTTP 404 \(not_found\): instance not found\. Check the id/);
+    expect(text(r)).toMatch(/^\[NOT_FOUND\] genesiscloud: GET \/compute\/v1\/instances\/00000000-0000-4000-8000-000000000000 failed with HTTP 404 \(not_found\): instance not found\. Check the id/);
   });
 });
 
@@ -153,11 +153,11 @@ describe('get_console, pause_instances, resume_instances, snapshot, list_snapsho
     expect(c.console).toMatchObject({ kind: 'ssh', command: expect.stringMatching(/^ssh ubuntu@/) });
     expect(c.note).toMatch(/no web console/);
 
-    const p1 = sc<{ results: unknown[] }>(await h.call('pause_instances', { provider: 'genesiscloud', ids: [a, b, 'ghost'] }));
+    const p1 = sc<{ results: unknown[] }>(await h.call('pause_instances', { provider: 'genesiscloud', ids: [a, b, '00000000-0000-4000-8000-000000000000'] }));
     expect(p1.results).toEqual([
       { id: a, result: 'paused', status: 'stopping' },
       { id: b, result: 'paused', status: 'stopping' },
-      { id: 'ghost', result: 'failed', message: expect.stringContaining('[NOT_FOUND]') },
+      { id: '00000000-0000-4000-8000-000000000000', result: 'failed', message: expect.stringContaining('[NOT_FOUND]') },
     ]);
     const p2 = sc<{ results: { result: string }[] }>(await h.call('pause_instances', { provider: 'genesiscloud', ids: [a] }));
     expect(p2.results[0]!.result).toBe('already_paused');

@@ -7,7 +7,7 @@ import { ComputeError } from '../../domain/errors.js';
 import type {
   Capabilities, CreatePlan, CreateRequest, Image, Instance, InstanceType, Page, PowerResult, Price,
 } from '../../domain/model.js';
-import type { CallOptions, ListOptions, Provider } from '../../domain/provider.js';
+import { pathSegment, type CallOptions, type IdFormats, type ListOptions, type Provider } from '../../domain/provider.js';
 import type { HttpClient } from '../../http/client.js';
 import { collectPages } from '../paging.js';
 import { GENESIS_REGIONS, GENESIS_TYPES, GENESIS_TYPES_BY_ID } from './catalog.js';
@@ -21,6 +21,13 @@ export const GENESIS_CAPABILITIES: Capabilities = {
   console: 'Genesis Cloud has no web or VNC console; get_console returns the SSH command for the public IP.',
   list_images: true,
   regions: true,
+};
+
+// Every instance, snapshot and key id in seed 002 is a UUID (e.g. 9e8ce501-d692-402c-8fca-5a8f5d8ddd57).
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+export const GENESIS_IDS: IdFormats = {
+  instance: { pattern: UUID, describe: 'Genesis Cloud instance ids are UUIDs; get them from list_instances.' },
+  snapshot: { pattern: UUID, describe: 'Genesis Cloud snapshot ids are UUIDs; get them from list_snapshots.' },
 };
 
 /** Hourly prices by type id. Genesis has no price API: they come from the config (or the emulator's demo table). */
@@ -44,6 +51,7 @@ export class GenesisCloudProvider implements Provider {
   readonly id = 'genesiscloud' as const;
   readonly displayName = 'Genesis Cloud';
   readonly capabilities = GENESIS_CAPABILITIES;
+  readonly ids = GENESIS_IDS;
   private readonly http: HttpClient;
   private readonly prices: PriceTable;
   private readonly ttl: number;
@@ -344,7 +352,7 @@ export class GenesisCloudProvider implements Provider {
   }
 }
 
-const enc = encodeURIComponent;
+const enc = (id: string) => pathSegment('genesiscloud', id);
 
 function nextPage(p: { total_count: number; page: number; per_page: number }): number | undefined {
   return p.page * p.per_page < p.total_count ? p.page + 1 : undefined;

@@ -6,7 +6,7 @@
 import { createHash } from 'node:crypto';
 import { ComputeError } from '../../domain/errors.js';
 import type { Capabilities, CreatePlan, CreateRequest, Gpu, Image, Instance, InstanceType, Page, PowerResult, Snapshot } from '../../domain/model.js';
-import type { CallOptions, ListOptions, Provider } from '../../domain/provider.js';
+import { pathSegment, type CallOptions, type IdFormats, type ListOptions, type Provider } from '../../domain/provider.js';
 import type { HttpClient } from '../../http/client.js';
 import { collectPages } from '../paging.js';
 import { bidToInstance, centsToDollars, centsToUsd, dollarsToCents, toGpu, toInstance, usdToCents } from './map.js';
@@ -19,6 +19,14 @@ export const MITHRIL_CAPABILITIES: Capabilities = {
   console: 'Mithril has no web console; get_console returns the SSH command for the instance\'s ssh_destination.',
   list_images: 'Mithril boots one fixed Ubuntu 22.04 image with NVIDIA drivers; there is no image to choose (use startup_script).',
   regions: true,
+};
+
+/** VM ids are FIDs with a type prefix (providers.md §4.1; seed 003 examples bid_abc123456, inst_abc123456). */
+export const MITHRIL_IDS: IdFormats = {
+  instance: {
+    pattern: /^(bid|inst)_[A-Za-z0-9][A-Za-z0-9_-]*$/,
+    describe: 'Mithril VM ids are FIDs: bid_… for spot VMs, inst_… for reserved instances; get them from list_instances.',
+  },
 };
 
 /** Shown with every Mithril quote (providers.md §4.5). */
@@ -41,6 +49,7 @@ export class MithrilProvider implements Provider {
   readonly id = 'mithril' as const;
   readonly displayName = 'Mithril';
   readonly capabilities = MITHRIL_CAPABILITIES;
+  readonly ids = MITHRIL_IDS;
   private readonly http: HttpClient;
   private readonly project: string;
   private readonly ttl: number;
@@ -363,5 +372,5 @@ export class MithrilProvider implements Provider {
   }
 }
 
-const enc = encodeURIComponent;
+const enc = (id: string) => pathSegment('mithril', id);
 const keyName = (k: string) => `compute-mcp-${createHash('sha256').update(k).digest('hex').slice(0, 12)}`;
