@@ -6,10 +6,14 @@ import { runCall } from './cli/call.js';
 import { runDemo } from './cli/demo.js';
 import { runEmulate } from './cli/emulate.js';
 import { ConfigError } from './config.js';
+import { StateError } from './state/dir.js';
 import { createLogger, type Logger } from './log.js';
 import { startRuntime, type Runtime } from './runtime.js';
 import { createServer } from './server.js';
-import { HttpConfigError, isLoopback, parseListen, startHttp } from './transport/http.js';
+import { LineLimit, MAX_LINE_BYTES } from './transport/body.js';
+import {
+  HttpConfigError, isLoopback, parseListen, parseTokens, sessionLimitsFromEnv, startHttp,
+} from './transport/http.js';
 import { VERSION } from './version.js';
 
 const pace = () => (process.env.COMPUTE_MCP_EMULATOR_PACE === 'instant' ? 'instant' : 'demo');
@@ -36,7 +40,7 @@ async function main(argv: string[]): Promise<number> {
         emulate: cmd.emulate, configFile: cmd.config, readOnly: cmd.readOnly, env: process.env, log, pace: pace(),
         remote: listen ? !isLoopback(listen.host) : false,
       });
-      const makeServer = () => createServer({ providers: rt.providers, config: rt.config, state: rt.state, log, ...rt.shared });
+      const makeServer = () => createServer({ providers: rt.providers, config: rt.config, state: rt.state, log, guards: rt.guards });
       return listen ? serveHttp(rt, makeServer, listen, log) : serveStdio(rt, makeServer, log);
     }
   }
@@ -44,19 +48,29 @@ async function main(argv: string[]): Promise<number> {
 
 async function serveStdio(rt: Runtime, makeServer: () => ReturnType<typeof createServer>, log: Logger): Promise<number> {
   const server = makeServer();
-  const transport = new StdioServerTransport();
+  const input = process.stdin.pipe(new LineLimit(MAX_LINE_BYTES, (bytes) => refuseLine(bytes, log)));
+  const transport = new StdioServerTransport(input, process.stdout);
   const shutdown = once(async () => {
     await server.close().catch(() => undefined);
-    await rt.close();
+    await rt.close().catch((err: unknown) => log.warn({ err }, 'closing the runtime failed'));
     process.exit(0);
   });
   transport.onclose = () => void shutdown();
   process.once('SIGINT', () => void shutdown());
   process.once('SIGTERM', () => void shutdown());
   process.stdin.once('end', () => void shutdown());
+  // The client closed our stdout (EPIPE): nobody is left to answer, and an unhandled 'error' would crash with a trace.
+  process.stdout.on('error', () => void shutdown());
   await server.connect(transport);
   log.info({ version: VERSION, providers: rt.providers.enabled().map((p) => p.id) }, 'compute-mcp ready on stdio');
   return new Promise<number>(() => undefined); // runs until stdin closes or a signal arrives
+}
+
+/** A stdin line over the bound was dropped unread: say so on stdout (its id is unknown, so null) and carry on. */
+function refuseLine(bytes: number, log: Logger): void {
+  const message = `Message of ${bytes} bytes refused: one JSON-RPC message per line, at most ${MAX_LINE_BYTES} bytes`;
+  log.warn({ bytes, max: MAX_LINE_BYTES }, 'stdin line too long: dropped');
+  process.stdout.write(`${JSON.stringify({ jsonrpc: '2.0', id: null, error: { code: -32600, message } })}\n`);
 }
 
 async function serveHttp(rt: Runtime, makeServer: () => ReturnType<typeof createServer>, listen: { host: string; port: number }, log: Logger): Promise<number> {
@@ -66,14 +80,16 @@ async function serveHttp(rt: Runtime, makeServer: () => ReturnType<typeof create
   // Signal handlers go in before the address is announced, so a client that stops us right away stops us cleanly.
   const shutdown = once(async () => {
     log.info('shutting down');
-    await http?.close();
-    await rt.close();
+    // A failure while closing is logged, not left as an unhandled rejection that would crash with a trace.
+    await http?.close().catch((err: unknown) => log.warn({ err }, 'closing the HTTP server failed'));
+    await rt.close().catch((err: unknown) => log.warn({ err }, 'closing the runtime failed'));
     done(0);
   });
   process.once('SIGINT', () => void shutdown());
   process.once('SIGTERM', () => void shutdown());
   try {
-    http = await startHttp({ ...listen, token: process.env.COMPUTE_MCP_HTTP_TOKEN || undefined, makeServer, log });
+    const tokens = parseTokens(process.env.COMPUTE_MCP_HTTP_TOKEN);
+    http = await startHttp({ ...listen, tokens, ...sessionLimitsFromEnv(process.env), makeServer, log });
   } catch (e) {
     await rt.close();
     throw e;
@@ -82,15 +98,19 @@ async function serveHttp(rt: Runtime, makeServer: () => ReturnType<typeof create
   return finished;
 }
 
+/**
+ * Runs fn at most once. The guard is set before fn starts: fn closes the server, whose transport's onclose calls
+ * shutdown again while fn is still on the stack (assigning fn()'s result would come too late and recurse forever).
+ */
 function once(fn: () => Promise<void>): () => Promise<void> {
   let p: Promise<void> | undefined;
-  return () => (p ??= fn());
+  return () => (p ??= Promise.resolve().then(fn));
 }
 
 main(process.argv.slice(2)).then(
   (code) => process.exit(code),
   (err) => {
-    if (err instanceof UsageError || err instanceof ConfigError || err instanceof HttpConfigError) {
+    if (err instanceof UsageError || err instanceof ConfigError || err instanceof StateError || err instanceof HttpConfigError) {
       process.stderr.write(`compute-mcp: ${err.message}\n${err instanceof UsageError ? 'Run compute-mcp --help for usage.\n' : ''}`);
       process.exit(2);
     }
