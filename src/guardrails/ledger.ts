@@ -20,6 +20,7 @@ export interface Claim {
   provider: ProviderId;
   /** Known once the cloud answered (creates), or from the start (resumes). */
   instance_id?: string;
+  /** GPUs and $/hour of the whole claim (all VMs behind the id). */
   gpus: number;
   usd_per_hour: number | null;
   at: number;
@@ -63,9 +64,20 @@ export class Ledger {
     if (c && !c.released) this.write({ ...c, released: true });
   }
 
-  /** Releases every claim on one VM (after a pause or a delete). */
+  /** Releases every claim on one VM: it was deleted through this server. */
   releaseInstance(provider: ProviderId, id: string): void {
     for (const c of this.active()) if (c.provider === provider && c.instance_id === id) this.write({ ...c, released: true });
+  }
+
+  /**
+   * The VM was paused through this server: it bills no compute now, but still exists. A create claim keeps counting it
+   * as a VM (the listing may not show it yet) with no GPUs or price; a resume claim ends.
+   */
+  pausedInstance(provider: ProviderId, id: string): void {
+    for (const c of this.active()) {
+      if (c.provider !== provider || c.instance_id !== id) continue;
+      this.write(c.kind === 'resume' ? { ...c, released: true } : { ...c, gpus: 0, usd_per_hour: 0 });
+    }
   }
 
   /** Claims still counted: not released and younger than the window. */
@@ -85,7 +97,8 @@ export class Ledger {
     for (const c of this.active()) {
       const seen = c.instance_id ? byId.get(`${c.provider}/${c.instance_id}`) : undefined;
       if (c.kind === 'create' && seen) continue;
-      if (c.kind === 'resume' && (!seen || !BILLING_NOT.includes(seen.status))) continue;
+      // A resumed VM the listing shows billing is counted there; one it shows paused, or not yet, is counted here.
+      if (c.kind === 'resume' && seen && !BILLING_NOT.includes(seen.status)) continue;
       if (c.kind === 'create') out.instances++;
       out.gpus += c.gpus;
       if (c.usd_per_hour === null) out.unknown_priced++;

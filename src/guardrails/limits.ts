@@ -7,7 +7,7 @@ import type { Policy } from '../config.js';
 import { ComputeError } from '../domain/errors.js';
 import type { Instance, InstanceStatus } from '../domain/model.js';
 import type { Provider } from '../domain/provider.js';
-import { collectPages } from '../providers/paging.js';
+import { collectPages } from '../domain/paging.js';
 import type { Ledger } from './ledger.js';
 import type { Quote } from './quote.js';
 import { fromMicros, toMicros } from './quote.js';
@@ -23,6 +23,8 @@ export interface Usage {
   unknown_priced: number;
   /** Their instance types, to name in a refusal. */
   unknown_types: string[];
+  /** VMs that bill compute but whose GPU count is unknown (an instance type the adapter does not know). */
+  unknown_gpus: number;
 }
 
 const GONE: InstanceStatus[] = ['terminating', 'terminated'];
@@ -30,16 +32,18 @@ const NOT_BILLING: InstanceStatus[] = [...GONE, 'paused'];
 
 export function usageOf(instances: Instance[]): Usage {
   let micros = 0;
-  const u: Usage = { instances: 0, gpus: 0, usd_per_hour: 0, unknown_priced: 0, unknown_types: [] };
+  const u: Usage = { instances: 0, gpus: 0, usd_per_hour: 0, unknown_priced: 0, unknown_types: [], unknown_gpus: 0 };
   for (const i of instances) {
     if (GONE.includes(i.status)) continue;
-    u.instances++;
+    const n = i.quantity ?? 1;
+    u.instances += n;
     if (NOT_BILLING.includes(i.status)) continue;
-    u.gpus += i.gpu?.count ?? 0;
+    if (i.gpu === undefined) u.unknown_gpus += n;
+    else u.gpus += (i.gpu?.count ?? 0) * n;
     if (i.price_usd_per_hour === null || i.price_usd_per_hour === undefined) {
-      u.unknown_priced++;
+      u.unknown_priced += n;
       if (!u.unknown_types.includes(`${i.provider}/${i.instance_type}`)) u.unknown_types.push(`${i.provider}/${i.instance_type}`);
-    } else micros += toMicros(i.price_usd_per_hour);
+    } else micros += toMicros(i.price_usd_per_hour) * n;
   }
   u.usd_per_hour = fromMicros(micros);
   return u;
@@ -96,6 +100,12 @@ export function checkTotals(add: Addition, u: Usage, p: Policy): LimitCheck {
   const l = p.limits;
   if (l.maxInstances !== undefined && add.instances > 0 && u.instances + add.instances > l.maxInstances)
     return { ok: false, rule: 'policy.limits.maxInstances', reason: `${u.instances} VM(s) exist and the limit is ${l.maxInstances}`, instead: 'Delete a VM you no longer need (list_instances), or ask the operator to raise the limit.' };
+  if (l.maxGpusTotal !== undefined && (u.unknown_gpus > 0 || !Number.isFinite(add.gpus)))
+    return {
+      ok: false, rule: 'policy.limits.maxGpusTotal',
+      reason: u.unknown_gpus > 0 ? `${u.unknown_gpus} running VM(s) are of a type whose GPU count is unknown, so the limit of ${l.maxGpusTotal} GPUs cannot be checked` : `the GPU count is unknown, so the limit of ${l.maxGpusTotal} GPUs cannot be checked`,
+      instead: 'Pause or delete the VMs of unknown types (list_instances), or ask the operator to lift maxGpusTotal.',
+    };
   if (l.maxGpusTotal !== undefined && add.gpus > 0 && u.gpus + add.gpus > l.maxGpusTotal)
     return {
       ok: false, rule: 'policy.limits.maxGpusTotal', reason: `${u.gpus} GPU(s) run and ${add.gpus} more would pass the limit of ${l.maxGpusTotal}`,

@@ -68,15 +68,29 @@ export async function guardedResume(p: Provider, ids: string[], token: string | 
     how = outcome.how;
   }
   d.audit.write({ tool: TOOL, provider: p.id, phase: 'decision', request, decision: how === 'policy' ? 'allow' : 'approved', how });
-  const resumed = await d.spendLock.run(() => resumeLocked(p, targets, add, request, how, d));
-  return { status: 'done', results: [...settled, ...resumed], approved_by: how };
+  const { results, more } = await d.spendLock.run(() => resumeLocked(p, targets, request, how, d));
+  return { status: 'done', results: [...settled, ...more, ...results], approved_by: how };
 }
 
-/** Under the spend lock: the limits once more (another call may have started billing since), claim, resume. */
+/**
+ * Under the spend lock: each VM read again (the human may have taken minutes; a bid's price may have changed), the
+ * limits once more (another call may have started billing since), claim, resume.
+ */
 async function resumeLocked(
-  p: Provider, targets: Target[], add: Addition, request: Record<string, unknown>, how: 'elicitation' | 'token' | 'policy', d: GateDeps,
-): Promise<PowerResult[]> {
-  await checkLimits(p, add, request, d);
+  p: Provider, approved: Target[], request: Record<string, unknown>, how: 'elicitation' | 'token' | 'policy', d: GateDeps,
+): Promise<{ results: PowerResult[]; more: PowerResult[] }> {
+  const now = await lookUp(p, approved.map((t) => t.instance.id), d);
+  for (const t of now.targets) {
+    const was = approved.find((a) => a.instance.id === t.instance.id)!;
+    const why = changedSince(was.quote, t.quote);
+    if (why)
+      throw new ComputeError('CONFLICT', `${shown(t.instance.id)} changed since the human approved it (${why}); nothing was resumed`, {
+        provider: p.id, hint: 'Call resume_instances again without confirmation_token, and resume only with a new yes.',
+      });
+  }
+  const targets = now.targets;
+  if (targets.length === 0) return { results: [], more: now.settled };
+  await checkLimits(p, additionOf(targets), request, d);
   const claims = targets.map((t) =>
     d.ledger.claim({ key: `resume:${t.instance.id}:${randomBytes(6).toString('base64url')}`, kind: 'resume', provider: p.id, instance_id: t.instance.id, gpus: t.quote.gpu?.count ?? 0, usd_per_hour: t.quote.usd_per_hour }),
   );
@@ -91,7 +105,16 @@ async function resumeLocked(
   // What did not resume bills nothing new: its claim goes.
   for (const r of results) if (r.result !== 'resumed' && r.result !== 'already_running') for (const c of claims) if (c.instance_id === r.id) d.ledger.release(c.key);
   d.audit.write({ tool: TOOL, provider: p.id, phase: 'cloud', request, status: results.map((r) => `${r.id}: ${r.result}`).join(', ') });
-  return results;
+  return { results, more: now.settled };
+}
+
+/** What makes an approved resume no longer the one approved: more GPUs, a higher or unknown price, another type. */
+function changedSince(a: Quote, b: Quote): string | undefined {
+  if (a.instance_type !== b.instance_type) return `its type is now ${shown(b.instance_type)}`;
+  if ((b.gpu?.count ?? 0) > (a.gpu?.count ?? 0)) return `it now has ${b.gpu?.count} GPUs`;
+  if (b.usd_per_hour === null && a.usd_per_hour !== null) return 'its price is no longer known';
+  if (a.usd_per_hour !== null && b.usd_per_hour !== null && b.usd_per_hour > a.usd_per_hour) return `its price rose to $${b.usd_per_hour.toFixed(2)}/hour`;
+  return undefined;
 }
 
 /** Each id as it is now: gone or unreadable ids and VMs that already bill are answered here; the rest need the gate. */
@@ -117,11 +140,15 @@ async function checkLimits(p: Provider, add: Addition, request: Record<string, u
   if (!totals.ok) throw denied(TOOL, p, { kind: 'deny', ...totals }, d, { request }, 'nothing was resumed');
 }
 
-/** A paused VM as a quote: what it bills once it runs again. An unknown GPU count is counted as unknown, not zero. */
+/**
+ * A paused VM as a quote: what it bills once it runs again, for every VM behind its id (a bid for several bills
+ * several). An unknown GPU count stays unknown (see additionOf), never zero.
+ */
 function quoteOf(p: Provider, i: Instance): Quote {
-  const usd = i.price_usd_per_hour ?? null;
+  const n = i.quantity ?? 1;
+  const usd = i.price_usd_per_hour === null || i.price_usd_per_hour === undefined ? null : fromMicros(toMicros(i.price_usd_per_hour) * n);
   return {
-    provider: p.id, instance_type: i.instance_type, region: i.region ?? '', image: '', gpu: i.gpu ?? null,
+    provider: p.id, instance_type: i.instance_type, region: i.region ?? '', image: '', gpu: i.gpu ? { ...i.gpu, count: i.gpu.count * n } : null,
     usd_per_hour: usd, price_source: null, lifetime_hours: null, max_total_usd: null,
   };
 }
@@ -145,7 +172,8 @@ function summarize(p: Provider, targets: Target[], add: Addition): string {
   const each = targets.map((t) => {
     const g = t.quote.gpu ? `${t.quote.gpu.count}× ${shown(t.quote.gpu.model)}` : t.instance.gpu === undefined ? 'GPUs unknown' : 'no GPU';
     const usd = t.quote.usd_per_hour === null ? 'price unknown' : `$${t.quote.usd_per_hour.toFixed(2)}/hour`;
-    return `${shown(t.instance.id)}: ${shown(t.instance.instance_type)} (${g}) in ${shown(t.quote.region || '?')}, ${usd}, name ${shown(t.instance.name, true)}`;
+    const n = (t.instance.quantity ?? 1) > 1 ? `${t.instance.quantity} VMs of ` : '';
+    return `${shown(t.instance.id)}: ${n}${shown(t.instance.instance_type)} (${g}) in ${shown(t.quote.region || '?')}, ${usd}, name ${shown(t.instance.name, true)}`;
   });
   return `Resume on ${p.id}: ${targets.length} VM(s) bill again, ${gpus}, ${price} in total. ${each.join('; ')}.`;
 }

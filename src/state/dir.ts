@@ -8,7 +8,8 @@
  * is synced before the call goes on, so a crash never loses a line that was acted upon.
  */
 import {
-  chmodSync, closeSync, existsSync, fsyncSync, lstatSync, mkdirSync, openSync, readFileSync, readSync, readdirSync, writeSync,
+  chmodSync, closeSync, constants, existsSync, fchmodSync, fstatSync, fsyncSync, lstatSync, mkdirSync, openSync, readFileSync, readSync,
+  readdirSync, writeSync,
 } from 'node:fs';
 import { homedir } from 'node:os';
 import { join } from 'node:path';
@@ -52,17 +53,34 @@ export class StateDir {
     return new FileLock(this.path(name), opts);
   }
 
-  /** Appends one JSON line and syncs it to disk. */
+  /**
+   * Appends one JSON line, whole, and syncs it to disk. A file whose last line was torn (a crash mid-write) first gets
+   * the newline it lacks, so the torn line can never swallow this one.
+   */
   append(name: string, entry: unknown): void {
-    const file = this.path(name);
-    const fd = openSync(file, 'a', 0o600);
+    const fd = this.open(name, constants.O_RDWR | constants.O_APPEND | constants.O_CREAT);
     try {
-      writeSync(fd, `${JSON.stringify(entry)}\n`);
+      const size = fstatSync(fd).size;
+      const last = Buffer.alloc(1);
+      const torn = size > 0 && readSync(fd, last, 0, 1, size - 1) === 1 && last[0] !== 0x0a;
+      const line = Buffer.from(`${torn ? '\n' : ''}${JSON.stringify(entry)}\n`);
+      for (let done = 0; done < line.length; ) done += writeSync(fd, line, done, line.length - done);
       fsyncSync(fd);
+      fchmodSync(fd, 0o600);
     } finally {
       closeSync(fd);
     }
-    chmodSync(file, 0o600);
+  }
+
+  /** Opens a state file, never through a link: a planted link would split what processes see. */
+  private open(name: string, flags: number): number {
+    const file = this.path(name);
+    try {
+      return openSync(file, flags | constants.O_NOFOLLOW, 0o600);
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code === 'ELOOP') throw new StateError(`${file} is a link; state files must be regular files: remove it`);
+      throw e;
+    }
   }
 
   /** Every parseable JSON line of a file (a torn last line after a crash is skipped). */
@@ -75,13 +93,12 @@ export class StateDir {
    * shrank was replaced: it is read again from the start.
    */
   tail<T>(name: string, offset: number): Tail<T> {
-    const file = this.path(name);
-    if (!existsSync(file)) return { lines: [], offset: 0 };
-    const fd = openSync(file, 'r');
+    if (!existsSync(this.path(name)) && !isLink(this.path(name))) return { lines: [], offset: 0 };
+    const fd = this.open(name, constants.O_RDONLY);
     let buf: Buffer;
     let from = offset;
     try {
-      let size = lstatSync(file).size;
+      let size = fstatSync(fd).size;
       if (size < from) from = 0;
       size -= from;
       buf = Buffer.alloc(size);
@@ -152,6 +169,7 @@ export class StateDir {
     for (const name of readdirSync(this.dir)) {
       const file = this.path(name);
       const f = lstatSync(file);
+      if (f.isSymbolicLink()) throw new StateError(`${file} is a link; state files must be regular files: remove it`);
       if (f.isFile()) this.fixMode(file, f.mode, 0o600);
     }
   }
@@ -165,5 +183,13 @@ export class StateDir {
       throw new StateError(`${file} has mode ${was}, readable by others, and cannot be fixed (${(e as Error).message}); run chmod ${want.toString(8)} on it`);
     }
     this.fixes.push(`${file} had mode ${was}, readable by others: changed to ${want.toString(8)}`);
+  }
+}
+
+function isLink(file: string): boolean {
+  try {
+    return lstatSync(file).isSymbolicLink();
+  } catch {
+    return false;
   }
 }

@@ -3,19 +3,20 @@
  * owner's pid, host and a random tag. Processes that share a state directory (two client windows, an HTTP server and a
  * stdio one) take it around every read-check-write of shared state, so N processes behave like one.
  *
- * A holder that died leaves its file behind. It is broken only when its pid is gone on this host (or, for a file with
- * no readable owner, when it is older than `staleMs`), and the breaking itself runs under a short second lock, so two
- * waiters can never both break it and both enter.
+ * A holder that died leaves its file behind. A live holder touches its file every `staleMs / 5`, so a file is broken
+ * only when it has not been touched for `staleMs` and its owner is not a live process on this host (pids are not
+ * trusted across hosts or containers: there only the heartbeat counts). The breaking itself runs under a short second
+ * lock, so two waiters can never both break it and both enter.
  */
 import { randomBytes } from 'node:crypto';
-import { closeSync, openSync, readFileSync, statSync, unlinkSync, writeSync } from 'node:fs';
+import { closeSync, openSync, readFileSync, statSync, unlinkSync, utimesSync, writeSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { ComputeError } from '../domain/errors.js';
 
 export interface FileLockOptions {
   /** How long to wait for the lock before giving up (fail closed: nothing is done). */
   timeoutMs?: number;
-  /** A lock file whose owner cannot be read is treated as abandoned after this long. */
+  /** A lock file not touched for this long, whose owner is not alive on this host, is abandoned. */
   staleMs?: number;
 }
 
@@ -38,15 +39,18 @@ export class FileLock {
     opts: FileLockOptions = {},
   ) {
     this.timeoutMs = opts.timeoutMs ?? 120_000;
-    this.staleMs = opts.staleMs ?? 60_000;
+    this.staleMs = opts.staleMs ?? 10_000;
   }
 
   /** Runs `fn` while holding the lock. Not re-entrant: the caller serialises its own process (see SpendLock). */
   async run<T>(fn: () => Promise<T> | T): Promise<T> {
     const tag = await this.acquire();
+    const heartbeat = setInterval(() => this.touch(tag), Math.max(10, this.staleMs / 5));
+    heartbeat.unref();
     try {
       return await fn();
     } finally {
+      clearInterval(heartbeat);
       this.release(tag);
     }
   }
@@ -70,11 +74,21 @@ export class FileLock {
     if (readOwner(this.file)?.tag === tag) unlinkQuiet(this.file);
   }
 
-  /** True when the file's owner is known to be gone, or unknown and old. */
+  private touch(tag: string): void {
+    if (readOwner(this.file)?.tag !== tag) return;
+    const now = new Date();
+    try {
+      utimesSync(this.file, now, now);
+    } catch {
+      // gone: nothing to keep alive
+    }
+  }
+
+  /** True when nobody has touched the file for `staleMs` and its owner is not a live process here. */
   private abandoned(): boolean {
+    if (ageMs(this.file) <= this.staleMs) return false;
     const owner = readOwner(this.file);
-    if (owner) return owner.host === HOST && !alive(owner.pid);
-    return ageMs(this.file) > this.staleMs;
+    return !owner || owner.host !== HOST || !alive(owner.pid);
   }
 
   private breakAbandoned(): void {

@@ -21,12 +21,12 @@ export function powerTargets(ctx: ToolContext, args: { provider: z.infer<typeof 
   return { p, ids, unsupported };
 }
 
-/** Pausing stops billing: no gate, and what this server claimed for those VMs in the ledger is released. */
+/** Pausing stops billing: no gate, and the ledger stops counting those VMs' GPUs and price. */
 export async function pause(ctx: ToolContext, args: { provider: z.infer<typeof providerArg>; ids: string[] }): Promise<{ results: PowerResult[] }> {
   const { p, ids, unsupported } = powerTargets(ctx, args, 'pause');
   if (unsupported) return unsupported;
   const results = await p.pause(ids, { signal: ctx.signal });
-  for (const r of results) if (r.result === 'paused' || r.result === 'already_paused') ctx.gate.ledger.releaseInstance(p.id, r.id);
+  for (const r of results) if (r.result === 'paused' || r.result === 'already_paused') ctx.gate.ledger.pausedInstance(p.id, r.id);
   return { results };
 }
 

@@ -24,7 +24,7 @@ describe('with a client that can elicit', () => {
     expect(vms()).toBe(1);
     expect(asked).toHaveLength(1);
     const msg = asked[0]!.params.message;
-    for (const part of ['genesiscloud', H100, '8× H100', '$17.92/hour', 'for 2 h', 'at most $35.84', 'it has GPUs']) expect(msg).toContain(part);
+    for (const part of ['genesiscloud', H100, '8× H100', '$17.92/hour', 'planned for 2 h', 'about $35.84', 'it has GPUs']) expect(msg).toContain(part);
     expect(asked[0]!.params).toMatchObject({ requestedSchema: { properties: { approve: { type: 'boolean' } }, required: ['approve'] } });
   });
 

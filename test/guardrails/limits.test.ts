@@ -18,13 +18,18 @@ describe('usage and totals (pure)', () => {
     provider: 'genesiscloud', id: Math.random().toString(), name: 'x', status, provider_status: status, instance_type: 't',
     gpu: gpus ? { model: 'H100', count: gpus } : null, price_usd_per_hour: usd,
   });
+  it('counts every VM behind an id (a bid for several), and GPUs it does not know as unknown, never as 0', () => {
+    const u = usageOf([{ ...inst('running', 1, 9), quantity: 4 }, { ...inst('running', 0, 1), gpu: undefined }]);
+    expect(u).toMatchObject({ instances: 5, gpus: 4, usd_per_hour: 37, unknown_gpus: 1 });
+  });
+
   it('counts existing VMs, GPUs and $/hour of billing VMs only', () => {
     const u = usageOf([inst('running', 8, 17.92), inst('paused', 1, 0.45), inst('pending', 0, 0.1), inst('terminating', 8, 17.92), inst('running', 1, null)]);
-    expect(u).toEqual({ instances: 4, gpus: 9, usd_per_hour: 18.02, unknown_priced: 1, unknown_types: ['genesiscloud/t'] });
+    expect(u).toEqual({ instances: 4, gpus: 9, usd_per_hour: 18.02, unknown_priced: 1, unknown_types: ['genesiscloud/t'], unknown_gpus: 0 });
   });
   const q0 = { provider: 'genesiscloud', instance_type: 't', region: 'r', image: 'i', gpu: { model: 'H100', count: 8 }, usd_per_hour: 17.92, price_source: 'emulator', lifetime_hours: null, max_total_usd: null } as Quote;
   const q = additionOf(q0);
-  const none = { unknown_types: [] };
+  const none = { unknown_types: [], unknown_gpus: 0 };
   const pol = (limits: object) => parseConfig({ policy: { limits } }).policy;
   it.each([
     [{ maxInstances: 2 }, { instances: 2, gpus: 0, usd_per_hour: 0, unknown_priced: 0, ...none }, 'policy.limits.maxInstances'],
@@ -33,11 +38,15 @@ describe('usage and totals (pure)', () => {
   ])('denies over %j', (limits, usage, rule) => expect(checkTotals(q, usage, pol(limits))).toMatchObject({ ok: false, rule }));
   it('allows exactly at a limit, and denies when unknown prices make the $ total uncheckable (fail closed)', () => {
     expect(checkTotals(q, { instances: 1, gpus: 8, usd_per_hour: 12.08, unknown_priced: 0, ...none }, pol({ maxInstances: 2, maxGpusTotal: 16, maxUsdPerHourTotal: 30 }))).toEqual({ ok: true });
-    expect(checkTotals(q, { instances: 1, gpus: 0, usd_per_hour: 0, unknown_priced: 2, unknown_types: ['genesiscloud/t'] }, pol({ maxUsdPerHourTotal: 30 }))).toMatchObject({
+    expect(checkTotals(q, { instances: 1, gpus: 0, usd_per_hour: 0, unknown_priced: 2, unknown_types: ['genesiscloud/t'], unknown_gpus: 0 }, pol({ maxUsdPerHourTotal: 30 }))).toMatchObject({
       ok: false, rule: 'policy.limits.maxUsdPerHourTotal', reason: expect.stringContaining('2 running VM(s) have unknown prices (genesiscloud/t)'),
     });
     expect(checkTotals({ ...q, usd_per_hour: null }, { instances: 0, gpus: 0, usd_per_hour: 0, unknown_priced: 0, ...none }, pol({ maxUsdPerHourTotal: 30 }))).toMatchObject({
       ok: false, rule: 'policy.limits.maxUsdPerHourTotal', instead: expect.stringContaining('prices.<cloud>.<type>'),
+    });
+    // A running VM of an unknown type could hold any number of GPUs: the GPU limit cannot be checked.
+    expect(checkTotals(q, { instances: 1, gpus: 0, usd_per_hour: 0, unknown_priced: 0, unknown_types: [], unknown_gpus: 1 }, pol({ maxGpusTotal: 64 }))).toMatchObject({
+      ok: false, rule: 'policy.limits.maxGpusTotal', reason: expect.stringContaining('GPU count is unknown'),
     });
     // A resume adds no VM: it fits even at maxInstances.
     expect(checkTotals({ instances: 0, gpus: 0, usd_per_hour: 0 }, { instances: 2, gpus: 0, usd_per_hour: 0, unknown_priced: 0, ...none }, pol({ maxInstances: 2 }))).toEqual({ ok: true });

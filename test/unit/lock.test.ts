@@ -1,6 +1,6 @@
 /** The lock file that holds across processes: exclusive, waits for a live holder, breaks a dead one's, fails closed. */
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, statSync, utimesSync, writeFileSync } from 'node:fs';
 import { hostname, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -33,10 +33,28 @@ describe('FileLock', () => {
     expect(existsSync(file)).toBe(false);
   });
 
-  it('breaks the lock of a holder that died (its pid is gone) and goes on', async () => {
+  it('breaks the lock of a holder that died (pid gone, no heartbeat for staleMs) and goes on', async () => {
     const file = lockFile();
     writeFileSync(file, JSON.stringify({ pid: Number(deadPid()), host: hostname(), tag: 'crashed' }));
+    const old = new Date(Date.now() - 60_000);
+    utimesSync(file, old, old);
     expect(await new FileLock(file, { timeoutMs: 2_000 }).run(async () => 'in')).toBe('in');
+  });
+
+  it('never breaks a lock whose holder keeps its heartbeat, even one that looks dead (another host or container)', async () => {
+    const file = lockFile();
+    const holder = new FileLock(file, { staleMs: 100 });
+    let release!: () => void;
+    const held = holder.run(() => new Promise<void>((r) => (release = r)));
+    await new Promise((r) => setTimeout(r, 20));
+    // Seen from elsewhere the owner's pid means nothing: only the heartbeat says it is alive.
+    const owner = JSON.parse(await import('node:fs').then((fs) => fs.readFileSync(file, 'utf8'))) as { tag: string };
+    writeFileSync(file, JSON.stringify({ pid: Number(deadPid()), host: 'another-host', tag: owner.tag }));
+    const before = statSync(file).mtimeMs;
+    await expect(new FileLock(file, { timeoutMs: 400, staleMs: 100 }).run(async () => 'stolen')).rejects.toThrow(/too long/);
+    expect(statSync(file).mtimeMs).toBeGreaterThan(before); // touched while we waited
+    release();
+    await held;
   });
 
   it('waits for a live holder and, past the timeout, refuses (nothing is done) with what to do', async () => {
@@ -52,6 +70,8 @@ describe('FileLock', () => {
     const file = lockFile();
     writeFileSync(file, 'garbage');
     await expect(new FileLock(file, { timeoutMs: 100, staleMs: 60_000 }).run(async () => 1)).rejects.toThrow(/too long/);
-    expect(await new FileLock(file, { timeoutMs: 1_000, staleMs: 0 }).run(async () => 2)).toBe(2);
+    const old = new Date(Date.now() - 120_000);
+    utimesSync(file, old, old);
+    expect(await new FileLock(file, { timeoutMs: 1_000, staleMs: 60_000 }).run(async () => 2)).toBe(2);
   });
 });
