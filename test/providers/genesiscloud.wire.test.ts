@@ -64,6 +64,7 @@ describe('Genesis Cloud wire format', () => {
   it('creates: registers the SSH key through /ssh-keys, then POSTs the documented body once (201)', async () => {
     server.use(
       ...GENESIS_REGIONS.map((r) => http.get(`${API}/availability/${r}/instances`, () => HttpResponse.json({ availability: { region: r, instance_types: [{ type: 'vcpu-4_memory-12g_disk-80g_nvidia1080ti-1', available: r === 'EUW-GB-MNC-1' }] } }))),
+      http.get(`${API}/images`, () => HttpResponse.json(page('images', []))),
       http.get(`${API}/ssh-keys`, () => HttpResponse.json(page('ssh_keys', []))),
       http.post(`${API}/ssh-keys`, () => HttpResponse.json({ id: '45bcd3ac-fccd-4eea-a812-21f01d665464', name: 'k', value: 'ssh-ed25519 AAAA x' }, { status: 201 })),
       http.post(`${API}/instances`, () => HttpResponse.json(instanceFx, { status: 201 })),
@@ -93,6 +94,7 @@ describe('Genesis Cloud wire format', () => {
   it('reuses an SSH key already in the account and restores from a snapshot through image', async () => {
     server.use(
       ...GENESIS_REGIONS.map((r) => http.get(`${API}/availability/${r}/instances`, () => HttpResponse.json({ availability: { region: r, instance_types: [{ type: 'vcpu-2_memory-4g_disk-80g', available: true }] } }))),
+      http.get(`${API}/images`, () => HttpResponse.json(page('images', []))),
       http.get(`${API}/ssh-keys`, () => HttpResponse.json(page('ssh_keys', [{ id: 'key-1', name: 'mine', value: 'ssh-ed25519 AAAA x' }]))),
       http.get(`${API}/snapshots/:id`, ({ params }) => HttpResponse.json({ snapshot: { ...snapshotFx.snapshot, id: params.id, region: 'NORD-NO-KRS-1' } })),
       http.post(`${API}/instances`, () => HttpResponse.json(instanceFx, { status: 201 })),
@@ -182,13 +184,116 @@ describe('Genesis Cloud wire format', () => {
   });
 
   it('reads availability per region; without it, lists the documented table with unknown availability', async () => {
-    server.use(...GENESIS_REGIONS.map((r) => http.get(`${API}/availability/${r}/instances`, () => HttpResponse.json({ code: 'not_found', message: 'x' }, { status: 404 }))));
+    server.use(
+      http.get(`${API}/images`, () => HttpResponse.json(page('images', []))),
+      ...GENESIS_REGIONS.map((r) => http.get(`${API}/availability/${r}/instances`, () => HttpResponse.json({ code: 'not_found', message: 'x' }, { status: 404 }))),
+    );
     const types = await adapter().listInstanceTypes();
-    expect(state.seen.map((s) => s.path).sort()).toEqual(GENESIS_REGIONS.map((r) => `/compute/v1/availability/${r}/instances`).sort());
+    // Changed: the images endpoint is asked first, for the regions it names (there is no regions endpoint).
+    expect(state.seen.map((s) => s.path).sort()).toEqual(['/compute/v1/images', ...GENESIS_REGIONS.map((r) => `/compute/v1/availability/${r}/instances`)].sort());
     expect(types).toHaveLength(48);
     expect(types[0]).not.toHaveProperty('available');
     expect(types[0]!.regions).toEqual([...GENESIS_REGIONS]);
     expect(types.every((t) => t.price.usd_per_hour === null)).toBe(true); // no price API, no config: never invented
+  });
+
+  describe('regions the API names, not a fixed list', () => {
+    const CPU = 'vcpu-2_memory-4g_disk-80g';
+    const GPU = 'vcpu-4_memory-12g_disk-80g_nvidia3080-1';
+    // The seed's own example region, absent from the OpenAPI enum the adapter starts from.
+    const NEW = 'ARC-IS-HAF-1';
+    const availability = (offered: Record<string, string[]>) => [
+      http.get(`${API}/availability/:region/instances`, ({ params }) => {
+        const region = String(params.region);
+        const types = offered[region];
+        if (!types) return HttpResponse.json({ code: 'not_found', message: `region ${region} not found` }, { status: 404 });
+        return HttpResponse.json({ availability: { region, type: 'instances', instance_types: [CPU, GPU].map((t) => ({ type: t, available: types.includes(t) })) } });
+      }),
+      http.get(`${API}/ssh-keys`, () => HttpResponse.json(page('ssh_keys', [{ id: 'key-1', name: 'mine', value: 'ssh-ed25519 AAAA x' }]))),
+    ];
+    const images = (regions: string[]) => http.get(`${API}/images`, () => HttpResponse.json(page('images', [
+      { id: 'img-1', name: 'Ubuntu 22.04', slug: 'ubuntu-22.04', os_type: 'linux', regions, type: 'cloud-image' },
+    ])));
+
+    it('asks about every region the images endpoint names and lists types there', async () => {
+      server.use(images(['NORD-NO-KRS-1', NEW]), ...availability({ 'NORD-NO-KRS-1': [CPU], [NEW]: [CPU, GPU] }));
+      const types = await adapter().listInstanceTypes();
+      expect(state.seen.map((s) => s.path)).toContain(`/compute/v1/availability/${NEW}/instances`);
+      expect(types.find((t) => t.id === GPU)).toMatchObject({ regions: [NEW], available: true });
+      expect(types.find((t) => t.id === CPU)).toMatchObject({ regions: ['NORD-NO-KRS-1', NEW], available: true });
+    });
+
+    it('asks about a region given as a filter even when nothing else names it', async () => {
+      server.use(images(['NORD-NO-KRS-1']), ...availability({ 'NORD-NO-KRS-1': [CPU], [NEW]: [GPU] }));
+      const types = await adapter().listInstanceTypes({ region: NEW });
+      expect(types.map((t) => t.id)).toEqual([GPU]);
+    });
+
+    it('plans a create in a region outside the enum when the cloud has the type there', async () => {
+      server.use(images([NEW]), ...availability({ [NEW]: [CPU, GPU] }));
+      const plan = await adapter().planCreate({ instance_type: GPU, name: 'n', region: NEW, image: 'ubuntu-22.04' });
+      expect(plan.region).toBe(NEW);
+      expect(plan.request.body).toMatchObject({ region: NEW, type: GPU });
+    });
+
+    it('refuses a region the cloud does not offer, from its own answer, naming where the type is', async () => {
+      server.use(images(['NORD-NO-KRS-1', NEW]), ...availability({ 'NORD-NO-KRS-1': [CPU], [NEW]: [CPU, GPU] }));
+      const e = await adapter().planCreate({ instance_type: GPU, name: 'n', region: 'MARS-1', image: 'ubuntu-22.04' }).catch((x: unknown) => x);
+      expect(e).toMatchObject({
+        code: 'INVALID_INPUT',
+        message: expect.stringMatching(/does not offer region "MARS-1" \(GET \/compute\/v1\/availability\/MARS-1\/instances failed with HTTP 404 \(not_found\): region MARS-1 not found\)/),
+        hint: expect.stringContaining(`Regions with capacity for ${GPU} now: ${NEW}.`),
+      });
+      expect(state.seen.some((s) => s.path === '/compute/v1/availability/MARS-1/instances')).toBe(true);
+      expect(state.seen.filter((s) => s.method !== 'GET')).toEqual([]);
+    });
+
+    it('says CAPACITY when the region answers without the type', async () => {
+      server.use(images(['NORD-NO-KRS-1', NEW]), ...availability({ 'NORD-NO-KRS-1': [CPU], [NEW]: [CPU, GPU] }));
+      await expect(adapter().planCreate({ instance_type: GPU, name: 'n', region: 'NORD-NO-KRS-1', image: 'ubuntu-22.04' }))
+        .rejects.toMatchObject({ code: 'CAPACITY', hint: expect.stringContaining(NEW) });
+    });
+
+    it('never puts a malformed region into a path', async () => {
+      await expect(adapter().planCreate({ instance_type: CPU, name: 'n', region: '..', image: 'ubuntu-22.04' }))
+        .rejects.toMatchObject({ code: 'INVALID_INPUT', message: expect.stringContaining('not a Genesis Cloud region id') });
+      expect(state.seen).toEqual([]);
+    });
+  });
+
+  describe('termination protection', () => {
+    const protectedInstance = (v: boolean | string) => ({ instance: { ...instanceFx.instance, is_protected: v } });
+
+    it.each([[true], ['true']])('a refused delete of a protected VM (is_protected %j) says so and how to lift it', async (flag) => {
+      server.use(
+        // The status and code of the real refusal are not documented; any 4xx refusal is checked the same way.
+        http.delete(`${API}/instances/:id`, () => HttpResponse.json({ code: 'bad_request', message: 'instance cannot be destroyed' }, { status: 400 })),
+        http.get(`${API}/instances/:id`, () => HttpResponse.json(protectedInstance(flag))),
+      );
+      const e = await adapter().delete(ID).catch((x: unknown) => x);
+      expect(e).toMatchObject({
+        code: 'CONFLICT',
+        status: 400,
+        message: expect.stringContaining('termination protection on (is_protected: true)'),
+        hint: expect.stringContaining(`PATCH /compute/v1/instances/${ID} with {"is_protected": false}`),
+      });
+      expect((e as { hint: string }).hint).toContain('Genesis Cloud console');
+      expect(state.seen.map((s) => `${s.method} ${s.path}`)).toEqual([`DELETE /compute/v1/instances/${ID}`, `GET /compute/v1/instances/${ID}`]);
+    });
+
+    it('keeps the cloud\'s own error when the refused VM is not protected', async () => {
+      server.use(
+        http.delete(`${API}/instances/:id`, () => HttpResponse.json({ code: 'bad_request', message: 'busy' }, { status: 400 })),
+        http.get(`${API}/instances/:id`, () => HttpResponse.json(protectedInstance(false))),
+      );
+      await expect(adapter().delete(ID)).rejects.toMatchObject({ code: 'INVALID_INPUT', message: expect.stringContaining('(bad_request): busy') });
+    });
+  });
+
+  it('reads the snapshot source instance from source_instance_id when resource_id is absent (genesiscloud-go)', async () => {
+    const { resource_id: _drop, ...rest } = snapshotsFx.snapshots[0]!;
+    server.use(http.get(`${API}/snapshots`, () => HttpResponse.json({ ...snapshotsFx, snapshots: [{ ...rest, source_instance_id: ID, os_type: 'linux', updated_at: rest.created_at }] })));
+    expect(await adapter().listSnapshots()).toEqual([expect.objectContaining({ instance_id: ID, status: 'available' })]);
   });
 
   it('turns {code,message} errors into typed errors with the cloud text and a next step', async () => {

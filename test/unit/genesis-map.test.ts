@@ -2,24 +2,71 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { GENESIS_TYPES } from '../../src/providers/genesiscloud/catalog.js';
-import { toHostname, toInstance, toStatus } from '../../src/providers/genesiscloud/map.js';
+import { STATUS_MAP, isProtected, toHostname, toInstance, toSnapshot, toStatus } from '../../src/providers/genesiscloud/map.js';
 import { byPrice, gpuMatches } from '../../src/tools/list_instance_types.js';
 import type { InstanceType } from '../../src/domain/model.js';
 
 // The documented type table, copied from shared/seeds/genesiscloud-instances.txt (seed 002).
 const SEED = join(import.meta.dirname, '../../src/providers/genesiscloud/fixtures/instance-types.txt');
 
+// The seed's sentences that list instance statuses, copied verbatim from shared/seeds/genesiscloud-instances.txt.
+const STATUS_SEED = readFileSync(join(import.meta.dirname, '../../src/providers/genesiscloud/fixtures/instance-statuses.txt'), 'utf8');
+const listed = (re: RegExp) => re.exec(STATUS_SEED)![1]!.split(/,\s*|\s+and\s+/).map((v) => v.trim());
+const DOCUMENTED = listed(/Possible values are (.+?)\./);
+const LEGACY = [listed(/additional status (\w+)/)[0]!, ...listed(/not limited to (.+?)\./)];
+
 describe('Genesis status map', () => {
+  it('reads the documented lists from the seed', () => {
+    expect(DOCUMENTED).toEqual(['creating', 'pending_payment', 'active', 'stopping', 'stopped', 'starting', 'resetting', 'error', 'deleting']);
+    expect(LEGACY).toEqual(['enqueued', 'copying', 'build', 'restarting', 'shutoff', 'updating', 'unknown']);
+  });
+
+  // Every value the seed names has a domain status; only the cloud's own "unknown" maps to unknown.
+  it.each([...DOCUMENTED, ...LEGACY].map((v) => [v]))('maps the documented value %s to a domain status', (raw) => {
+    expect(STATUS_MAP).toHaveProperty(raw);
+    expect(toStatus(raw)).toBe(STATUS_MAP[raw]);
+    if (raw !== 'unknown') expect(toStatus(raw)).not.toBe('unknown');
+  });
+
   it.each([
     ['creating', 'pending'], ['pending_payment', 'pending'], ['active', 'running'], ['stopping', 'stopping'],
     ['stopped', 'paused'], ['starting', 'starting'], ['resetting', 'starting'], ['error', 'error'], ['deleting', 'terminating'],
-    // legacy statuses named in the seed are not in the documented list
-    ['enqueued', 'unknown'], ['shutoff', 'unknown'], ['copying', 'unknown'],
+    // legacy values the seed names (genesiscloud-js Instance_Status lists them too); these were `unknown` before,
+    // which was wrong: they are documented values
+    ['enqueued', 'pending'], ['copying', 'pending'], ['build', 'pending'], ['updating', 'pending'],
+    ['restarting', 'starting'], ['shutoff', 'paused'], ['unknown', 'unknown'],
   ])('maps %s to %s', (raw, status) => expect(toStatus(raw)).toBe(status));
 
-  it('keeps the raw value next to unknown', () => {
-    const i = toInstance({ id: 'x', name: 'n', type: 't', region: 'r', status: 'build' }, () => ({ usd_per_hour: null, source: null }));
-    expect(i).toMatchObject({ status: 'unknown', provider_status: 'build', price_usd_per_hour: null });
+  it('keeps the raw value next to unknown for a value no source lists', () => {
+    const i = toInstance({ id: 'x', name: 'n', type: 't', region: 'r', status: 'migrating' }, () => ({ usd_per_hour: null, source: null }));
+    expect(i).toMatchObject({ status: 'unknown', provider_status: 'migrating', price_usd_per_hour: null });
+  });
+
+  it('leaves the GPUs of a type it does not know unknown (absent), never "no GPU", so the GPU limit cannot be passed', () => {
+    const i = toInstance({ id: 'x', name: 'n', type: 'vcpu-64_memory-512g_nvidia-b300-8', region: 'r', status: 'active' }, () => ({ usd_per_hour: null, source: null }));
+    expect('gpu' in i).toBe(false);
+    const known = toInstance({ id: 'y', name: 'n', type: GENESIS_TYPES[0]!.id, region: 'r', status: 'active' }, () => ({ usd_per_hour: null, source: null }));
+    expect('gpu' in known).toBe(true);
+  });
+});
+
+describe('Genesis snapshots and protection', () => {
+  const base = { id: 's', name: 'n', status: 'created' };
+  it.each([
+    [{ resource_id: 'i-1' }, 'i-1'], // seed 002, genesiscloud-js
+    [{ source_instance_id: 'i-2' }, 'i-2'], // genesiscloud-go
+    [{ resource_id: null, source_instance_id: 'i-3' }, 'i-3'],
+    [{}, undefined],
+  ])('reads the source instance from %j', (fields, id) => {
+    expect(toSnapshot({ ...base, ...fields }).instance_id).toBe(id);
+  });
+
+  it('maps the JS client snapshot status active to available', () => {
+    expect(toSnapshot({ ...base, status: 'active' }).status).toBe('available');
+  });
+
+  it.each([[true, true], ['true', true], [false, false], ['false', false], [undefined, false]])('is_protected %j → %s', (v, p) => {
+    expect(isProtected({ is_protected: v })).toBe(p);
   });
 });
 

@@ -9,9 +9,9 @@ import type {
 } from '../../domain/model.js';
 import { pathSegment, type CallOptions, type IdFormats, type ListOptions, type Provider } from '../../domain/provider.js';
 import type { HttpClient } from '../../http/client.js';
-import { collectPages } from '../paging.js';
-import { GENESIS_REGIONS, GENESIS_TYPES, GENESIS_TYPES_BY_ID } from './catalog.js';
-import { SSH_USER, toHostname, toImage, toInstance, toInstanceType, toSnapshot } from './map.js';
+import { collectPages } from '../../domain/paging.js';
+import { GENESIS_REGIONS, GENESIS_TYPES, GENESIS_TYPES_BY_ID, type GenesisTypeRow } from './catalog.js';
+import { SSH_USER, isProtected, toHostname, toImage, toInstance, toInstanceType, toSnapshot, toSnapshotStatus } from './map.js';
 import * as W from './wire.js';
 
 export const GENESIS_CAPABILITIES: Capabilities = {
@@ -56,7 +56,7 @@ export class GenesisCloudProvider implements Provider {
   private readonly prices: PriceTable;
   private readonly ttl: number;
   private readonly now: () => number;
-  private availability?: { at: number; byType: Map<string, string[]> | null };
+  private availability?: { at: number; byRegion: Map<string, RegionAnswer> };
 
   constructor(opts: GenesisOptions) {
     this.http = opts.http;
@@ -71,52 +71,81 @@ export class GenesisCloudProvider implements Provider {
   };
 
   /**
-   * Regions where each type is available, from `GET /availability/{region}/instances` for every region. Returns null
-   * when the endpoint does not answer for any region (the types are then listed for every region, availability unknown).
+   * Regions to ask about. There is no regions endpoint and the list changes (the seed's example region ARC-IS-HAF-1 is
+   * not in the current OpenAPI enum), so this is the OpenAPI enum as a starting point, plus every region the images
+   * endpoint names (each image lists the regions it can be used in), plus any region the caller asked about.
    */
-  private async availableRegions(opts?: CallOptions): Promise<Map<string, string[]> | null> {
-    if (this.availability && this.now() - this.availability.at < this.ttl) return this.availability.byType;
+  private async candidateRegions(extra: string[], opts?: CallOptions): Promise<string[]> {
+    const fromImages = await this.listCloudImages(opts).then(
+      (images) => images.flatMap((i) => i.regions),
+      () => [] as string[], // the enum alone still works without the images endpoint
+    );
+    const out = [...GENESIS_REGIONS] as string[];
+    for (const r of [...[...new Set(fromImages)].sort(), ...extra]) if (!out.includes(r) && REGION_FORM.test(r)) out.push(r);
+    return out;
+  }
+
+  /**
+   * What `GET /availability/{region}/instances` says for each candidate region (and for `extra`), reused for the TTL.
+   * A 4xx other than auth or rate limiting means the cloud does not offer the region; anything else leaves it unknown.
+   */
+  private async regionAnswers(extra: string[] = [], opts?: CallOptions): Promise<Map<string, RegionAnswer>> {
+    const fresh = this.availability && this.now() - this.availability.at < this.ttl;
+    const byRegion = fresh ? this.availability!.byRegion : new Map<string, RegionAnswer>();
+    const wanted = fresh ? extra.filter((r) => REGION_FORM.test(r)) : await this.candidateRegions(extra, opts);
+    const ask = wanted.filter((r) => !byRegion.has(r));
     const answers = await Promise.allSettled(
-      GENESIS_REGIONS.map((r) =>
+      ask.map((r) =>
         this.http.request({ method: 'GET', path: `${P}/availability/${encodeURIComponent(r)}/instances`, schema: W.Availability, signal: opts?.signal }),
       ),
     );
-    let any = false;
-    const byType = new Map<string, string[]>();
     answers.forEach((a, i) => {
-      if (a.status !== 'fulfilled') return;
-      any = true;
-      for (const t of a.value.data.availability.instance_types) {
-        if (!t.available) continue;
-        const list = byType.get(t.type) ?? [];
-        list.push(GENESIS_REGIONS[i]!);
-        byType.set(t.type, list);
-      }
+      const region = ask[i]!;
+      if (a.status === 'fulfilled')
+        byRegion.set(region, { kind: 'answered', types: new Set(a.value.data.availability.instance_types.filter((t) => t.available).map((t) => t.type)) });
+      else if (a.reason instanceof ComputeError && isRefusal(a.reason.status)) byRegion.set(region, { kind: 'refused', error: a.reason });
+      else byRegion.set(region, { kind: 'failed' });
     });
-    const result = any ? byType : null;
-    this.availability = { at: this.now(), byType: result };
-    return result;
+    if (!fresh) this.availability = { at: this.now(), byRegion };
+    return byRegion;
+  }
+
+  /**
+   * Regions where each type is available, or null when no region answered (the types are then listed for every
+   * candidate region, availability unknown). `regions` is every region that counts, in order.
+   */
+  private async availableRegions(extra: string[], opts?: CallOptions): Promise<Availability> {
+    const answers = await this.regionAnswers(extra, opts);
+    const answered = [...answers].filter(([, a]) => a.kind === 'answered');
+    if (answered.length === 0) return { byType: null, regions: [...answers.keys()], answers };
+    const byType = new Map<string, string[]>();
+    for (const [region, a] of answered)
+      for (const t of a.kind === 'answered' ? a.types : []) byType.set(t, [...(byType.get(t) ?? []), region]);
+    return { byType, regions: answered.map(([r]) => r), answers };
+  }
+
+  private typeIn(row: GenesisTypeRow, { byType, regions }: Availability): InstanceType {
+    if (!byType) return toInstanceType(row, this.price(row.id), regions);
+    const where = byType.get(row.id) ?? [];
+    return toInstanceType(row, this.price(row.id), where, where.length > 0);
   }
 
   async listInstanceTypes(opts?: CallOptions & { region?: string }): Promise<InstanceType[]> {
-    const avail = await this.availableRegions(opts);
-    return GENESIS_TYPES.map((row) => {
-      if (!avail) return toInstanceType(row, this.price(row.id), [...GENESIS_REGIONS]);
-      const regions = avail.get(row.id) ?? [];
-      return toInstanceType(row, this.price(row.id), regions, regions.length > 0);
-    }).filter((t) => !opts?.region || t.regions.includes(opts.region));
+    const avail = await this.availableRegions(opts?.region ? [opts.region] : [], opts);
+    return GENESIS_TYPES.map((row) => this.typeIn(row, avail)).filter((t) => !opts?.region || t.regions.includes(opts.region));
+  }
+
+  private async listCloudImages(opts?: CallOptions) {
+    return collectPages(this.id, 1, async (page) => {
+      const r = await this.http.request({
+        method: 'GET', path: `${P}/images`, query: { type: 'cloud-image', page, per_page: MAX_PER_PAGE }, schema: W.ImageList, signal: opts?.signal,
+      });
+      return { items: r.data.images, next: nextPage(r.data) };
+    });
   }
 
   async listImages(opts?: CallOptions & { region?: string }): Promise<Image[]> {
-    const [images, snapshots] = await Promise.all([
-      collectPages(this.id, 1, async (page) => {
-        const r = await this.http.request({
-          method: 'GET', path: `${P}/images`, query: { type: 'cloud-image', page, per_page: MAX_PER_PAGE }, schema: W.ImageList, signal: opts?.signal,
-        });
-        return { items: r.data.images, next: nextPage(r.data) };
-      }),
-      this.listSnapshots(opts),
-    ]);
+    const [images, snapshots] = await Promise.all([this.listCloudImages(opts), this.listSnapshots(opts)]);
     const out: Image[] = images.map(toImage);
     // Snapshots restore by passing their id as `image` (seed 002 "From a snapshot").
     for (const s of snapshots)
@@ -142,6 +171,27 @@ export class GenesisCloudProvider implements Provider {
   }
 
   async planCreate(req: CreateRequest, opts?: CallOptions): Promise<CreatePlan> {
+    const row = this.checkCreateRequest(req);
+    const snapshotRegion = req.from_snapshot ? await this.snapshotRegion(req.from_snapshot, req.region, opts) : undefined;
+    const { type, region } = await this.chooseRegion(row, req.region ?? snapshotRegion, opts);
+    const image = await this.resolveImage(req, region, opts);
+    const keys = await this.resolveSshKeys(req.ssh_public_key, opts);
+    const body = buildCreateBody(req, row, region, image, keys.ids);
+    return {
+      provider: this.id,
+      instance_type: type,
+      region,
+      image,
+      name: req.name,
+      price: this.price(row.id),
+      request: { method: 'POST', path: `${P}/instances`, body: body as unknown as Record<string, unknown> },
+      preparatory_steps: keys.steps,
+      internal: { body, registerKey: keys.registerKey },
+    };
+  }
+
+  /** Step 1: what can be refused from the request alone (type, bid, disk, startup script, region form). */
+  private checkCreateRequest(req: CreateRequest): GenesisTypeRow {
     const row = GENESIS_TYPES_BY_ID.get(req.instance_type);
     if (!row)
       throw new ComputeError('INVALID_INPUT', `unknown instance type ${JSON.stringify(req.instance_type)}`, {
@@ -153,93 +203,80 @@ export class GenesisCloudProvider implements Provider {
       throw new ComputeError('INVALID_INPUT', `disk_gib must be at least ${MIN_DISK_GIB}`, { provider: this.id, hint: `Use ${MIN_DISK_GIB} or more, or omit it.` });
     if (req.startup_script !== undefined && Buffer.byteLength(req.startup_script) > STARTUP_SCRIPT_MAX_BYTES)
       throw new ComputeError('INVALID_INPUT', 'startup_script is larger than 64 KiB', { provider: this.id, hint: 'Shorten it, or fetch a larger script from inside it.' });
+    // Only the form is checked here (it becomes a path segment); whether the cloud offers it is asked in chooseRegion.
+    if (req.region !== undefined && !REGION_FORM.test(req.region))
+      throw new ComputeError('INVALID_INPUT', `region ${JSON.stringify(req.region)} is not a Genesis Cloud region id`, {
+        provider: this.id, hint: 'Region ids look like NORD-NO-KRS-1; see the regions in list_instance_types, or omit region.',
+      });
+    return row;
+  }
 
-    // A snapshot restores only in its own region: take that region, or refuse a different one before sending.
-    let snapshotRegion: string | undefined;
-    if (req.from_snapshot) {
-      const snap = await this.http.request({ method: 'GET', path: `${P}/snapshots/${enc(req.from_snapshot)}`, schema: W.SnapshotEnvelope, signal: opts?.signal });
-      snapshotRegion = snap.data.snapshot.region;
-      if (snap.data.snapshot.status !== 'created')
-        throw new ComputeError('NOT_READY', `snapshot ${req.from_snapshot} is ${snap.data.snapshot.status}`, { provider: this.id, hint: 'Wait until list_snapshots shows it available.' });
-      if (req.region && snapshotRegion && req.region !== snapshotRegion)
-        throw new ComputeError('INVALID_INPUT', `snapshot ${req.from_snapshot} is in ${snapshotRegion}, not ${req.region}`, { provider: this.id, hint: `Omit region or use ${snapshotRegion}.` });
+  /** Step 2: a snapshot restores only in its own region: take that region, or refuse a different one before sending. */
+  private async snapshotRegion(snapshotId: string, wanted: string | undefined, opts?: CallOptions): Promise<string | undefined> {
+    const snap = (await this.http.request({ method: 'GET', path: `${P}/snapshots/${enc(snapshotId)}`, schema: W.SnapshotEnvelope, signal: opts?.signal })).data.snapshot;
+    if (toSnapshotStatus(snap.status) !== 'available')
+      throw new ComputeError('NOT_READY', `snapshot ${snapshotId} is ${snap.status}`, { provider: this.id, hint: 'Wait until list_snapshots shows it available.' });
+    if (wanted && snap.region && wanted !== snap.region)
+      throw new ComputeError('INVALID_INPUT', `snapshot ${snapshotId} is in ${snap.region}, not ${wanted}`, { provider: this.id, hint: `Omit region or use ${snap.region}.` });
+    return snap.region;
+  }
+
+  /**
+   * Step 3: the region. A wanted region is checked against what the availability endpoint answers for it (not a
+   * constant list): refused by the cloud → INVALID_INPUT, answered without the type → CAPACITY. Without a wanted
+   * region, the first region that has the type.
+   */
+  private async chooseRegion(row: GenesisTypeRow, wanted: string | undefined, opts?: CallOptions): Promise<{ type: InstanceType; region: string }> {
+    const avail = await this.availableRegions(wanted ? [wanted] : [], opts);
+    const type = this.typeIn(row, avail);
+    const withCapacity = type.available !== undefined ? type.regions : [];
+    const elsewhere = withCapacity.length
+      ? `Regions with capacity for ${row.id} now: ${withCapacity.join(', ')}.`
+      : 'No region has capacity for it now; pick another type from list_instance_types.';
+    if (!wanted) {
+      const first = type.regions[0];
+      if (!first) throw new ComputeError('CAPACITY', `${row.id} is not available in any region`, { provider: this.id, hint: 'Pick another type from list_instance_types.' });
+      return { type, region: first };
     }
-    const wantedRegion = req.region ?? snapshotRegion;
+    const answer = avail.answers.get(wanted);
+    // A refusal counts only when the endpoint works for other regions (otherwise it says nothing about this one).
+    if (answer?.kind === 'refused' && type.available !== undefined)
+      throw new ComputeError('INVALID_INPUT', `Genesis Cloud does not offer region ${JSON.stringify(wanted)} (${answer.error.message})`, {
+        provider: this.id, hint: `Omit region, or use one the cloud offers. ${elsewhere}`,
+      });
+    if (answer?.kind === 'answered' && !answer.types.has(row.id))
+      throw new ComputeError('CAPACITY', `${row.id} is not available in ${wanted}`, { provider: this.id, hint: elsewhere });
+    return { type, region: wanted };
+  }
 
-    const [type, region] = await (async () => {
-      const types = await this.listInstanceTypes(opts);
-      const t = types.find((x) => x.id === row.id)!;
-      if (wantedRegion) {
-        const wanted = wantedRegion;
-        if (!(GENESIS_REGIONS as readonly string[]).includes(wanted))
-          throw new ComputeError('INVALID_INPUT', `unknown region ${JSON.stringify(wanted)}`, { provider: this.id, hint: `Use one of ${GENESIS_REGIONS.join(', ')}.` });
-        if (t.available !== undefined && !t.regions.includes(wanted))
-          throw new ComputeError('CAPACITY', `${row.id} is not available in ${wanted}`, {
-            provider: this.id,
-            hint: t.regions.length ? `Regions with capacity: ${t.regions.join(', ')}.` : 'No region has capacity now; pick another type from list_instance_types.',
-          });
-        return [t, wanted] as const;
-      }
-      const first = t.regions[0];
-      if (!first)
-        throw new ComputeError('CAPACITY', `${row.id} is not available in any region`, { provider: this.id, hint: 'Pick another type from list_instance_types.' });
-      return [t, first] as const;
-    })();
+  /** Step 4: the image: the snapshot, the one asked for, or the default Ubuntu image of the region. */
+  private async resolveImage(req: CreateRequest, region: string, opts?: CallOptions): Promise<string> {
+    if (req.from_snapshot) return req.from_snapshot; // seed 002: "pass the snapshot id as the image property"
+    if (req.image) return req.image;
+    const images = await this.listImages({ ...opts, region });
+    const chosen = images.find((i) => i.kind === 'image' && i.id === DEFAULT_IMAGE_SLUG) ?? images.find((i) => i.kind === 'image' && /ubuntu/i.test(i.name));
+    if (!chosen) throw new ComputeError('INVALID_INPUT', `no default image in ${region}`, { provider: this.id, hint: 'Pass image (see list_images).' });
+    return chosen.id;
+  }
 
-    let image: string;
-    const steps: string[] = [];
-    if (req.from_snapshot) {
-      image = req.from_snapshot; // seed 002: "pass the snapshot id as the image property"
-    } else if (req.image) {
-      image = req.image;
-    } else {
-      const images = await this.listImages({ ...opts, region });
-      const chosen = images.find((i) => i.kind === 'image' && i.id === DEFAULT_IMAGE_SLUG) ?? images.find((i) => i.kind === 'image' && /ubuntu/i.test(i.name));
-      if (!chosen) throw new ComputeError('INVALID_INPUT', `no default image in ${region}`, { provider: this.id, hint: 'Pass image (see list_images).' });
-      image = chosen.id;
-    }
-
-    let sshKeys: string[] = [];
-    let registerKey: string | undefined;
-    if (req.ssh_public_key) {
-      const key = req.ssh_public_key.trim();
+  /** Step 5: the SSH keys: the given key (reused if the account has it, else registered first), or the account's keys. */
+  private async resolveSshKeys(publicKey: string | undefined, opts?: CallOptions): Promise<{ ids: string[]; registerKey?: string; steps: string[] }> {
+    if (publicKey) {
+      const key = publicKey.trim();
       const existing = (await this.listSshKeys(opts)).find((k) => k.value.trim() === key);
-      if (existing) sshKeys = [existing.id];
-      else {
-        registerKey = key;
-        sshKeys = ['<id of the key registered in the step before>'];
-        steps.push(`POST ${P}/ssh-keys registers the SSH public key as ${sshKeyName(key)}`);
-      }
-    } else {
-      sshKeys = (await this.listSshKeys(opts)).map((k) => k.id);
-      if (sshKeys.length === 0)
-        throw new ComputeError('INVALID_INPUT', 'Genesis Cloud needs an SSH key and the account has none', {
-          provider: this.id, hint: 'Pass ssh_public_key (the text of your ~/.ssh/id_ed25519.pub).',
-        });
-      steps.push(`uses the ${sshKeys.length} SSH key(s) already in the account`);
+      if (existing) return { ids: [existing.id], steps: [] };
+      return {
+        ids: ['<id of the key registered in the step before>'],
+        registerKey: key,
+        steps: [`POST ${P}/ssh-keys registers the SSH public key as ${sshKeyName(key)}`],
+      };
     }
-
-    const body: W.WireCreateInstance = {
-      name: req.name,
-      hostname: toHostname(req.name),
-      type: row.id,
-      region,
-      image,
-      ssh_keys: sshKeys,
-      ...(req.startup_script ? { metadata: { startup_script: req.startup_script } } : {}),
-      ...(req.disk_gib ? { disk_size: req.disk_gib } : {}),
-    };
-    return {
-      provider: this.id,
-      instance_type: type,
-      region,
-      image,
-      name: req.name,
-      price: this.price(row.id),
-      request: { method: 'POST', path: `${P}/instances`, body: body as unknown as Record<string, unknown> },
-      preparatory_steps: steps,
-      internal: { body, registerKey },
-    };
+    const ids = (await this.listSshKeys(opts)).map((k) => k.id);
+    if (ids.length === 0)
+      throw new ComputeError('INVALID_INPUT', 'Genesis Cloud needs an SSH key and the account has none', {
+        provider: this.id, hint: 'Pass ssh_public_key (the text of your ~/.ssh/id_ed25519.pub).',
+      });
+    return { ids, steps: [`uses the ${ids.length} SSH key(s) already in the account`] };
   }
 
   async create(plan: CreatePlan, opts?: CallOptions): Promise<Instance> {
@@ -258,8 +295,31 @@ export class GenesisCloudProvider implements Provider {
       return { already_gone: false };
     } catch (e) {
       if (e instanceof ComputeError && e.code === 'NOT_FOUND') return { already_gone: true };
+      if (e instanceof ComputeError && (isRefusal(e.status) || e.status === 403 || e.status === 409)) throw (await this.protectionError(id, e, opts)) ?? e;
       throw e;
     }
+  }
+
+  /**
+   * Seed 002: with `is_protected` true "it's not possible to destroy the instance until it's switched to false", and
+   * "Update an Instance" (PATCH /instances/{id}) is how it is switched. The status and code of the refusal are not
+   * documented, so a refused delete looks at the instance and, when it is protected, says so and how to lift it.
+   */
+  private async protectionError(id: string, refusal: ComputeError, opts?: CallOptions): Promise<ComputeError | undefined> {
+    const inst = await this.http
+      .request({ method: 'GET', path: `${P}/instances/${enc(id)}`, schema: W.InstanceEnvelope, signal: opts?.signal })
+      .then((r) => r.data.instance, () => undefined);
+    if (!inst || !isProtected(inst)) return undefined;
+    return new ComputeError(
+      'CONFLICT',
+      `instance ${id} has termination protection on (is_protected: true), and Genesis Cloud refuses to destroy a protected instance until the flag is switched to false (long-term billed instances are protected automatically)`,
+      {
+        provider: this.id,
+        status: refusal.status,
+        cause: refusal,
+        hint: `If the human really wants it gone, have them switch the protection off in the Genesis Cloud console, or send PATCH ${P}/instances/${id} with {"is_protected": false}; then call delete_vm again.`,
+      },
+    );
   }
 
   pause(ids: string[], opts?: CallOptions): Promise<PowerResult[]> {
@@ -353,6 +413,37 @@ export class GenesisCloudProvider implements Provider {
 }
 
 const enc = (id: string) => pathSegment('genesiscloud', id);
+
+/** A region id as the API spells them (e.g. NORD-NO-KRS-1, ARC-IS-HAF-1): the form only, never a fixed list. */
+const REGION_FORM = /^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$/;
+
+/** What the availability endpoint said about one region. */
+type RegionAnswer = { kind: 'answered'; types: Set<string> } | { kind: 'refused'; error: ComputeError } | { kind: 'failed' };
+
+interface Availability {
+  /** Regions with capacity per type id; null when no region answered (availability unknown). */
+  byType: Map<string, string[]> | null;
+  /** The regions that count, in order: those that answered, or every candidate when none did. */
+  regions: string[];
+  answers: Map<string, RegionAnswer>;
+}
+
+/** A 4xx that says the request itself is wrong (not auth, not rate limiting, not a server fault). */
+const isRefusal = (status: number | undefined) => status === 400 || status === 404 || status === 422;
+
+/** Step 6: the documented create body (seed 002 "Create an Instance"). */
+function buildCreateBody(req: CreateRequest, row: GenesisTypeRow, region: string, image: string, sshKeys: string[]): W.WireCreateInstance {
+  return {
+    name: req.name,
+    hostname: toHostname(req.name),
+    type: row.id,
+    region,
+    image,
+    ssh_keys: sshKeys,
+    ...(req.startup_script ? { metadata: { startup_script: req.startup_script } } : {}),
+    ...(req.disk_gib ? { disk_size: req.disk_gib } : {}),
+  };
+}
 
 function nextPage(p: { total_count: number; page: number; per_page: number }): number | undefined {
   return p.page * p.per_page < p.total_count ? p.page + 1 : undefined;

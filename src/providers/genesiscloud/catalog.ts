@@ -63,7 +63,12 @@ export const GENESIS_TYPES: readonly GenesisTypeRow[] = [
 
 export const GENESIS_TYPES_BY_ID = new Map(GENESIS_TYPES.map((t) => [t.id, t]));
 
-/** Region enum of the current OpenAPI (genesiscloud-go HEAD; providers.md §3.4). There is no regions endpoint. */
+/**
+ * Region enum of the current OpenAPI (genesiscloud-go types.gen.go `AllRegions`, HEAD 163ad0b; providers.md §3.4).
+ * There is no regions endpoint. This is only where the adapter starts asking: the list changes (genesiscloud-js
+ * src/models/Region.ts still has ARC-IS-HAF-1, the seed's example), so the adapter adds every region the images
+ * endpoint names and never refuses a region for being absent here.
+ */
 export const GENESIS_REGIONS = [
   'EUC-DE-MUC-1', 'EUW-GB-MNC-1', 'EUW-NL-AMS-1', 'NA-CA-FTS-1', 'NA-CA-MNZ-1', 'NA-CA-PRG-1', 'NORD-NO-KRS-1',
 ] as const;

@@ -7,7 +7,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import { CloudEmulator, HttpEmulator, Timeline, type EmulatorRequest, type EmulatorResponse } from '../../emulator/server.js';
-import { GENESIS_REGIONS, GENESIS_TYPES, GENESIS_TYPES_BY_ID } from './catalog.js';
+import { GENESIS_TYPES, GENESIS_TYPES_BY_ID } from './catalog.js';
 import { API_PREFIX as P, type WireInstance, type WireSnapshot } from './wire.js';
 
 /** Demo prices in USD per hour (not Genesis Cloud's real prices, which are only on its pricing page). */
@@ -19,7 +19,11 @@ export const DEMO_PRICES: Record<string, number> = Object.fromEntries(
   }),
 );
 
-/** Demo capacity per region. ASSUMPTION: which types each region offers (not documented). */
+/**
+ * Demo capacity per region. ASSUMPTION: which types each region offers (not documented). The regions are the current
+ * OpenAPI enum plus ARC-IS-HAF-1, the seed's own example region that the enum no longer lists: the emulated cloud
+ * offers a region the adapter has no constant for, as the real one does when a region opens.
+ */
 const DEMO_AVAILABILITY: Record<string, (typeId: string) => boolean> = {
   'NORD-NO-KRS-1': () => true,
   'EUC-DE-MUC-1': (t) => !t.includes('1080ti'),
@@ -28,13 +32,17 @@ const DEMO_AVAILABILITY: Record<string, (typeId: string) => boolean> = {
   'NA-CA-FTS-1': (t) => t.includes('gaudi') || !/nvidia|intel/.test(t),
   'NA-CA-MNZ-1': (t) => !/nvidia|intel/.test(t),
   'NA-CA-PRG-1': () => false,
+  'ARC-IS-HAF-1': (t) => /nvidia(3080|1080ti)/.test(t) || !/nvidia|intel/.test(t),
 };
+
+/** The regions this emulated cloud offers. */
+export const EMULATOR_REGIONS = Object.keys(DEMO_AVAILABILITY);
 
 const DEMO_IMAGES = [
   { id: 'b7e8a1c2-0a6e-4d7e-9c55-3b1f0d2e4a10', name: 'Ubuntu 22.04', slug: 'ubuntu-22.04', family: 'ubuntu', versions: ['2024-10-01'] },
   { id: 'c1d2e3f4-5a6b-4c7d-8e9f-0a1b2c3d4e5f', name: 'Ubuntu 24.04', slug: 'ubuntu-24.04', family: 'ubuntu', versions: ['2025-05-01'] },
   { id: 'd4c3b2a1-6f5e-4d3c-2b1a-0f9e8d7c6b5a', name: 'Ubuntu 22.04 with NVIDIA driver 550', slug: 'ubuntu-22.04-nvidia-550', family: 'ubuntu', versions: ['2025-01-15'] },
-].map((i) => ({ ...i, os_type: 'linux', type: 'cloud-image', regions: [...GENESIS_REGIONS], created_at: '2024-10-01T00:00:00.000Z', updated_at: '2025-05-01T00:00:00.000Z' }));
+].map((i) => ({ ...i, os_type: 'linux', type: 'cloud-image', regions: [...EMULATOR_REGIONS], created_at: '2024-10-01T00:00:00.000Z', updated_at: '2025-05-01T00:00:00.000Z' }));
 
 export interface GenesisDelays {
   createMs: number;
@@ -156,7 +164,7 @@ export class GenesisEmulator extends CloudEmulator {
     const type = b.type as string;
     const region = b.region as string;
     if (!GENESIS_TYPES_BY_ID.has(type)) return bad(`invalid instance type ${type}`);
-    if (!(GENESIS_REGIONS as readonly string[]).includes(region)) return bad(`invalid region ${region}`);
+    if (!EMULATOR_REGIONS.includes(region)) return bad(`invalid region ${region}`);
     // ASSUMPTION: no capacity in the region answers 400 with code "resource_unavailable".
     if (!DEMO_AVAILABILITY[region]?.(type)) return err(400, 'resource_unavailable', `instance type ${type} is not available in ${region}`);
     const image = this.resolveImage(b.image as string, region);
@@ -166,9 +174,8 @@ export class GenesisEmulator extends CloudEmulator {
     if (!hasKeys && b.password === undefined) return bad('ssh_keys or password is required');
     if (hasKeys)
       for (const k of b.ssh_keys as unknown[]) if (typeof k !== 'string' || !this.sshKeys.has(k)) return bad(`ssh key ${String(k)} not found`);
-    // OpenAPI rule (providers.md §3.3 conflict note): 8–72 chars with upper, lower and digits.
-    if (b.password !== undefined && !(typeof b.password === 'string' && /^(?=.*[a-z])(?=.*[A-Z])(?=.*\d).{8,72}$/.test(b.password)))
-      return bad('password must be 8-72 characters with upper and lower case letters and digits');
+    const pw = b.password === undefined ? undefined : passwordProblem(b.password);
+    if (pw) return bad(pw);
     if (b.disk_size !== undefined && !(Number.isInteger(b.disk_size) && (b.disk_size as number) >= 80)) return bad('disk_size must be an integer of at least 80');
     const meta = b.metadata as { startup_script?: unknown } | undefined;
     if (meta?.startup_script !== undefined && (typeof meta.startup_script !== 'string' || Buffer.byteLength(meta.startup_script) > 64 * 1024))
@@ -243,8 +250,11 @@ export class GenesisEmulator extends CloudEmulator {
   }
 
   private deleteInstance(i: Inst): EmulatorResponse {
-    // Source: seed 002 — termination protection blocks destroy. ASSUMPTION: answered as 400 "instance_protected".
-    if (i.wire.is_protected) return err(400, 'instance_protected', 'instance is termination protected; set is_protected to false first');
+    // Source: seed 002 — with is_protected true "it's not possible to destroy the instance until it's switched to
+    // false" (PATCH /instances/{id} {"is_protected": false}). ASSUMPTION: the refusal's status and code (400
+    // "instance_protected"); the docs give neither.
+    if (i.wire.is_protected)
+      return err(400, 'instance_protected', "instance is termination protected: it's not possible to destroy the instance until is_protected is switched to false");
     i.timeline.clear();
     i.wire.status = 'deleting';
     this.touch(i);
@@ -336,6 +346,20 @@ export class GenesisEmulator extends CloudEmulator {
     this.sshKeys.set(key.id, key);
     return ok(201, key);
   }
+}
+
+/**
+ * Why a create's password is refused, or undefined. Seed 002: "Your password must have a minimum length of 16
+ * characters". The OpenAPI (genesiscloud-go types.gen.go `CreateInstanceJSONBody.Password`) adds "upper and lower
+ * chars, digits and length between 8-72"; both hold here, so the stricter minimum (16) and the maximum (72) apply.
+ * ASSUMPTION: the refusal is a 400 `{code, message}` like every documented error (the exact code is not documented).
+ */
+function passwordProblem(pw: unknown): string | undefined {
+  if (typeof pw !== 'string') return 'password must be a string';
+  if (pw.length < 16) return 'password must have a minimum length of 16 characters';
+  if (pw.length > 72) return 'password must be at most 72 characters';
+  if (!/[a-z]/.test(pw) || !/[A-Z]/.test(pw) || !/\d/.test(pw)) return 'password must have upper and lower case letters and digits';
+  return undefined;
 }
 
 function allowedActions(status: string): string[] {

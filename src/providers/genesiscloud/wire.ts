@@ -55,6 +55,8 @@ export interface WireCreateInstance {
 }
 
 // Source: seed 002 "Snapshot an Instance" / "List Snapshots of an Instance"; status values from providers.md §3.5.
+// The snapshotted instance comes as `resource_id` (seed 002; genesiscloud/genesiscloud-js src/models/Snapshot.ts) or
+// as `source_instance_id` (genesiscloud/genesiscloud-go types.gen.go `Snapshot`, HEAD 163ad0b): either may be present.
 export const WireSnapshot = z.object({
   id: z.string(),
   name: z.string(),
@@ -62,6 +64,8 @@ export const WireSnapshot = z.object({
   region: z.string().optional(),
   status: z.string(),
   resource_id: z.string().nullable().optional(),
+  source_instance_id: z.string().nullable().optional(),
+  source_snapshot_id: z.string().nullable().optional(),
   created_at: z.string().optional(),
 });
 export type WireSnapshot = z.infer<typeof WireSnapshot>;
@@ -83,7 +87,8 @@ export const WireImage = z.object({
 export type WireImage = z.infer<typeof WireImage>;
 export const ImageList = z.object({ images: z.array(WireImage), ...PageFields });
 
-// Source: providers.md §3.2 (Instance availability).
+// Source: providers.md §3.2 (Instance availability); genesiscloud-go types.gen.go `InstancesAvailability`. `region` is
+// any string: the region list changes (the seed's own example, ARC-IS-HAF-1, is not in the current OpenAPI enum).
 export const Availability = z.object({
   availability: z.object({
     region: z.string(),
@@ -104,7 +109,7 @@ export const WireSshKey = z.object({
   fingerprint: z.string().optional(),
   created_at: z.string().optional(),
 });
-// ASSUMPTION: the key list uses the same paginated envelope as the other lists (`ssh_keys` + page fields).
+// Source: genesiscloud/genesiscloud-go types.gen.go `PaginatedSSHKeysResponse` {ssh_keys, page, per_page, total_count}.
 export const SshKeyList = z.object({ ssh_keys: z.array(WireSshKey), ...PageFields });
 
 // Source: providers.md §3.6 — `{code, message}` on every non-2xx.
