@@ -4,7 +4,7 @@
  */
 import { readFileSync } from 'node:fs';
 import { z } from 'zod';
-import { PROVIDER_IDS } from './domain/model.js';
+import { CLOUD_IDS } from './providers/clouds.js';
 
 const usd = z.number().nonnegative();
 
@@ -47,7 +47,7 @@ export const PolicySchema = z
 export const ConfigSchema = z
   .object({
     policy: PolicySchema.prefault({}),
-    prices: z.partialRecord(z.enum(PROVIDER_IDS), z.record(z.string(), usd)).default({}),
+    prices: z.partialRecord(z.enum(CLOUD_IDS), z.record(z.string(), usd)).default({}),
     enabledTools: z.array(z.string()).nullable().default(null),
     disabledTools: z.array(z.string()).default([]),
   })

@@ -1,5 +1,6 @@
 /** Command-line parsing: `compute-mcp [serve|call|emulate|demo] [options]`. */
 import { parseArgs } from 'node:util';
+import { CLOUDS } from '../providers/clouds.js';
 
 export const USAGE = `compute-mcp — an MCP server for GPU and VM clouds, with spend guardrails.
 
@@ -19,9 +20,9 @@ Options:
   -h, --help         this text
   -v, --version      the version
 
-Credentials (env): GENESISCLOUD_API_TOKEN, MITHRIL_API_KEY (+ MITHRIL_PROJECT), ONET_API_KEY
-(+ ONET_ORGANIZATION_ID, ONET_PROJECT_ID), K0RDENT_TOKEN (+ K0RDENT_REGION, K0RDENT_PROJECT, K0RDENT_ZONE),
-INSTAVM_API_KEY; <ID>_BASE_URL overrides a cloud's API address. Logs: JSON on stderr, LOG_LEVEL=debug|info|warn.
+Credentials (env), per cloud:
+${CLOUDS.map((c) => `  ${c.id.padEnd(14)} ${[...c.credentials, ...c.settings].join(', ')}`).join('\n')}
+<ID>_BASE_URL overrides a cloud's API address. Logs: JSON on stderr, LOG_LEVEL=debug|info|warn.
 `;
 
 export type Command =

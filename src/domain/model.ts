@@ -4,9 +4,9 @@
  */
 import { z } from 'zod';
 
-export const PROVIDER_IDS = ['genesiscloud', 'mithril', 'onet', 'k0rdent', 'instavm'] as const;
-export const ProviderIdSchema = z.enum(PROVIDER_IDS);
-export type ProviderId = z.infer<typeof ProviderIdSchema>;
+/** A cloud's id; which ids exist is the table in providers/clouds.ts (tools validate against it). */
+export const ProviderIdSchema = z.string();
+export type ProviderId = string;
 
 export const INSTANCE_STATUSES = [
   'pending', 'running', 'stopping', 'paused', 'starting', 'terminating', 'terminated', 'error', 'unknown',
@@ -54,7 +54,10 @@ export const InstanceSchema = z.object({
   provider_status: z.string(),
   instance_type: z.string(),
   region: z.string().optional(),
+  /** Per VM; `null` = no GPU; absent = unknown (the guardrails count an unknown GPU count as unknown, never as 0). */
   gpu: GpuSchema.nullable().optional(),
+  /** How many VMs this id stands for (e.g. a spot bid for several instances); 1 when absent. Prices are per VM. */
+  quantity: z.number().int().positive().optional(),
   public_ip: z.string().optional(),
   private_ip: z.string().optional(),
   ssh: z.string().optional(),
@@ -128,7 +131,7 @@ export interface CreateRequest {
   startup_script?: string;
   disk_gib?: number;
   from_snapshot?: string;
-  /** Clouds that sell by auction (Mithril): the most to pay per hour; default the current spot price. */
+  /** Clouds that sell by auction: the most to pay per hour; default the current spot price. */
   limit_price_usd?: number;
 }
 

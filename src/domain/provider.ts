@@ -22,7 +22,7 @@ export interface ListOptions extends CallOptions {
 /** What one kind of id looks like on a cloud, and the sentence an agent reads when an id does not fit. */
 export interface IdFormat {
   pattern: RegExp;
-  /** What the ids look like and where to get them, e.g. "Genesis Cloud instance ids are UUIDs; get them from …". */
+  /** What the ids look like and where to get them, e.g. "instance ids are UUIDs; get them from list_instances". */
   describe: string;
 }
 
@@ -47,7 +47,13 @@ export interface Provider {
   getInstance(id: string, opts?: CallOptions): Promise<Instance>;
 
   /** Resolves a create (region, image, price) and the exact request, without sending anything that costs money. */
-  planCreate(req: CreateRequest, opts?: CallOptions): Promise<CreatePlan>;
+  planCreate(req: CreateRequest, opts?: CallOptions & { idempotencyKey?: string }): Promise<CreatePlan>;
+  /**
+   * For clouds that can label or tag a VM: the VM a create with this idempotency key made, if any. The adapter puts
+   * the key on the VM at create (`planCreate` is given it). Clouds without labels leave this out; the gate then matches
+   * by name, type, region and creation time.
+   */
+  findByIdempotencyKey?(key: string, opts?: CallOptions): Promise<Instance | undefined>;
   /** Sends the create. Never retried blindly: a failed create is reported, not re-sent. */
   create(plan: CreatePlan, opts?: CallOptions): Promise<Instance>;
   /** Deletes; resolves `{ already_gone: true }` when the cloud says it no longer exists. */

@@ -1,30 +1,25 @@
-/** Starts every cloud emulator on loopback (ephemeral ports) for `--emulate`, the demo and the tests. */
-import { DEFAULT_TOKEN, DEMO_DELAYS, DEMO_PRICES, GenesisEmulator, INSTANT } from '../providers/genesiscloud/emulator.js';
+/** Starts every built cloud's emulator on loopback (ephemeral ports) for `--emulate`, the demo and the tests. */
+import type { RunningEmulator } from '../providers/cloud.js';
+import { BUILT_CLOUDS } from '../providers/clouds.js';
 import type { EmulatedClouds } from '../providers/index.js';
-import { DEMO_DELAYS as MITHRIL_DEMO, INSTANT as MITHRIL_INSTANT, MithrilEmulator } from '../providers/mithril/emulator.js';
 
 export interface EmulatorSet {
-  genesiscloud: GenesisEmulator;
-  mithril: MithrilEmulator;
+  /** Each cloud's running emulator, by cloud id. */
+  byCloud: Record<string, RunningEmulator>;
   clouds: EmulatedClouds;
   baseUrls: Record<string, string>;
   stop(): Promise<void>;
 }
 
 export async function startEmulators(opts: { pace?: 'instant' | 'demo'; latencyMs?: number } = {}): Promise<EmulatorSet> {
-  const genesiscloud = new GenesisEmulator({ delays: opts.pace === 'demo' ? DEMO_DELAYS : INSTANT, latencyMs: opts.latencyMs });
-  const mithril = new MithrilEmulator({ delays: opts.pace === 'demo' ? MITHRIL_DEMO : MITHRIL_INSTANT, latencyMs: opts.latencyMs });
-  await Promise.all([genesiscloud.start(), mithril.start()]);
+  const running = await Promise.all(BUILT_CLOUDS.map(async (c) => [c.id, await c.emulator({ pace: opts.pace ?? 'instant', latencyMs: opts.latencyMs })] as const));
+  const byCloud = Object.fromEntries(running);
   return {
-    genesiscloud,
-    mithril,
-    clouds: {
-      genesiscloud: { baseUrl: genesiscloud.baseUrl, token: DEFAULT_TOKEN, demoPrices: DEMO_PRICES },
-      mithril: { baseUrl: mithril.baseUrl, key: mithril.key, project: mithril.project },
-    },
-    baseUrls: { genesiscloud: genesiscloud.baseUrl, mithril: mithril.baseUrl },
+    byCloud,
+    clouds: Object.fromEntries(running.map(([id, e]) => [id, { baseUrl: e.baseUrl, env: e.env, ...(e.demoPrices ? { demoPrices: e.demoPrices } : {}) }])),
+    baseUrls: Object.fromEntries(running.map(([id, e]) => [id, e.baseUrl])),
     stop: async () => {
-      await Promise.all([genesiscloud.stop(), mithril.stop()]);
+      await Promise.all(running.map(([, e]) => e.stop()));
     },
   };
 }

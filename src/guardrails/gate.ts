@@ -11,7 +11,8 @@ import type { Policy } from '../config.js';
 import { ComputeError } from '../domain/errors.js';
 import type { CreatePlan, CreateRequest, Instance } from '../domain/model.js';
 import type { Provider } from '../domain/provider.js';
-import { collectPages } from '../providers/paging.js';
+import { collectPages } from '../domain/paging.js';
+import { sleep } from '../domain/sleep.js';
 import { redactArgs, type AuditEntry } from './audit.js';
 import { confirm, type ConfirmOutcome, type HumanChannel } from './confirm.js';
 import { requestHash, type IdempotencyRecord, type IdempotencyStore } from './idempotency.js';
@@ -39,13 +40,14 @@ export interface GateDeps {
   lostCreateLookup?: { attempts: number; delayMs: number };
 }
 
-export interface CreateArgs extends CreateRequest {
+/** A create as the gate takes it: the request (domain/create.ts, all of it bound and sent) and how to go about it. */
+export interface CreateArgs {
   provider: Provider['id'];
+  request: CreateRequest;
   lifetime_hours?: number;
   idempotency_key?: string;
   confirmation_token?: string;
   dry_run?: boolean;
-  wait_seconds?: number;
 }
 
 export type CreateOutcome =
@@ -61,11 +63,13 @@ const MAX_ASKS = 2;
 const LOST_CREATE_LOOKUP = { attempts: 4, delayMs: 3_000 };
 
 export async function guardedCreate(p: Provider, args: CreateArgs, d: GateDeps): Promise<CreateOutcome> {
-  const req: CreateRequest = pickRequest(args);
-  // What decides what gets created and what it costs; wait_seconds, dry_run and the token change neither.
-  const { confirmation_token: token, wait_seconds: _w, dry_run: _d, ...bound } = args;
-  const hash = requestHash({ tool: TOOL, ...bound });
-  const audited = redactArgs(bound as Record<string, unknown>);
+  const req = args.request;
+  const token = args.confirmation_token;
+  // What decides what gets created and what it costs: exactly what the adapter gets, and how long and under which key.
+  // dry_run and the token change neither.
+  const bound = { provider: args.provider, ...req, lifetime_hours: args.lifetime_hours, idempotency_key: args.idempotency_key };
+  const hash = requestHash({ tool: TOOL, provider: args.provider, request: req, lifetime_hours: args.lifetime_hours, idempotency_key: args.idempotency_key });
+  const audited = redactArgs(bound);
 
   // Outside the lock only a finished create is replayed; an unfinished one is settled under the lock, where no other
   // create is in flight.
@@ -77,9 +81,9 @@ export async function guardedCreate(p: Provider, args: CreateArgs, d: GateDeps):
   const plan = await p.planCreate(req, { signal: d.signal });
   let quote = makeQuote(plan, args.lifetime_hours ?? d.policy.limits.maxLifetimeHours ?? null);
   if (args.dry_run)
-    return { status: 'dry_run', quote, summary: quoteSummary(quote, args.name), request: plan.request, preparatory_steps: plan.preparatory_steps };
+    return { status: 'dry_run', quote, summary: quoteSummary(quote, req), request: plan.request, preparatory_steps: plan.preparatory_steps };
 
-  const first = await approve(p, quote, args.name, token, hash, bound, d, undefined);
+  const first = await approve(p, quote, req, token, hash, bound, d, undefined);
   if ('status' in first) return first;
   let approval: Approval = first;
 
@@ -89,7 +93,7 @@ export async function guardedCreate(p: Provider, args: CreateArgs, d: GateDeps):
     if (asks >= MAX_ASKS)
       throw new ComputeError('CONFLICT', `the offer keeps changing (${outcome.again}); no VM was created`, { provider: p.id, hint: 'Call list_instance_types and create_vm again.' });
     quote = outcome.quote;
-    const next = await approve(p, quote, args.name, undefined, hash, bound, d, `${outcome.again}; nothing was created yet. Ask again:`);
+    const next = await approve(p, quote, req, undefined, hash, bound, d, `${outcome.again}; nothing was created yet. Ask again:`);
     if ('status' in next) return next;
     approval = next;
   }
@@ -99,8 +103,10 @@ export async function guardedCreate(p: Provider, args: CreateArgs, d: GateDeps):
 async function createLocked(
   p: Provider, req: CreateRequest, args: CreateArgs, hash: string, audited: Record<string, unknown>, quote: Quote, approval: Approval, d: GateDeps,
 ): Promise<CreateOutcome | { again: string; quote: Quote }> {
-  // Re-plan and re-price just before spending: the human approved `quote`, not whatever the cloud says now.
-  const plan = await p.planCreate(req, { signal: d.signal });
+  // Re-plan and re-price just before spending: the human approved `quote`, not whatever the cloud says now. The plan
+  // carries the key, for clouds that label the VM with it.
+  const key = args.idempotency_key ?? (approval.nonce ? `token:${approval.nonce}` : undefined);
+  const plan = await p.planCreate(req, { signal: d.signal, ...(key ? { idempotencyKey: key } : {}) });
   const now = makeQuote(plan, quote.lifetime_hours);
   const change = changed(quote, now);
   if (change) return { again: change, quote: now };
@@ -115,9 +121,8 @@ async function createLocked(
     if (typeof settled === 'object') return settled;
     note = settled;
   }
-  const key = args.idempotency_key ?? (approval.nonce ? `token:${approval.nonce}` : undefined);
   const claimKey = key ?? `create:${randomBytes(9).toString('base64url')}`;
-  if (key) d.idempotency.put({ key, hash, provider: p.id, status: 'pending', name: args.name, instance_type: now.instance_type, region: now.region, at: Date.now() });
+  if (key) d.idempotency.put({ key, hash, provider: p.id, status: 'pending', name: req.name, instance_type: now.instance_type, region: now.region, at: Date.now() });
   d.ledger.claim({ key: claimKey, kind: 'create', provider: p.id, gpus: now.gpu?.count ?? 0, usd_per_hour: now.usd_per_hour });
   d.audit.write({ tool: TOOL, provider: p.id, phase: 'send', request: audited, quote: now, how: approval.how });
   let instance: Instance;
@@ -151,12 +156,12 @@ export function denied(
 
 /** Policy, then (if needed) a human: returns an approval, or the answer to give the agent instead. */
 async function approve(
-  p: Provider, quote: Quote, name: string, token: string | undefined, hash: string, bound: Record<string, unknown>, d: GateDeps, again: string | undefined,
+  p: Provider, quote: Quote, req: CreateRequest, token: string | undefined, hash: string, bound: Record<string, unknown>, d: GateDeps, again: string | undefined,
 ): Promise<Approval | CreateOutcome> {
   const audited = redactArgs(bound);
   const usage = needsUsage(d.policy) ? await currentUsage(d.clouds(), d.ledger, d.signal) : undefined;
   const decision = decideCreate(quote, d.policy, usage);
-  const summary = quoteSummary(quote, name);
+  const summary = quoteSummary(quote, req);
   if (decision.kind === 'deny') throw denied(TOOL, p, decision, d, { request: audited, quote }, 'no VM was created');
   if (decision.kind === 'allow') {
     d.audit.write({ tool: TOOL, provider: p.id, phase: 'decision', request: audited, quote, decision: 'allow', how: 'policy', reason: decision.reason });
@@ -223,15 +228,19 @@ async function settleKey(p: Provider, key: string, hash: string, d: GateDeps): P
       d.audit.write({ tool: TOOL, provider: p.id, phase: 'decision', decision: 'existing', how: 'idempotency', instance_id: inst.id, reason: 'found the VM of an unfinished create' });
       return { status: 'existing', instance: inst, message: `An earlier call with this key created ${inst.id} (its answer was lost); no new VM was created.` };
     }
-    if (i < attempts) await pause(delayMs, d.signal);
+    if (i < attempts) await sleep(delayMs, d.signal).catch(() => { throw new ComputeError('CANCELLED', 'The request was cancelled; nothing was created'); });
   }
   d.idempotency.put({ ...rec, status: 'failed' });
   const waited = Math.round(((attempts - 1) * delayMs) / 100) / 10;
   return `An earlier call with this key got no answer from the cloud, and no VM of it appeared in ${attempts} looks over ${waited} s; a new one was created.`;
 }
 
-/** The VM a lost create made: same name, type and region, made after the send, and claimed by no other key. */
+/**
+ * The VM a lost create made: found by its key where the cloud labels VMs; elsewhere, the one with the same name, type
+ * and region, made after the send, and claimed by no other key.
+ */
 async function findUnclaimed(p: Provider, rec: IdempotencyRecord, d: GateDeps): Promise<Instance | undefined> {
+  if (p.findByIdempotencyKey) return p.findByIdempotencyKey(rec.key, { signal: d.signal });
   const claimed = d.idempotency.claimedIds();
   const all = await collectPages(p.id, undefined as string | undefined, async (cursor) => {
     const page = await p.listInstances({ cursor, limit: 100, signal: d.signal });
@@ -325,17 +334,6 @@ function changed(a: Quote, b: Quote): string | undefined {
   return undefined;
 }
 
-function pickRequest(a: CreateArgs): CreateRequest {
-  const r: CreateRequest = { instance_type: a.instance_type, name: a.name };
-  for (const k of ['region', 'image', 'ssh_public_key', 'startup_script', 'disk_gib', 'from_snapshot', 'limit_price_usd'] as const) if (a[k] !== undefined) (r as unknown as Record<string, unknown>)[k] = a[k];
-  return r;
-}
-
-const pause = (ms: number, signal?: AbortSignal) => new Promise<void>((resolve, reject) => {
-  if (signal?.aborted) return reject(new ComputeError('CANCELLED', 'The request was cancelled'));
-  const t = setTimeout(resolve, ms);
-  signal?.addEventListener('abort', () => (clearTimeout(t), reject(new ComputeError('CANCELLED', 'The request was cancelled'))), { once: true });
-});
 
 export const errorOf = (e: unknown) => (e instanceof ComputeError ? { code: e.code, message: e.message } : { code: 'INTERNAL', message: 'internal error' });
 

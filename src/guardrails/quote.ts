@@ -3,7 +3,8 @@
  * Money is computed in integer micro-dollars so sums never drift.
  */
 import { z } from 'zod';
-import { GpuSchema, PriceSourceSchema, ProviderIdSchema, type CreatePlan } from '../domain/model.js';
+import { shownFields } from '../domain/create.js';
+import { GpuSchema, PriceSourceSchema, ProviderIdSchema, type CreatePlan, type CreateRequest } from '../domain/model.js';
 
 export const QuoteSchema = z.object({
   provider: ProviderIdSchema,
@@ -55,21 +56,26 @@ const PLAIN = /^[A-Za-z0-9][A-Za-z0-9._:/@+-]{0,99}$/;
  * can never pass for a line of the summary. `quoted` always quotes (for names).
  */
 export function shown(value: string, quoted = false): string {
-  const v = value.length > 100 ? `${value.slice(0, 100)}…` : value;
-  return PLAIN.test(v) && !quoted ? v : JSON.stringify(v);
+  const v = value.length > 100 ? `${value.slice(0, 100)}...` : value;
+  if (PLAIN.test(v) && !quoted) return v;
+  // Anything outside printable ASCII is escaped: line and paragraph separators, bidi overrides, look-alikes.
+  return JSON.stringify(v).replace(/[^\x20-\x7e]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`);
 }
 
 /**
  * The short exact text a human approves. The facts come first, in one line, from validated fields: cloud, type, GPUs,
  * region, price, lifetime; the agent-chosen name comes last, quoted.
  */
-export function quoteSummary(q: Quote, name: string): string {
+export function quoteSummary(q: Quote, req: Pick<CreateRequest, 'name'> & Partial<CreateRequest>): string {
   const gpu = q.gpu ? `${q.gpu.count}× ${shown(q.gpu.model)}` : 'no GPU';
   const price = q.usd_per_hour === null ? 'price unknown' : `$${q.usd_per_hour.toFixed(2)}/hour (${SOURCE_LABEL[q.price_source ?? ''] ?? 'price'})`;
+  // Nothing stops the VM when the planned hours are up: the summary must not read as a cap.
   const life =
     q.lifetime_hours === null
       ? 'no lifetime set: it bills until deleted'
-      : `for ${q.lifetime_hours} h${q.max_total_usd === null ? '' : `, at most $${q.max_total_usd.toFixed(2)} in total`}`;
+      : `planned for ${q.lifetime_hours} h${q.max_total_usd === null ? '' : ` (about $${q.max_total_usd.toFixed(2)})`}; it bills until paused or deleted`;
   const notes = q.notes?.length ? ` ${q.notes.join(' ')}` : '';
-  return `Create on ${q.provider}: ${shown(q.instance_type)} (${gpu}) in ${shown(q.region)}, ${price}, ${life}. Name: ${shown(name, true)}.${notes}`;
+  const extras = shownFields(req as CreateRequest);
+  const more = extras.length ? ` With ${extras.join(', ')}.` : '';
+  return `Create on ${q.provider}: ${shown(q.instance_type)} (${gpu}) in ${shown(q.region)}, ${price}, ${life}. Name: ${shown(req.name, true)}.${more}${notes}`;
 }

@@ -12,7 +12,8 @@ import type { z } from 'zod';
 import type { Logger } from 'pino';
 import { ComputeError, type ErrorCode } from '../domain/errors.js';
 import type { ProviderId } from '../domain/model.js';
-import { DEFAULT_RETRY, RETRYABLE_STATUSES, backoffDelay, parseRetryAfter, sleep, type RetryPolicy } from './retry.js';
+import { sleep } from '../domain/sleep.js';
+import { DEFAULT_RETRY, RETRYABLE_STATUSES, backoffDelay, parseRetryAfter, type RetryPolicy } from './retry.js';
 
 export interface HttpTimeouts {
   connectMs: number;
@@ -44,7 +45,7 @@ export interface HttpClientOptions {
    * `Bearer`/`Token`) are already treated as secrets.
    */
   secrets?: readonly string[];
-  /** Reads the cloud's error envelope (e.g. Genesis `{code,message}`). */
+  /** Reads the cloud's error envelope (e.g. `{code,message}`). */
   parseError?: (body: unknown) => CloudErrorBody;
   /** Names the env var(s) to check on 401/403. */
   credentialsHint?: string;

@@ -2,11 +2,12 @@
 import { z } from 'zod';
 import { ComputeError, isComputeError } from '../domain/errors.js';
 import { ProviderIdSchema, type ProviderId } from '../domain/model.js';
+import { CLOUD_IDS } from '../providers/clouds.js';
 import { MAX_ID_LENGTH, unsafeIdReason, type IdKind, type Provider } from '../domain/provider.js';
 import type { ToolContext } from './define.js';
 
-export const providerArg = ProviderIdSchema.describe('Cloud id');
-export const optionalProviderArg = ProviderIdSchema.optional().describe('Only this cloud; omit for all enabled clouds');
+export const providerArg = z.enum(CLOUD_IDS).describe('Cloud id');
+export const optionalProviderArg = z.enum(CLOUD_IDS).optional().describe('Only this cloud; omit for all enabled clouds');
 export const instanceIdArg = z.string().min(1).max(MAX_ID_LENGTH).describe('Instance id');
 export const limitArg = (def: number) => z.number().int().min(1).max(100).default(def).describe('Max items');
 export const cursorArg = z.string().max(2000).optional().describe('next_cursor of the last page');

@@ -1,16 +1,11 @@
 import { z } from 'zod';
 import { ComputeError } from '../domain/errors.js';
+import { createInputShape, requestOf } from '../domain/create.js';
 import { guardedCreate } from '../guardrails/gate.js';
 import { money, providerArg } from './common.js';
 import { defineTool } from './define.js';
 import { OutInstance, OutQuote, OutRequest } from './shapes.js';
 import { waitForStatus } from './wait.js';
-
-/**
- * Names reach the human's approval summary and the cloud: identifiers only, so no name can read as a sentence
- * ("(no GPU) at $0.01/hour. Safe to approve.") or break a line.
- */
-const VM_NAME = /^[A-Za-z0-9][A-Za-z0-9._-]{0,62}$/;
 
 export const createVm = defineTool({
   name: 'create_vm',
@@ -19,20 +14,8 @@ export const createVm = defineTool({
     'Create one VM. Costly VMs need a human yes: show the summary to the user, then repeat the call with confirmation_token. dry_run only quotes.',
   input: {
     provider: providerArg,
-    instance_type: z.string().min(1).max(200).describe('Type id from list_instance_types'),
-    region: z.string().max(100).optional().describe('Region; omit for the first with capacity'),
-    image: z.string().max(200).optional().describe('Image id or slug from list_images; omit for the default Ubuntu'),
-    name: z
-      .string()
-      .max(63)
-      .regex(VM_NAME, 'use 1-63 letters, digits, ".", "_" or "-", starting with a letter or digit')
-      .describe('VM name'),
-    ssh_public_key: z.string().max(16_384).optional().describe('SSH public key text; registered with the cloud if new'),
-    startup_script: z.string().max(65_536).optional().describe('Script run on first boot'),
-    disk_gib: z.number().int().min(1).max(65_536).optional().describe('Boot disk size, GiB'),
-    lifetime_hours: z.number().positive().max(8_760).optional().describe('Planned hours, for the cost cap in the quote'),
-    from_snapshot: z.string().max(200).optional().describe('Snapshot id to restore from (see list_snapshots)'),
-    limit_price: z.number().positive().max(10_000).optional().describe('Mithril spot bid: max $/hour (default: spot price)'),
+    ...createInputShape(),
+    lifetime_hours: z.number().positive().max(8_760).optional().describe('Planned hours, for the cost in the quote'),
     idempotency_key: z.string().min(1).max(200).optional().describe('Same key + same arguments never creates twice'),
     confirmation_token: z.string().max(2_000).optional().describe("Only after the human's yes"),
     dry_run: z.boolean().default(false).describe('Only quote and show the request; create nothing'),
@@ -53,9 +36,10 @@ export const createVm = defineTool({
   annotations: { readOnlyHint: false, destructiveHint: false, idempotentHint: false, openWorldHint: true },
   handler: async (args, ctx) => {
     const p = ctx.providers.get(args.provider);
-    if (args.image && args.from_snapshot) throw new ComputeError('INVALID_INPUT', 'pass image or from_snapshot, not both', { provider: p.id, hint: 'Drop one of them.' });
-    const { limit_price, ...rest } = args;
-    const out = await guardedCreate(p, { ...rest, ...(limit_price !== undefined ? { limit_price_usd: limit_price } : {}) }, ctx.gate);
+    const request = requestOf(args);
+    if (request.image && request.from_snapshot) throw new ComputeError('INVALID_INPUT', 'pass image or from_snapshot, not both', { provider: p.id, hint: 'Drop one of them.' });
+    const { provider, lifetime_hours, idempotency_key, confirmation_token, dry_run } = args;
+    const out = await guardedCreate(p, { provider, request, lifetime_hours, idempotency_key, confirmation_token, dry_run }, ctx.gate);
     if (out.status === 'created' && args.wait_seconds > 0) {
       const w = await waitForStatus(ctx, p, out.instance.id, 'running', args.wait_seconds);
       if (w.instance) return { ...out, instance: w.instance };

@@ -1,13 +1,14 @@
 import { z } from 'zod';
 import { ComputeError } from '../domain/errors.js';
-import { InstanceStatusSchema, PROVIDER_IDS, type Instance } from '../domain/model.js';
+import { InstanceStatusSchema, type Instance } from '../domain/model.js';
+import { CLOUD_IDS } from '../providers/clouds.js';
 import { cursorArg, decodeCursor, encodeCursor, limitArg, money, optionalProviderArg, targets } from './common.js';
 import { defineTool } from './define.js';
 import { OutError, OutInstance } from './shapes.js';
 
 // A cursor holds, for every cloud still to be read, its own cursor (null: its first page), and the page size per cloud,
 // which stays fixed for the whole listing so clouds with numbered pages keep their offsets.
-const CursorSchema = z.object({ s: z.partialRecord(z.enum(PROVIDER_IDS), z.string().nullable()), l: z.number().int().min(1).max(100) });
+const CursorSchema = z.object({ s: z.partialRecord(z.enum(CLOUD_IDS), z.string().nullable()), l: z.number().int().min(1).max(100) });
 type Cursor = z.infer<typeof CursorSchema>;
 const MAX_EMPTY_HOPS = 20;
 

@@ -2,7 +2,7 @@
 import { ComputeError } from '../domain/errors.js';
 import type { Instance, InstanceStatus } from '../domain/model.js';
 import type { Provider } from '../domain/provider.js';
-import { sleep } from '../http/retry.js';
+import { sleep } from '../domain/sleep.js';
 import type { ToolContext } from './define.js';
 
 export interface WaitResult {

@@ -8,7 +8,7 @@ import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StdioClientTransport } from '@modelcontextprotocol/sdk/client/stdio.js';
 import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
 import { CallToolResultSchema, ElicitRequestSchema } from '@modelcontextprotocol/sdk/types.js';
-import { afterEach, describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it, vi } from 'vitest';
 import { GenesisEmulator } from '../../src/providers/genesiscloud/emulator.js';
 import { H100, SSH_KEY } from '../helpers/harness.js';
 
@@ -143,7 +143,8 @@ describe('progress and cancellation', () => {
     };
   }
 
-  async function exercise(client: Client, em: GenesisEmulator) {
+  /** `logs` is the server's stderr so far: the end of the cancelled call shows there. */
+  async function exercise(client: Client, em: GenesisEmulator, logs: () => string) {
     const cheap = { provider: 'genesiscloud', instance_type: 'vcpu-2_memory-4g_disk-80g', name: 'slow', ssh_public_key: SSH_KEY };
     // create_vm with wait_seconds reports progress while it waits
     const progress: { message?: string }[] = [];
@@ -167,25 +168,30 @@ describe('progress and cancellation', () => {
     await expect(waiting).rejects.toThrow();
     expect(Date.now() - started).toBeLessThan(10_000);
     const polls = () => em.http.count('GET', `/compute/v1/instances/${id}`);
-    await new Promise((r) => setTimeout(r, 300));
+    // The server ends the call (and logs it) once it sees the cancellation; after that nothing may poll again.
+    await vi.waitFor(() => expect(logs()).toMatch(/"tool":"wait_for_instance".*"code":"CANCELLED"/), { timeout: 10_000, interval: 20 });
     const before = polls();
-    await new Promise((r) => setTimeout(r, 2500)); // longer than the poll interval: a live loop would poll again
-    expect(polls()).toBe(before);
+    // A full round trip on the same connection: had the loop survived, its next poll (every 2 s) would be counted by
+    // the time a later wait_for_instance with a 2-second budget ends.
+    await client.callTool({ name: 'wait_for_instance', arguments: { provider: 'genesiscloud', id, status: 'paused', timeout_seconds: 2 } });
+    expect(polls() - before).toBeLessThanOrEqual(2); // the new call's own polls (at 0 s and 2 s) only
   }
 
   it('over HTTP', async () => {
     const { em, env } = await slowCloud();
-    const { url } = await startHttpCli(['--http', '127.0.0.1:0'], env);
+    const { url, stderr } = await startHttpCli(['--http', '127.0.0.1:0'], env);
     const { client } = await httpClient(url);
-    await exercise(client, em);
+    await exercise(client, em, stderr);
   });
 
   it('over stdio', async () => {
     const { em, env } = await slowCloud();
-    const transport = new StdioClientTransport({ command: process.execPath, args: [CLI], env: { ...BASE_ENV, ...env }, stderr: 'ignore' });
+    const transport = new StdioClientTransport({ command: process.execPath, args: [CLI], env: { ...BASE_ENV, ...env }, stderr: 'pipe' });
+    let err = '';
+    transport.stderr?.on('data', (d) => (err += String(d)));
     const client = new Client({ name: 'stdio-e2e', version: '0' });
     await client.connect(transport);
     cleanup.push(() => client.close());
-    await exercise(client, em);
+    await exercise(client, em, () => err);
   });
 });

@@ -1,6 +1,6 @@
 /** The audit log: every change and every confirmation decision, before and after, 0600, without secrets. */
 import { statSync } from 'node:fs';
-import { afterEach, describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it, vi } from 'vitest';
 import type { AuditEntry } from '../../src/guardrails/audit.js';
 import { CPU2, H100, SSH_KEY, startHarness, type Harness } from '../helpers/harness.js';
 
@@ -61,8 +61,9 @@ describe('audit log', () => {
     h = await startHarness();
     h.emulator.http.injectFault({ method: 'POST', path: /^\/compute\/v1\/instances$/, delayMs: 300, times: 1 });
     const pending = h.call('create_vm', { provider: 'genesiscloud', instance_type: CPU2, name: 'slow', ssh_public_key: SSH_KEY });
-    await new Promise((r) => setTimeout(r, 150));
-    expect(phases('create_vm')).toEqual(['call:', 'decision:allow', 'send:']); // the call is in flight
+    // The call is in flight (the cloud answers after 300 ms): the intent is on disk already.
+    await vi.waitFor(() => expect(phases('create_vm')).toEqual(['call:', 'decision:allow', 'send:']), { timeout: 2_000, interval: 10 });
+    expect(h.emulator.liveInstances()).toHaveLength(0);
     await pending;
     expect(phases('create_vm').slice(-2)).toEqual(['cloud:running', 'result:created']);
   });

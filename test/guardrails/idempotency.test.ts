@@ -1,5 +1,5 @@
 /** Idempotent creates across retries and restarts, counted on the emulator. */
-import { afterEach, describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it, vi } from 'vitest';
 import type { IdempotencyRecord } from '../../src/guardrails/idempotency.js';
 import { GenesisEmulator } from '../../src/providers/genesiscloud/emulator.js';
 import { CPU2, H100, SSH_KEY, startHarness, text, type Harness } from '../helpers/harness.js';
@@ -80,8 +80,8 @@ describe('idempotency_key', () => {
     h = await startHarness({ timeouts: { requestMs: 200 } });
     h.emulator.http.injectFault({ method: 'POST', path: /^\/compute\/v1\/instances$/, delayMs: 500, times: 1 });
     expect(text(await h.call('create_vm', ARGS))).toMatch(/^\[TIMEOUT\]/);
-    await new Promise((r) => setTimeout(r, 500)); // the cloud finishes the create after the client gave up
-    expect(h.emulator.liveInstances()).toHaveLength(1);
+    // The cloud finishes the create after the client gave up.
+    await vi.waitFor(() => expect(h.emulator.liveInstances()).toHaveLength(1), { timeout: 2_000, interval: 20 });
     const again = sc<{ status: string; instance: { id: string }; message: string }>(await h.call('create_vm', ARGS));
     expect(again).toMatchObject({ status: 'existing', instance: { id: h.emulator.liveInstances()[0]!.id }, message: expect.stringContaining('answer was lost') });
     expect(h.emulator.liveInstances()).toHaveLength(1);

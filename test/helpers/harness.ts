@@ -67,8 +67,8 @@ export async function startHarness(opts: HarnessOptions = {}): Promise<Harness> 
     emulated: opts.live
       ? undefined
       : {
-          genesiscloud: { baseUrl: emulator.baseUrl, token: opts.emulator?.token ?? DEFAULT_TOKEN, demoPrices: opts.demoPrices ?? DEMO_PRICES },
-          ...(mithril ? { mithril: { baseUrl: mithril.baseUrl, key: mithril.key, project: mithril.project } } : {}),
+          genesiscloud: { baseUrl: emulator.baseUrl, env: { GENESISCLOUD_API_TOKEN: opts.emulator?.token ?? DEFAULT_TOKEN }, demoPrices: opts.demoPrices ?? DEMO_PRICES },
+          ...(mithril ? { mithril: { baseUrl: mithril.baseUrl, env: { MITHRIL_API_KEY: mithril.key, MITHRIL_PROJECT: mithril.project } } } : {}),
         },
     http: { retry: { baseDelayMs: 5, maxDelayMs: 20, ...opts.retry }, ...(opts.timeouts ? { timeouts: opts.timeouts } : {}) },
   });

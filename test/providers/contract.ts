@@ -15,6 +15,8 @@ export interface ContractSubject {
   emulator: HttpEmulator;
   /** A valid, cheap create. */
   createRequest: (name: string) => CreateRequest;
+  /** Fields the cloud cannot use: each refused before anything is sent. */
+  unusable: Partial<CreateRequest>[];
   /** The request that creates (for fault injection and counting). */
   createCall: { method: string; path: RegExp };
   /** A read the adapter makes in getInstance. */
@@ -74,14 +76,25 @@ export function providerContract(name: string, make: () => Promise<ContractSubje
       expect(s.liveCount()).toBe(0);
     });
 
-    it('creates one VM that lists, gets and reaches running', async () => {
-      const inst = await create();
+    it('creates one VM that lists with its plan\'s name, type and region, gets and reaches running', async () => {
+      const plan = await s.provider.planCreate(s.createRequest('contract-vm'));
+      const inst = await s.provider.create(plan);
       expect(['pending', 'running']).toContain(inst.status);
       expect(s.liveCount()).toBe(1);
       const running = await waitFor(s.provider, inst.id, 'running');
       expect(running!.id).toBe(inst.id);
+      // The gate relies on it: what the human approved is what the cloud shows (and a lost create is found by it).
       const page = await s.provider.listInstances();
-      expect(page.items.map((i) => i.id)).toContain(inst.id);
+      expect(page.items.find((i) => i.id === inst.id)).toMatchObject({ name: plan.name, instance_type: plan.instance_type.id, region: plan.region });
+    });
+
+    it('refuses a field it cannot use before anything is sent', async () => {
+      for (const extra of s.unusable) {
+        const before = s.emulator.requests.filter((r) => r.method !== 'GET').length;
+        await expect(s.provider.planCreate({ ...s.createRequest('unusable'), ...extra }), JSON.stringify(extra)).rejects.toMatchObject({ code: 'INVALID_INPUT' });
+        expect(s.emulator.requests.filter((r) => r.method !== 'GET')).toHaveLength(before);
+      }
+      expect(s.liveCount()).toBe(0);
     });
 
     it('maps an unknown cloud status to unknown and keeps the raw value', async () => {

@@ -55,8 +55,8 @@ describe('quotes', () => {
     expect(makeQuote({ ...plan, price: { usd_per_hour: null, source: null } }, 2).max_total_usd).toBeNull();
   });
   it('summarises GPUs, price and lifetime, and says when the price is unknown', () => {
-    expect(quoteSummary(makeQuote(plan, 2), 'x')).toBe('Create on genesiscloud: t (8× H100) in R, $0.10/hour (price from your config), for 2 h, at most $0.20 in total. Name: "x".');
-    expect(quoteSummary(makeQuote({ ...plan, price: { usd_per_hour: null, source: null } }, null), 'x')).toContain('price unknown, no lifetime set: it bills until deleted');
+    expect(quoteSummary(makeQuote(plan, 2), { name: 'x' })).toBe('Create on genesiscloud: t (8× H100) in R, $0.10/hour (price from your config), planned for 2 h (about $0.20); it bills until paused or deleted. Name: "x".');
+    expect(quoteSummary(makeQuote({ ...plan, price: { usd_per_hour: null, source: null } }, null), { name: 'x' })).toContain('price unknown, no lifetime set: it bills until deleted');
   });
 });
 

@@ -25,13 +25,13 @@ describe('backoffDelay', () => {
 
 describe('collectPages', () => {
   it('reads the first page even without a cursor, then follows next until it ends', async () => {
-    const { collectPages } = await import('../../src/providers/paging.js');
+    const { collectPages } = await import('../../src/domain/paging.js');
     const pages: Record<string, { items: number[]; next?: string }> = { start: { items: [1, 2], next: 'b' }, b: { items: [3], next: 'c' }, c: { items: [4] } };
     expect(await collectPages('genesiscloud', undefined as string | undefined, async (c) => pages[c ?? 'start']!)).toEqual([1, 2, 3, 4]);
     expect(await collectPages('genesiscloud', 1, async (p) => ({ items: [p], next: p < 3 ? p + 1 : undefined }))).toEqual([1, 2, 3]);
   });
   it('stops a listing that never ends', async () => {
-    const { collectPages } = await import('../../src/providers/paging.js');
+    const { collectPages } = await import('../../src/domain/paging.js');
     await expect(collectPages('genesiscloud', 1, async (p) => ({ items: [p], next: p + 1 }))).rejects.toMatchObject({ code: 'PROVIDER_BAD_RESPONSE' });
   });
 });

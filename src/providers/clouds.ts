@@ -1,0 +1,20 @@
+/**
+ * The one table of clouds: every cloud this version knows, in the order they are listed. A built cloud is its folder's
+ * module value; a planned one is what it will need. Adding a cloud is one folder and one line here.
+ */
+import type { CloudModule, PlannedCloud } from './cloud.js';
+import { genesiscloud } from './genesiscloud/index.js';
+import { mithril } from './mithril/index.js';
+
+export const CLOUDS: readonly (CloudModule | PlannedCloud)[] = [
+  genesiscloud,
+  mithril,
+  { id: 'onet', name: 'ONET Solutions', credentials: ['ONET_API_KEY'], settings: ['ONET_ORGANIZATION_ID', 'ONET_PROJECT_ID'], planned: true },
+  { id: 'k0rdent', name: 'k0rdent AI', credentials: ['K0RDENT_TOKEN'], settings: ['K0RDENT_REGION', 'K0RDENT_PROJECT', 'K0RDENT_ZONE'], planned: true },
+  { id: 'instavm', name: 'InstaVM', credentials: ['INSTAVM_API_KEY'], settings: [], planned: true },
+];
+
+export const isBuilt = (c: CloudModule | PlannedCloud): c is CloudModule => !('planned' in c);
+export const BUILT_CLOUDS: readonly CloudModule[] = CLOUDS.filter(isBuilt);
+/** Every cloud id, for input validation; a tuple so zod can make an enum of it. */
+export const CLOUD_IDS = CLOUDS.map((c) => c.id) as [string, ...string[]];

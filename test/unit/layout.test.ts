@@ -1,0 +1,46 @@
+/**
+ * The layout shows the architecture: a cloud lives in its folder (src/providers/<id>/) and is listed once in the
+ * table of clouds; tools never do HTTP; the guardrails never reach into the clouds.
+ */
+import { readdirSync, readFileSync, statSync } from 'node:fs';
+import { join, relative } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { CLOUDS } from '../../src/providers/clouds.js';
+
+const SRC = join(import.meta.dirname, '../../src');
+const files = (dir: string): string[] =>
+  readdirSync(dir).flatMap((f) => (statSync(join(dir, f)).isDirectory() ? files(join(dir, f)) : f.endsWith('.ts') ? [join(dir, f)] : []));
+const ALL = files(SRC).map((f) => ({ path: relative(SRC, f), text: readFileSync(f, 'utf8') }));
+const TABLE = 'providers/clouds.ts';
+
+describe('layout', () => {
+  it('names no cloud outside its own folder and the table of clouds', () => {
+    const found: string[] = [];
+    for (const cloud of CLOUDS) {
+      // The id (also inside env names like GENESISCLOUD_API_TOKEN) and the name's first word ("Genesis", "ONET").
+      const words = [cloud.id, cloud.name.split(' ')[0]!].map((w) => new RegExp(`${w}`, 'i'));
+      for (const f of ALL) {
+        if (f.path === TABLE || f.path.startsWith(`providers/${cloud.id}/`)) continue;
+        for (const w of words) if (w.test(f.text)) found.push(`${f.path}: ${w.source}`);
+      }
+    }
+    expect(found).toEqual([]);
+  });
+
+  it('tools import nothing from http/, guardrails nothing from providers/', () => {
+    const imports = (f: { text: string }) => [...f.text.matchAll(/from '([^']+)'/g)].map((m) => m[1]!);
+    const bad = ALL.flatMap((f) => {
+      if (f.path.startsWith('tools/')) return imports(f).filter((i) => i.startsWith('../http/')).map((i) => `${f.path} → ${i}`);
+      if (f.path.startsWith('guardrails/')) return imports(f).filter((i) => i.startsWith('../providers/')).map((i) => `${f.path} → ${i}`);
+      return [];
+    });
+    expect(bad).toEqual([]);
+  });
+
+  it('every cloud folder is in the table, and every built cloud in the table has a folder with its module', () => {
+    const folders = readdirSync(join(SRC, 'providers')).filter((f) => statSync(join(SRC, 'providers', f)).isDirectory());
+    const built = CLOUDS.filter((c) => !('planned' in c)).map((c) => c.id);
+    expect(folders.sort()).toEqual([...built].sort());
+    for (const id of built) expect(readFileSync(join(SRC, 'providers', id, 'index.ts'), 'utf8')).toMatch(new RegExp(`export const \\w+: CloudModule`));
+  });
+});
