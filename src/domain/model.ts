@@ -102,15 +102,14 @@ export type Console = z.infer<typeof ConsoleSchema>;
 
 export const CAPABILITY_NAMES = ['pause', 'resume', 'snapshot', 'console', 'list_images', 'regions'] as const;
 export type CapabilityName = (typeof CAPABILITY_NAMES)[number];
-/** `true`, or a sentence that says why not and what to do instead (SkyPilot-style). */
-export type Capability = true | string;
+/**
+ * Three states: supported (`true`); works differently, with the sentence that says how (e.g. "no web console; the SSH
+ * command is returned"); unsupported, with why and what to do instead (SkyPilot-style).
+ */
+export const CapabilitySchema = z.union([z.literal(true), z.object({ differently: z.string() }), z.object({ unsupported: z.string() })]);
+export type Capability = z.infer<typeof CapabilitySchema>;
 export type Capabilities = Record<CapabilityName, Capability>;
-export const CapabilitiesSchema = z.object(
-  Object.fromEntries(CAPABILITY_NAMES.map((c) => [c, z.union([z.literal(true), z.string()])])) as Record<
-    CapabilityName,
-    z.ZodUnion<[z.ZodLiteral<true>, z.ZodString]>
-  >,
-);
+export const isUnsupported = (c: Capability): c is { unsupported: string } => typeof c === 'object' && 'unsupported' in c;
 
 /** Per-instance outcome of a batch power action (pause_instances / resume_instances). */
 export const PowerResultSchema = z.object({

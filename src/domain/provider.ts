@@ -41,7 +41,8 @@ export interface Provider {
   readonly ids: IdFormats;
 
   listInstanceTypes(opts?: CallOptions & { region?: string }): Promise<InstanceType[]>;
-  listImages(opts?: CallOptions & { region?: string }): Promise<Image[]>;
+  /** Optional, like pause/resume/snapshot: a cloud that cannot declares it unsupported in `capabilities` and leaves it out. */
+  listImages?(opts?: CallOptions & { region?: string }): Promise<Image[]>;
   listInstances(opts?: ListOptions): Promise<Page<Instance>>;
   /** Throws NOT_FOUND when the instance does not exist (or is gone). */
   getInstance(id: string, opts?: CallOptions): Promise<Instance>;
@@ -60,11 +61,11 @@ export interface Provider {
   delete(id: string, opts?: CallOptions): Promise<{ already_gone: boolean }>;
 
   /** One result per id, in the order given. */
-  pause(ids: string[], opts?: CallOptions): Promise<PowerResult[]>;
-  resume(ids: string[], opts?: CallOptions): Promise<PowerResult[]>;
+  pause?(ids: string[], opts?: CallOptions): Promise<PowerResult[]>;
+  resume?(ids: string[], opts?: CallOptions): Promise<PowerResult[]>;
 
-  snapshot(id: string, name: string, opts?: CallOptions): Promise<Snapshot>;
-  listSnapshots(opts?: CallOptions & { instanceId?: string }): Promise<Snapshot[]>;
+  snapshot?(id: string, name: string, opts?: CallOptions): Promise<Snapshot>;
+  listSnapshots?(opts?: CallOptions & { instanceId?: string }): Promise<Snapshot[]>;
   getConsole(id: string, opts?: CallOptions): Promise<{ console: Console; note?: string }>;
 }
 

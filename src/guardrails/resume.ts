@@ -97,6 +97,7 @@ async function resumeLocked(
   d.audit.write({ tool: TOOL, provider: p.id, phase: 'send', request, how });
   let results: PowerResult[];
   try {
+    if (!p.resume) throw new ComputeError('UNSUPPORTED', `${p.displayName} cannot resume instances`, { provider: p.id });
     results = await p.resume(targets.map((t) => t.instance.id), { signal: d.signal });
   } catch (e) {
     d.audit.write({ tool: TOOL, provider: p.id, phase: 'cloud', request, error: errorOf(e) });

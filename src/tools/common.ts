@@ -90,10 +90,4 @@ export function decodeCursor<T>(cursor: string, schema: z.ZodType<T>): T {
   throw new ComputeError('INVALID_INPUT', 'the cursor is not valid', { hint: 'Pass next_cursor exactly as returned, with the same filters, or omit it.' });
 }
 
-/** Throws UNSUPPORTED with the cloud's own sentence when a capability is missing. */
-export function requireCapability(p: Provider, cap: keyof Provider['capabilities'], what: string): void {
-  const c = p.capabilities[cap];
-  if (c !== true) throw new ComputeError('UNSUPPORTED', `${p.displayName} cannot ${what}: ${c}`, { provider: p.id });
-}
-
 export const money = (usd: number | null | undefined) => (usd === null || usd === undefined ? 'price unknown' : `$${usd.toFixed(2)}/h`);

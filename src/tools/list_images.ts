@@ -1,5 +1,6 @@
 import { z } from 'zod';
-import { providerArg, requireCapability } from './common.js';
+import { need } from '../providers/toolkit.js';
+import { providerArg } from './common.js';
 import { defineTool } from './define.js';
 import { OutImage } from './shapes.js';
 
@@ -12,8 +13,7 @@ export const listImages = defineTool({
   annotations: { readOnlyHint: true, destructiveHint: false, idempotentHint: true, openWorldHint: true },
   handler: async (args, ctx) => {
     const p = ctx.providers.get(args.provider);
-    requireCapability(p, 'list_images', 'list images');
-    return { items: await p.listImages({ region: args.region, signal: ctx.signal }) };
+    return { items: await need(p, 'list_images', 'list images', p.listImages)({ region: args.region, signal: ctx.signal }) };
   },
   render: (out) => out.items.map((i) => `${i.kind} ${i.id}: ${i.name}`).join('\n') || 'No images.',
 });

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { CapabilitySchema, isUnsupported } from '../domain/model.js';
 import { defineTool } from './define.js';
 
 export const listProviders = defineTool({
@@ -14,8 +15,8 @@ export const listProviders = defineTool({
         enabled: z.boolean(),
         mode: z.string().nullable(),
         reason: z.string().optional(),
-        // each capability: true, or a sentence saying why not and what to do instead
-        capabilities: z.record(z.string(), z.union([z.literal(true), z.string()])).nullable(),
+        // each capability: true; {differently: how}; or {unsupported: why, and what to do instead}
+        capabilities: z.record(z.string(), CapabilitySchema).nullable(),
       }),
     ),
   },
@@ -25,8 +26,10 @@ export const listProviders = defineTool({
     out.items
       .map((p) => {
         if (!p.enabled) return `${p.id}: disabled. ${p.reason ?? ''}`.trim();
-        const no = Object.entries(p.capabilities ?? {}).filter(([, v]) => v !== true).map(([k]) => k);
-        return `${p.id}: enabled (${p.mode})${no.length ? `; cannot: ${no.join(', ')}` : ''}`;
+        const caps = Object.entries(p.capabilities ?? {});
+        const no = caps.filter(([, v]) => isUnsupported(v)).map(([k]) => k);
+        const other = caps.filter(([, v]) => typeof v === 'object' && 'differently' in v).map(([k]) => k);
+        return `${p.id}: enabled (${p.mode})${no.length ? `; cannot: ${no.join(', ')}` : ''}${other.length ? `; works differently: ${other.join(', ')}` : ''}`;
       })
       .join('\n'),
 });

@@ -1,5 +1,6 @@
 import { z } from 'zod';
-import { instanceIdArg, providerArg, requireCapability } from './common.js';
+import { need } from '../providers/toolkit.js';
+import { instanceIdArg, providerArg } from './common.js';
 import { defineTool } from './define.js';
 import { OutSnapshot } from './shapes.js';
 
@@ -12,8 +13,7 @@ export const listSnapshots = defineTool({
   annotations: { readOnlyHint: true, destructiveHint: false, idempotentHint: true, openWorldHint: true },
   handler: async (args, ctx) => {
     const p = ctx.providers.get(args.provider);
-    requireCapability(p, 'snapshot', 'list snapshots');
-    return { items: await p.listSnapshots({ instanceId: args.id, signal: ctx.signal }) };
+    return { items: await need(p, 'snapshot', 'list snapshots', p.listSnapshots)({ instanceId: args.id, signal: ctx.signal }) };
   },
   render: (out) => out.items.map((s) => `${s.id} "${s.name}": ${s.status}${s.instance_id ? ` (of ${s.instance_id})` : ''}`).join('\n') || 'No snapshots.',
 });

@@ -1,6 +1,7 @@
 /** pause_instances and resume_instances share one shape: validate every target, then act, one result per id. */
 import { z } from 'zod';
-import type { PowerResult } from '../domain/model.js';
+import { isUnsupported, type PowerResult } from '../domain/model.js';
+import { need } from '../providers/toolkit.js';
 import { providerArg } from './common.js';
 import type { ToolContext } from './define.js';
 
@@ -17,7 +18,9 @@ export function powerTargets(ctx: ToolContext, args: { provider: z.infer<typeof 
   const p = ctx.providers.get(args.provider);
   const ids = [...new Set(args.ids)];
   const cap = p.capabilities[kind];
-  const unsupported = cap === true ? undefined : { results: ids.map((id) => ({ id, result: 'unsupported' as const, message: cap })) };
+  const op = p[kind];
+  const why = isUnsupported(cap) ? cap.unsupported : op ? undefined : 'this version has no way to do it';
+  const unsupported = why ? { results: ids.map((id) => ({ id, result: 'unsupported' as const, message: why })) } : undefined;
   return { p, ids, unsupported };
 }
 
@@ -25,7 +28,7 @@ export function powerTargets(ctx: ToolContext, args: { provider: z.infer<typeof 
 export async function pause(ctx: ToolContext, args: { provider: z.infer<typeof providerArg>; ids: string[] }): Promise<{ results: PowerResult[] }> {
   const { p, ids, unsupported } = powerTargets(ctx, args, 'pause');
   if (unsupported) return unsupported;
-  const results = await p.pause(ids, { signal: ctx.signal });
+  const results = await need(p, 'pause', 'pause instances', p.pause)(ids, { signal: ctx.signal });
   for (const r of results) if (r.result === 'paused' || r.result === 'already_paused') ctx.gate.ledger.pausedInstance(p.id, r.id);
   return { results };
 }

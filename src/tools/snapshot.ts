@@ -1,5 +1,6 @@
 import { z } from 'zod';
-import { instanceIdArg, providerArg, requireCapability } from './common.js';
+import { need } from '../providers/toolkit.js';
+import { instanceIdArg, providerArg } from './common.js';
 import { defineTool } from './define.js';
 import { OutSnapshot } from './shapes.js';
 
@@ -12,8 +13,7 @@ export const snapshot = defineTool({
   annotations: { readOnlyHint: false, destructiveHint: false, idempotentHint: false, openWorldHint: true },
   handler: async (args, ctx) => {
     const p = ctx.providers.get(args.provider);
-    requireCapability(p, 'snapshot', 'snapshot instances');
-    return { snapshot: await p.snapshot(args.id, args.name, { signal: ctx.signal }) };
+    return { snapshot: await need(p, 'snapshot', 'snapshot instances', p.snapshot)(args.id, args.name, { signal: ctx.signal }) };
   },
   render: ({ snapshot: s }) => `Snapshot ${s.id} "${s.name}" of ${s.instance_id ?? '?'}: ${s.status}`,
 });

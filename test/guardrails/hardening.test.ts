@@ -76,6 +76,30 @@ describe('resume_instances goes through the gate', () => {
   });
 });
 
+describe('resume counts every VM behind an id', () => {
+  it('a paused Mithril bid for 4 instances resumes as 4 VMs: 4 GPUs and 4 × the price, under the limits and in the question', async () => {
+    h = await startHarness({ mithril: true, config: { policy: { limits: { maxGpusTotal: 2 } } }, elicit: yes });
+    const em = h.mithril!;
+    // A bid placed elsewhere (the console, another client) for four instances.
+    const api = (method: string, path: string, body?: unknown) =>
+      fetch(`${em.baseUrl}${path}`, { method, headers: { authorization: `Bearer ${em.key}`, 'content-type': 'application/json' }, body: body && JSON.stringify(body) }).then((r) => r.json());
+    const avail = (await api('GET', '/v2/spot/availability')) as { instance_type: string; region: string }[];
+    const types = (await api('GET', '/v2/instance-types')) as { fid: string; name: string }[];
+    const a100 = types.find((t) => t.name === 'a100-80gb.sxm.1x')!;
+    const region = avail.find((x) => x.instance_type === a100.fid)!.region;
+    const key = (await api('POST', '/v2/ssh-keys', { project: em.project, name: 'k', public_key: SSH_KEY })) as { fid: string };
+    const bid = (await api('POST', '/v2/spot/bids', {
+      project: em.project, region, instance_type: a100.fid, limit_price: '$9.00', instance_quantity: 4, name: 'four', launch_specification: { ssh_keys: [key.fid], volumes: [] },
+    })) as { fid: string };
+    expect(JSON.stringify(bid)).toMatch(/"fid":"bid_/);
+    await h.call('pause_instances', { provider: 'mithril', ids: [bid.fid] });
+    await h.call('wait_for_instance', { provider: 'mithril', id: bid.fid, status: 'paused', timeout_seconds: 5 });
+    const r = await h.call('resume_instances', { provider: 'mithril', ids: [bid.fid] });
+    expect(text(r)).toMatch(/^\[POLICY_DENIED\] mithril: 0 GPU\(s\) run and 4 more would pass the limit of 2/);
+    expect(em.liveBids().find((b) => b.fid === bid.fid)!.status).toBe('Paused');
+  });
+});
+
 describe('unknown prices under $ limits', () => {
   it('maxUsdPerHourPerVm denies a VM whose price is unknown, naming the price to configure; the human is never asked', async () => {
     const asked: ElicitRequest[] = [];

@@ -135,11 +135,11 @@ describe('the adapters refuse a dot segment themselves (second line of defence)'
     const code = (p: Promise<unknown>) => p.then(() => 'ok', (e: ComputeError) => e.code);
     expect(await code(g.getInstance('..'))).toBe('INVALID_INPUT');
     expect(await code(g.delete('..'))).toBe('INVALID_INPUT');
-    expect(await code(g.snapshot('..', 's'))).toBe('INVALID_INPUT');
-    expect(await code(g.listSnapshots({ instanceId: '.' }))).toBe('INVALID_INPUT');
+    expect(await code(g.snapshot!('..', 's'))).toBe('INVALID_INPUT');
+    expect(await code(g.listSnapshots!({ instanceId: '.' }))).toBe('INVALID_INPUT');
     expect(await code(g.getConsole('..'))).toBe('INVALID_INPUT');
     expect(await code(g.planCreate({ instance_type: CPU2, name: 'x', from_snapshot: '..' }))).toBe('INVALID_INPUT');
-    expect(await g.pause(['..'])).toEqual([{ id: '..', result: 'failed', message: expect.stringMatching(/^\[INVALID_INPUT\]/) }]);
+    expect(await g.pause!(['..'])).toEqual([{ id: '..', result: 'failed', message: expect.stringMatching(/^\[INVALID_INPUT\]/) }]);
     expect(h.emulator.http.requests.length).toBe(before);
   });
 

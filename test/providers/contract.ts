@@ -6,6 +6,8 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { ComputeError } from '../../src/domain/errors.js';
 import type { CreateRequest, Instance, InstanceStatus } from '../../src/domain/model.js';
 import type { Provider } from '../../src/domain/provider.js';
+import { isUnsupported, type CapabilityName } from '../../src/domain/model.js';
+import { need } from '../../src/providers/toolkit.js';
 import type { HttpEmulator } from '../../src/emulator/server.js';
 
 export interface ContractSubject {
@@ -120,33 +122,50 @@ export function providerContract(name: string, make: () => Promise<ContractSubje
       expect(seen.sort()).toEqual([...ids].sort());
     });
 
-    it('pauses and resumes, and a second pause or resume is an honest no-op', async () => {
-      if (s.provider.capabilities.pause !== true) return;
+    /** Each optional capability: exercised when the cloud has it; refused with its own sentence, sending nothing, when not. */
+    const optional = (cap: CapabilityName, what: string, op: (p: Provider) => ((...a: never[]) => unknown) | undefined, exercise: () => Promise<void>) =>
+      it(`${what}, or refuses it with the capability's sentence`, async () => {
+        const c = s.provider.capabilities[cap];
+        if (!isUnsupported(c)) {
+          expect(op(s.provider), `${cap} is declared but not implemented`).toBeTypeOf('function');
+          return exercise();
+        }
+        expect(c.unsupported.length).toBeGreaterThan(20); // a sentence: why, and what to do instead
+        const before = s.emulator.requests.length;
+        expect(() => need(s.provider, cap, what, op(s.provider))).toThrow(expect.objectContaining({ code: 'UNSUPPORTED', message: expect.stringContaining(c.unsupported) }));
+        expect(s.emulator.requests.length).toBe(before);
+      });
+
+    optional('pause', 'pauses and resumes, a second pause or resume being an honest no-op', (p) => p.pause, async () => {
       const inst = await create();
       await waitFor(s.provider, inst.id, 'running');
-      expect((await s.provider.pause([inst.id]))[0]).toMatchObject({ id: inst.id, result: 'paused' });
-      expect((await s.provider.pause([inst.id]))[0]).toMatchObject({ id: inst.id, result: 'already_paused' });
+      expect((await s.provider.pause!([inst.id]))[0]).toMatchObject({ id: inst.id, result: 'paused' });
+      expect((await s.provider.pause!([inst.id]))[0]).toMatchObject({ id: inst.id, result: 'already_paused' });
       await waitFor(s.provider, inst.id, 'paused');
-      expect((await s.provider.resume([inst.id]))[0]).toMatchObject({ id: inst.id, result: 'resumed' });
-      expect((await s.provider.resume([inst.id]))[0]).toMatchObject({ id: inst.id, result: 'already_running' });
+      expect((await s.provider.resume!([inst.id]))[0]).toMatchObject({ id: inst.id, result: 'resumed' });
+      expect((await s.provider.resume!([inst.id]))[0]).toMatchObject({ id: inst.id, result: 'already_running' });
       await waitFor(s.provider, inst.id, 'running');
+      // A batch: one result per id, in order, including unknown ids.
+      const r = await s.provider.pause!([inst.id, 'does-not-exist']);
+      expect(r.map((x) => [x.id, x.result])).toEqual([[inst.id, 'paused'], ['does-not-exist', 'failed']]);
     });
 
-    it('answers a batch with one result per id, in order, including unknown ids', async () => {
-      if (s.provider.capabilities.pause !== true) return;
-      const a = await create('a');
-      await waitFor(s.provider, a.id, 'running');
-      const r = await s.provider.pause([a.id, 'does-not-exist']);
-      expect(r.map((x) => [x.id, x.result])).toEqual([[a.id, 'paused'], ['does-not-exist', 'failed']]);
+    optional('resume', 'resumes', (p) => p.resume, async () => {
+      expect(s.provider.capabilities.pause).not.toEqual(expect.objectContaining({ unsupported: expect.anything() }));
     });
 
-    it('snapshots an instance and lists the snapshot', async () => {
-      if (s.provider.capabilities.snapshot !== true) return;
+    optional('snapshot', 'snapshots an instance and lists the snapshot', (p) => p.snapshot, async () => {
       const inst = await create();
       await waitFor(s.provider, inst.id, 'running');
-      const snap = await s.provider.snapshot(inst.id, 'snap-1');
+      const snap = await s.provider.snapshot!(inst.id, 'snap-1');
       expect(snap).toMatchObject({ provider: s.provider.id, name: 'snap-1' });
-      expect((await s.provider.listSnapshots({ instanceId: inst.id })).map((x) => x.id)).toContain(snap.id);
+      expect((await s.provider.listSnapshots!({ instanceId: inst.id })).map((x) => x.id)).toContain(snap.id);
+    });
+
+    optional('list_images', 'lists images', (p) => p.listImages, async () => {
+      const images = await s.provider.listImages!();
+      expect(images.length).toBeGreaterThan(0);
+      for (const i of images) expect(i.provider).toBe(s.provider.id);
     });
 
     it('gives a way in to a running instance', async () => {

@@ -97,7 +97,8 @@ describe('Mithril through the tools', () => {
     const before = h.mithril!.http.count('PATCH', '/v2/instances');
     const r = sc<{ results: unknown[] }>(await h.call('pause_instances', { provider: 'mithril', ids: [r1, r2, 'inst_nope'] }));
     expect(r.results).toEqual([
-      { id: r1, result: 'paused', status: 'stopping' },
+      // The batch answer is the status after processing (seed 003); with instant delays the emulator is paused already.
+      { id: r1, result: 'paused', status: 'paused' },
       { id: r2, result: 'already_paused', status: 'paused' },
       { id: 'inst_nope', result: 'failed', message: expect.stringContaining('[NOT_FOUND]') },
     ]);
@@ -168,7 +169,8 @@ describe('Mithril through the tools', () => {
     expect(text(await h.call('create_vm', { ...BID, image: 'ubuntu' }))).toMatch(/^\[INVALID_INPUT\] mithril: image does not apply on Mithril/);
     expect(text(await h.call('create_vm', { provider: 'genesiscloud', instance_type: H100, name: 'g', ssh_public_key: SSH_KEY, limit_price: 3 }))).toMatch(/limit_price does not apply/);
     const providers = sc<{ items: { id: string; capabilities: Record<string, unknown> }[] }>(await h.call('list_providers'));
-    expect(providers.items.find((p) => p.id === 'mithril')!.capabilities).toMatchObject({ pause: true, snapshot: expect.stringContaining('no snapshots') });
+    expect(providers.items.find((p) => p.id === 'mithril')!.capabilities).toMatchObject({ pause: true, snapshot: { unsupported: expect.stringContaining('no snapshots') }, console: { differently: expect.stringContaining('SSH command') } });
+    expect(text(await h.call('list_providers'))).toMatch(/mithril: enabled \(emulated\); cannot: snapshot, list_images; works differently: console/);
   });
 
   it('delete cancels the bid; the VM is gone and a second delete says so', async () => {
@@ -178,5 +180,48 @@ describe('Mithril through the tools', () => {
     expect(sc<{ reached: boolean }>(await h.call('wait_for_instance', { provider: 'mithril', id, status: 'terminated' })).reached).toBe(true);
     expect(h.mithril!.liveBids()).toHaveLength(0);
     expect(sc<{ already_gone: boolean }>(await h.call('delete_vm', { provider: 'mithril', id })).already_gone).toBe(true);
+  });
+
+  it('list_instance_types, create_vm and list_instances each work around one entry Mithril sends that cannot be read', async () => {
+    h = await startHarness({ mithril: true });
+    const m = h.mithril!;
+    m.serveUnreadable('instance-types', { fid: 'it_broken', name: 'broken', num_cpus: 'lots' });
+    m.serveUnreadable('availability', { fid: 'avail_broken', region: 'us-central1-a', last_instance_price: '$1.00' });
+    m.serveUnreadable('availability', { fid: 'avail_odd', instance_type: 'it_nowhere', region: 'us-central1-a', capacity: 1, last_instance_price: 'one dollar' });
+    m.serveUnreadable('instances', { fid: 'inst_broken', name: 'broken' });
+    m.serveUnreadable('bids', { fid: 'bid_broken', status: 'Open' });
+    const types = sc<{ items: { provider: string; id: string }[] }>(await h.call('list_instance_types', { provider: 'mithril', limit: 100 }));
+    expect(types.items.map((t) => t.id).sort()).toEqual(['a100-80gb.sxm.1x', 'a100-80gb.sxm.4x', 'a100-80gb.sxm.8x', 'h100-80gb.sxm.8x']);
+    const id = await placeBid('works');
+    const waiting = await placeBid('waits', { limit_price: 1 });
+    const listed = sc<{ items: { id: string }[]; errors: unknown[] }>(await h.call('list_instances', { provider: 'mithril', limit: 50 }));
+    expect(listed.errors).toEqual([]);
+    expect(listed.items.map((i) => i.id).sort()).toEqual([id, waiting].sort());
+    const warned = h.logLines.map((l) => JSON.parse(l) as { level: number; what?: string; fid?: string }).filter((l) => l.level === 40);
+    expect(warned.map((w) => [w.what, w.fid])).toEqual(expect.arrayContaining([
+      ['instance type', 'it_broken'], ['spot availability entry', 'avail_broken'], ['last_instance_price', undefined], ['instance', 'inst_broken'], ['bid', 'bid_broken'],
+    ]));
+  });
+
+  it('get_instance costs the fewest requests: the bid, then its instance (the type catalog is cached)', async () => {
+    h = await startHarness({ mithril: true });
+    const id = await placeBid('counted');
+    await h.call('get_instance', { provider: 'mithril', id });
+    const before = h.mithril!.http.requests.length;
+    const got = sc<{ instance: { id: string; status: string } }>(await h.call('get_instance', { provider: 'mithril', id }));
+    expect(got.instance).toMatchObject({ id, status: 'running' });
+    expect(h.mithril!.http.requests.slice(before).map((q) => `${q.method} ${q.path}`)).toEqual([`GET /v2/spot/bids/${id}`, 'GET /v2/instances']);
+  });
+
+  it('the emulated PATCH /v2/instances answers an entry for every requested FID, unknown ones included (seed 003: "always")', async () => {
+    h = await startHarness({ mithril: true });
+    const r1 = h.mithril!.seedReserved('r1');
+    const res = await fetch(`${h.mithril!.baseUrl}/v2/instances`, {
+      method: 'PATCH', headers: { authorization: `Bearer ${h.mithril!.key}`, 'content-type': 'application/json' },
+      body: JSON.stringify({ instances: [r1, 'inst_unknown'], status: 'STATUS_PAUSED' }),
+    });
+    const body = (await res.json()) as Record<string, unknown>;
+    expect(Object.keys(body).sort()).toEqual([r1, 'inst_unknown'].sort());
+    expect(body).toMatchObject({ [r1]: expect.stringMatching(/^STATUS_(STOPPING|PAUSED)$/), inst_unknown: null });
   });
 });

@@ -2,7 +2,6 @@
  * Genesis Cloud adapter: the only file that knows both the wire format (./wire) and the domain (./map).
  * Source: shared/seeds/genesiscloud-instances.txt and providers.md §3.
  */
-import { createHash } from 'node:crypto';
 import { ComputeError } from '../../domain/errors.js';
 import type {
   Capabilities, CreatePlan, CreateRequest, Image, Instance, InstanceType, Page, PowerResult, Price,
@@ -10,6 +9,7 @@ import type {
 import { pathSegment, type CallOptions, type IdFormats, type ListOptions, type Provider } from '../../domain/provider.js';
 import type { HttpClient } from '../../http/client.js';
 import { collectPages } from '../../domain/paging.js';
+import { ALREADY, batchPower, deleteIgnoringGone, resolveSshKeys, sshKeyName, type SshKeyPlan } from '../toolkit.js';
 import { GENESIS_REGIONS, GENESIS_TYPES, GENESIS_TYPES_BY_ID, type GenesisTypeRow } from './catalog.js';
 import { SSH_USER, isProtected, toHostname, toImage, toInstance, toInstanceType, toSnapshot, toSnapshotStatus } from './map.js';
 import * as W from './wire.js';
@@ -18,7 +18,7 @@ export const GENESIS_CAPABILITIES: Capabilities = {
   pause: true,
   resume: true,
   snapshot: true,
-  console: 'Genesis Cloud has no web or VNC console; get_console returns the SSH command for the public IP.',
+  console: { differently: 'Genesis Cloud has no web or VNC console; get_console returns the SSH command for the public IP.' },
   list_images: true,
   regions: true,
 };
@@ -260,23 +260,11 @@ export class GenesisCloudProvider implements Provider {
   }
 
   /** Step 5: the SSH keys: the given key (reused if the account has it, else registered first), or the account's keys. */
-  private async resolveSshKeys(publicKey: string | undefined, opts?: CallOptions): Promise<{ ids: string[]; registerKey?: string; steps: string[] }> {
-    if (publicKey) {
-      const key = publicKey.trim();
-      const existing = (await this.listSshKeys(opts)).find((k) => k.value.trim() === key);
-      if (existing) return { ids: [existing.id], steps: [] };
-      return {
-        ids: ['<id of the key registered in the step before>'],
-        registerKey: key,
-        steps: [`POST ${P}/ssh-keys registers the SSH public key as ${sshKeyName(key)}`],
-      };
-    }
-    const ids = (await this.listSshKeys(opts)).map((k) => k.id);
-    if (ids.length === 0)
-      throw new ComputeError('INVALID_INPUT', 'Genesis Cloud needs an SSH key and the account has none', {
-        provider: this.id, hint: 'Pass ssh_public_key (the text of your ~/.ssh/id_ed25519.pub).',
-      });
-    return { ids, steps: [`uses the ${ids.length} SSH key(s) already in the account`] };
+  private resolveSshKeys(publicKey: string | undefined, opts?: CallOptions): Promise<SshKeyPlan> {
+    return resolveSshKeys({
+      cloud: this.displayName, provider: this.id, publicKey, registerCall: `POST ${P}/ssh-keys`, scope: 'account',
+      list: () => this.listSshKeys(opts),
+    });
   }
 
   async create(plan: CreatePlan, opts?: CallOptions): Promise<Instance> {
@@ -291,10 +279,8 @@ export class GenesisCloudProvider implements Provider {
   async delete(id: string, opts?: CallOptions): Promise<{ already_gone: boolean }> {
     try {
       // DELETE is idempotent: a retry after a lost 204 sees 404, which means the same thing.
-      await this.http.request({ method: 'DELETE', path: `${P}/instances/${enc(id)}`, idempotent: true, signal: opts?.signal });
-      return { already_gone: false };
+      return await deleteIgnoringGone(() => this.http.request({ method: 'DELETE', path: `${P}/instances/${enc(id)}`, idempotent: true, signal: opts?.signal }));
     } catch (e) {
-      if (e instanceof ComputeError && e.code === 'NOT_FOUND') return { already_gone: true };
       if (e instanceof ComputeError && (isRefusal(e.status) || e.status === 403 || e.status === 409)) throw (await this.protectionError(id, e, opts)) ?? e;
       throw e;
     }
@@ -330,43 +316,31 @@ export class GenesisCloudProvider implements Provider {
     return this.power(ids, 'start', opts);
   }
 
-  /**
-   * start/stop through `/actions`. Every target is checked first (exists, not already there, action allowed now);
-   * only then are the actions sent, so one bad id does not leave a half-done batch behind.
-   */
-  private async power(ids: string[], action: 'start' | 'stop', opts?: CallOptions): Promise<PowerResult[]> {
-    const already = action === 'stop' ? 'already_paused' : 'already_running';
-    const alreadyThere = action === 'stop' ? ['paused', 'stopping'] : ['running', 'starting'];
-    const checked = await Promise.all(
-      ids.map(async (id): Promise<PowerResult | { id: string; go: true }> => {
-        try {
-          const inst = await this.getInstance(id, opts);
-          if (alreadyThere.includes(inst.status)) return { id, result: already, status: inst.status };
-          const allowed = await this.http.request({ method: 'GET', path: `${P}/instances/${enc(id)}/actions`, schema: W.Actions, signal: opts?.signal });
-          if (!allowed.data.actions.includes(action))
-            return {
-              id, result: 'failed', status: inst.status,
-              message: `cannot ${action} while the instance is ${inst.provider_status}; wait_for_instance until it settles, then try again`,
-            };
-          return { id, go: true };
-        } catch (e) {
-          if (e instanceof ComputeError) return { id, result: 'failed', message: e.toText() };
-          throw e;
-        }
-      }),
-    );
-    return Promise.all(
-      checked.map(async (c): Promise<PowerResult> => {
-        if (!('go' in c)) return c;
-        try {
-          await this.http.request({ method: 'POST', path: `${P}/instances/${enc(c.id)}/actions`, body: { action }, idempotent: false, signal: opts?.signal });
-          return { id: c.id, result: action === 'stop' ? 'paused' : 'resumed', status: action === 'stop' ? 'stopping' : 'starting' };
-        } catch (e) {
-          if (e instanceof ComputeError) return { id: c.id, result: 'failed', message: e.toText() };
-          throw e;
-        }
-      }),
-    );
+  /** start/stop through `/actions`: each target checked first (exists, not already there, action allowed now). */
+  private power(ids: string[], action: 'start' | 'stop', opts?: CallOptions): Promise<PowerResult[]> {
+    return batchPower({
+      ids, kind: action === 'stop' ? 'pause' : 'resume',
+      check: async (id) => {
+        const inst = await this.getInstance(id, opts);
+        if (ALREADY[action === 'stop' ? 'pause' : 'resume'].includes(inst.status)) return { status: inst.status, data: undefined };
+        const allowed = await this.http.request({ method: 'GET', path: `${P}/instances/${enc(id)}/actions`, schema: W.Actions, signal: opts?.signal });
+        const refuse = allowed.data.actions.includes(action)
+          ? undefined
+          : `cannot ${action} while the instance is ${inst.provider_status}; wait_for_instance until it settles, then try again`;
+        return { status: inst.status, data: undefined, ...(refuse ? { refuse } : {}) };
+      },
+      send: async (go) => new Map(await Promise.all(go.map(async ({ id }) => [id, await this.sendAction(id, action, opts)] as const))),
+    });
+  }
+
+  private async sendAction(id: string, action: 'start' | 'stop', opts?: CallOptions): Promise<PowerResult> {
+    try {
+      await this.http.request({ method: 'POST', path: `${P}/instances/${enc(id)}/actions`, body: { action }, idempotent: false, signal: opts?.signal });
+      return { id, result: action === 'stop' ? 'paused' : 'resumed', status: action === 'stop' ? 'stopping' : 'starting' };
+    } catch (e) {
+      if (e instanceof ComputeError) return { id, result: 'failed', message: e.toText() };
+      throw e;
+    }
   }
 
   async snapshot(id: string, name: string, opts?: CallOptions) {
@@ -449,7 +423,3 @@ function nextPage(p: { total_count: number; page: number; per_page: number }): n
   return p.page * p.per_page < p.total_count ? p.page + 1 : undefined;
 }
 
-/** A stable key name, so the same key is recognisable in the account. */
-function sshKeyName(value: string): string {
-  return `compute-mcp-${createHash('sha256').update(value).digest('hex').slice(0, 12)}`;
-}

@@ -1,23 +1,26 @@
 /**
  * Mithril adapter. A create is a spot bid (`POST /v2/spot/bids`, one instance) at a limit price; delete cancels the
  * bid; pause/resume patch the bid (spot) or the instances in one batch (reserved). Source: shared/seeds/
- * mithril-instances.txt and providers.md §4.
+ * mithril-instances.txt and providers.md §4; the request shapes of bid cancel and update follow the public clients
+ * (SkyPilot sky/provision/mithril/utils.py cancel_bid/update_bid; the flow SDK's MithrilApiClient delete_bid/patch_bid).
  */
-import { createHash } from 'node:crypto';
+import type { Logger } from 'pino';
+import type { z } from 'zod';
 import { ComputeError } from '../../domain/errors.js';
-import type { Capabilities, CreatePlan, CreateRequest, Gpu, Image, Instance, InstanceType, Page, PowerResult, Snapshot } from '../../domain/model.js';
+import type { Capabilities, CreatePlan, CreateRequest, Gpu, Instance, InstanceStatus, InstanceType, Page, PowerResult } from '../../domain/model.js';
 import { pathSegment, type CallOptions, type IdFormats, type ListOptions, type Provider } from '../../domain/provider.js';
 import type { HttpClient } from '../../http/client.js';
-import { collectPages } from '../paging.js';
-import { bidToInstance, centsToDollars, centsToUsd, dollarsToCents, toGpu, toInstance, usdToCents } from './map.js';
+import { collectPages } from '../../domain/paging.js';
+import { TtlCache, deleteIgnoringGone, resolveSshKeys, sshKeyName } from '../toolkit.js';
+import { batchEntryStatus, bidToInstance, centsToDollars, centsToUsd, parseDollars, reached, toGpu, toInstance, toStatus, usdToCents } from './map.js';
 import * as W from './wire.js';
 
 export const MITHRIL_CAPABILITIES: Capabilities = {
   pause: true,
   resume: true,
-  snapshot: 'Mithril has no snapshots; a paused spot bid keeps its boot disk, so pause_instances instead of deleting.',
-  console: 'Mithril has no web console; get_console returns the SSH command for the instance\'s ssh_destination.',
-  list_images: 'Mithril boots one fixed Ubuntu 22.04 image with NVIDIA drivers; there is no image to choose (use startup_script).',
+  snapshot: { unsupported: 'Mithril has no snapshots; a paused spot bid keeps its boot disk, so pause_instances instead of deleting.' },
+  console: { differently: 'Mithril has no web console; get_console returns the SSH command for the instance\'s ssh_destination.' },
+  list_images: { unsupported: 'Mithril boots one fixed Ubuntu 22.04 image with NVIDIA drivers; there is no image to choose (use startup_script).' },
   regions: true,
 };
 
@@ -41,9 +44,26 @@ export interface MithrilOptions {
   /** How long the type catalog and spot availability are reused. */
   cacheTtlMs?: number;
   now?: () => number;
+  /** Where entries the adapter cannot read are reported (default: the HttpClient's logger, if it has one). */
+  log?: Logger;
 }
 
 const isBid = (id: string) => id.startsWith('bid_');
+
+/** A spot availability entry with its last price read (null: none, or not a price). */
+type Offer = W.WireAvailability & { cents: number | null };
+/** A type FID's name, and its GPUs per VM: `undefined` for a type the catalog does not know (unknown, not none). */
+type Names = { name: (fid: string) => string; gpu: (fid: string) => Gpu | null | undefined };
+
+/**
+ * `list_instances` reads three listings of the cloud, each paged by its own cursor: `/v2/instances` (`i`: every
+ * allocated or reserved VM), then the bids that have no instance, `/v2/spot/bids?status=Open` (`o`) and
+ * `?status=Paused` (`p`: paused before allocation). The cursor handed out names its listing and carries that listing's
+ * cursor untouched; an empty one is that listing's first page. No offsets, nothing re-read to find a position.
+ */
+const LISTINGS = ['i', 'o', 'p'] as const;
+type Listing = (typeof LISTINGS)[number];
+const CURSOR = /^([iop]):(.*)$/s;
 
 export class MithrilProvider implements Provider {
   readonly id = 'mithril' as const;
@@ -52,46 +72,60 @@ export class MithrilProvider implements Provider {
   readonly ids = MITHRIL_IDS;
   private readonly http: HttpClient;
   private readonly project: string;
-  private readonly ttl: number;
-  private readonly now: () => number;
-  private catalog?: { at: number; types: W.WireInstanceType[]; avail: W.WireAvailability[] };
+  private readonly log?: Logger;
+  private readonly catalog: TtlCache<{ types: W.WireInstanceType[]; avail: Offer[] }>;
 
   constructor(opts: MithrilOptions) {
     this.http = opts.http;
     this.project = opts.project;
-    this.ttl = opts.cacheTtlMs ?? 30_000;
-    this.now = opts.now ?? Date.now;
+    this.catalog = new TtlCache(opts.cacheTtlMs ?? 30_000, opts.now ?? Date.now);
+    this.log = opts.log ?? loggerOf(opts.http);
+  }
+
+  /** Each entry read with `schema`; one that does not fit is skipped and logged, never failing the list. */
+  private readEach<S extends z.ZodType>(schema: S, items: unknown[], what: string): z.infer<S>[] {
+    const out: z.infer<S>[] = [];
+    items.forEach((raw, index) => {
+      const r = schema.safeParse(raw);
+      if (r.success) out.push(r.data);
+      else this.log?.warn({ provider: this.id, what, index, fid: fidOf(raw), issues: r.error.issues.slice(0, 3).map((i) => `${i.path.join('.') || '(entry)'}: ${i.message}`) }, `skipped a Mithril ${what} the adapter cannot read`);
+    });
+    return out;
+  }
+
+  /** A "$x.xx" price in cents; anything else is dropped (null) and logged. */
+  private cents(price: string | null | undefined, where: Record<string, unknown>): number | null {
+    if (price === null || price === undefined) return null;
+    const c = parseDollars(price);
+    if (c === null) this.log?.warn({ provider: this.id, ...where, price: price.slice(0, 40) }, 'skipped a Mithril price the adapter cannot read');
+    return c;
   }
 
   /** Instance types (one FID per name and region) and spot availability, cached briefly. */
-  private async loadCatalog(opts?: CallOptions) {
-    if (this.catalog && this.now() - this.catalog.at < this.ttl) return this.catalog;
-    const [types, avail] = await Promise.all([
-      this.http.request({ method: 'GET', path: '/v2/instance-types', schema: W.InstanceTypeList, signal: opts?.signal }),
-      this.http.request({ method: 'GET', path: '/v2/spot/availability', schema: W.AvailabilityList, signal: opts?.signal }),
-    ]);
-    this.catalog = { at: this.now(), types: types.data, avail: avail.data };
-    return this.catalog;
+  private loadCatalog(opts?: CallOptions) {
+    return this.catalog.get(() => this.fetchCatalog(opts));
   }
 
-  private async names(opts?: CallOptions): Promise<{ name: (fid: string) => string; gpu: (fid: string) => Gpu | null }> {
+  private async fetchCatalog(opts?: CallOptions) {
+    const [types, avail] = await Promise.all([
+      this.http.request({ method: 'GET', path: '/v2/instance-types', schema: W.RawList, signal: opts?.signal }),
+      this.http.request({ method: 'GET', path: '/v2/spot/availability', schema: W.RawList, signal: opts?.signal }),
+    ]);
+    const offers = this.readEach(W.WireAvailability, avail.data, 'spot availability entry')
+      .map((a) => ({ ...a, cents: this.cents(a.last_instance_price, { what: 'last_instance_price', instance_type: a.instance_type, region: a.region }) }));
+    return { types: this.readEach(W.WireInstanceType, types.data, 'instance type'), avail: offers };
+  }
+
+  private async names(opts?: CallOptions): Promise<Names> {
     const c = await this.loadCatalog(opts);
     const byFid = new Map(c.types.map((t) => [t.fid, t]));
-    return { name: (fid) => byFid.get(fid)?.name ?? fid, gpu: (fid) => { const t = byFid.get(fid); return t ? toGpu(t) : null; } };
+    return { name: (fid) => byFid.get(fid)?.name ?? fid, gpu: (fid) => { const t = byFid.get(fid); return t ? toGpu(t) : undefined; } };
   }
 
   async listInstanceTypes(opts?: CallOptions & { region?: string }): Promise<InstanceType[]> {
     const c = await this.loadCatalog(opts);
-    const byName = new Map<string, { t: W.WireInstanceType; regions: Map<string, number | null> }>();
-    for (const t of c.types) if (!byName.has(t.name)) byName.set(t.name, { t, regions: new Map() });
-    const fidName = new Map(c.types.map((t) => [t.fid, t.name]));
-    for (const a of c.avail) {
-      const name = fidName.get(a.instance_type);
-      if (!name || (a.capacity ?? 1) <= 0) continue;
-      byName.get(name)!.regions.set(a.region, a.last_instance_price ? dollarsToCents(a.last_instance_price) : null);
-    }
     const out: InstanceType[] = [];
-    for (const [name, { t, regions }] of byName) {
+    for (const [name, { t, regions }] of typesByName(c.types, c.avail)) {
       const wanted = opts?.region ? [...regions].filter(([r]) => r === opts.region) : [...regions];
       if (opts?.region && wanted.length === 0) continue;
       const prices = wanted.map(([, p]) => p).filter((p): p is number => p !== null);
@@ -107,130 +141,116 @@ export class MithrilProvider implements Provider {
     return out;
   }
 
-  async listImages(): Promise<Image[]> {
-    throw new ComputeError('UNSUPPORTED', `Mithril cannot list images: ${MITHRIL_CAPABILITIES.list_images}`, { provider: this.id });
-  }
-
-  /** Instances page by page (cursor), then, after the last page, the bids that have no instance (open or paused). */
+  /**
+   * VMs a page at a time, never more than `limit`: the listings of LISTINGS in order, each paged by its own cursor.
+   * When one ends with room left on the page, the next one fills it in the same call.
+   */
   async listInstances(opts?: ListOptions): Promise<Page<Instance>> {
     const n = await this.names(opts);
     const limit = Math.min(Math.max(opts?.limit ?? 50, 1), 100);
-    if (opts?.cursor?.startsWith('bids')) {
-      // After the last page of instances: the bids that have no instance, `limit` at a time ("bids:<offset>").
-      const offset = Number(opts.cursor.slice(5) || 0);
-      const open = (await this.allBids(opts)).filter((b) => b.instances.length === 0 && b.status !== 'Terminated');
-      const next = offset + limit < open.length ? `bids:${offset + limit}` : undefined;
-      return { items: open.slice(offset, offset + limit).map((b) => bidToInstance(b, n.name, n.gpu)), ...(next ? { next_cursor: next } : {}) };
+    const at = readCursor(opts?.cursor);
+    const items: Instance[] = [];
+    let cloud = at.cloud;
+    for (let k = LISTINGS.indexOf(at.listing); k < LISTINGS.length; k++, cloud = undefined) {
+      const listing = LISTINGS[k]!;
+      const room = limit - items.length;
+      if (room === 0) return { items, next_cursor: `${listing}:` };
+      const page = listing === 'i' ? await this.instancesPage(cloud, room, n, opts) : await this.bidsPage(listing === 'o' ? 'Open' : 'Paused', cloud, room, n, opts);
+      items.push(...page.items);
+      if (page.next !== undefined) return { items, next_cursor: `${listing}:${page.next}` };
     }
-    const r = await this.http.request({
-      method: 'GET', path: '/v2/instances', signal: opts?.signal,
-      query: { project: this.project, limit, ...(opts?.cursor ? { next_cursor: opts.cursor } : {}) },
-      schema: W.InstanceList,
-    });
-    const bidIds = [...new Set(r.data.data.map((i) => i.bid).filter((b): b is string => !!b))];
-    const bids = new Map((await Promise.all(bidIds.map((id) => this.getBid(id, opts).catch(() => undefined)))).filter((b): b is W.WireBid => !!b).map((b) => [b.fid, b]));
-    const items = r.data.data.map((w) => toInstance(w, n.name, n.gpu, w.bid ? bids.get(w.bid) : undefined));
-    return { items, next_cursor: r.data.next_cursor ?? 'bids' };
+    return { items };
   }
 
+  /** One page of /v2/instances, each spot instance under its bid's FID with the bid's limit price. */
+  private async instancesPage(cursor: string | undefined, limit: number, n: Names, opts?: CallOptions): Promise<{ items: Instance[]; next?: string }> {
+    const r = await this.http.request({
+      method: 'GET', path: '/v2/instances', signal: opts?.signal, schema: W.RawPage,
+      query: { project: this.project, limit, ...(cursor ? { next_cursor: cursor } : {}) },
+    });
+    const wires = this.readEach(W.WireInstance, r.data.data, 'instance');
+    const bidIds = [...new Set(wires.map((i) => i.bid).filter((b): b is string => !!b))];
+    const bids = new Map((await Promise.all(bidIds.map((id) => this.getBid(id, opts).catch((e: unknown) => this.unreadBid(id, e))))).filter((b): b is W.WireBid => !!b).map((b) => [b.fid, b]));
+    const items = wires.map((w) => toInstance(w, n.name, n.gpu, w.bid ? bids.get(w.bid) : undefined));
+    return { items, ...(r.data.next_cursor ? { next: r.data.next_cursor } : {}) };
+  }
+
+  /** A bid that could not be read while listing: its VM is listed without a price. */
+  private unreadBid(id: string, e: unknown): undefined {
+    if (!(e instanceof ComputeError)) throw e;
+    this.log?.warn({ provider: this.id, bid: id, err: e.toText() }, 'could not read a Mithril bid; its VM is listed without a price');
+    return undefined;
+  }
+
+  /**
+   * One page of /v2/spot/bids in one status (the documented `status` filter; values as the flow SDK's list_bids
+   * normalises them), keeping the bids that have no instance: those with one are in the instances listing.
+   */
+  private async bidsPage(status: 'Open' | 'Paused', cursor: string | undefined, limit: number, n: Names, opts?: CallOptions): Promise<{ items: Instance[]; next?: string }> {
+    const r = await this.http.request({
+      method: 'GET', path: '/v2/spot/bids', schema: W.RawPage, signal: opts?.signal,
+      query: { project: this.project, status, limit, ...(cursor ? { next_cursor: cursor } : {}) },
+    });
+    const waiting = this.readEach(W.WireBid, r.data.data, 'bid').filter((b) => b.instances.length === 0 && b.status !== 'Terminated');
+    return { items: waiting.map((b) => this.bidVm(b, n)), ...(r.data.next_cursor ? { next: r.data.next_cursor } : {}) };
+  }
+
+  /**
+   * A spot VM: the bid and (once allocated) its instance, saying so when its limit price cannot be read. A bid for
+   * several instances says how many it stands for (a listing shows each allocated instance as its own row instead).
+   */
+  private bidVm(b: W.WireBid, n: Names, w?: W.WireInstance): Instance {
+    this.cents(b.limit_price, { what: 'limit_price', bid: b.fid });
+    const vm = w ? toInstance(w, n.name, n.gpu, b) : bidToInstance(b, n.name, n.gpu);
+    return b.instance_quantity > 1 ? { ...vm, quantity: b.instance_quantity } : vm;
+  }
+
+  /**
+   * A spot VM: its bid, then its instance record (status, address, region) from one filtered list. A reserved VM: its
+   * status, then its record from the list filtered by its reservation. Two requests either way (plus the catalog,
+   * cached).
+   */
   async getInstance(id: string, opts?: CallOptions): Promise<Instance> {
     const n = await this.names(opts);
-    if (isBid(id)) {
-      const bid = await this.getBid(id, opts);
-      const instFid = bid.instances[bid.instances.length - 1];
-      if (!instFid) return bidToInstance(bid, n.name, n.gpu);
-      const w = await this.findInstance(instFid, bid.instance_type, opts);
-      return w ? toInstance(w, n.name, n.gpu, bid) : bidToInstance(bid, n.name, n.gpu);
-    }
-    const s = await this.http.request({ method: 'GET', path: `/v2/instances/${enc(id)}/status`, schema: W.InstanceStatus, signal: opts?.signal });
-    const w = await this.findInstance(id, undefined, opts);
-    return toInstance(w ?? { fid: s.data.fid, name: s.data.name, status: s.data.status, instance_type: '?' }, n.name, n.gpu);
+    return isBid(id) ? this.getSpot(id, n, opts) : this.getReserved(id, n, opts);
   }
 
-  /** The full instance record (for ssh_destination, region, type): the status endpoint has none of them. */
-  private async findInstance(fid: string, typeFid: string | undefined, opts?: CallOptions): Promise<W.WireInstance | undefined> {
-    const s = await this.http.request({ method: 'GET', path: `/v2/instances/${enc(fid)}/status`, schema: W.InstanceStatus, signal: opts?.signal });
+  private async getSpot(id: string, n: Names, opts?: CallOptions): Promise<Instance> {
+    const bid = await this.getBid(id, opts);
+    const instFid = bid.instances[bid.instances.length - 1];
+    if (!instFid) return this.bidVm(bid, n);
+    const w = await this.findInstance(instFid, { bid_fid_in: id }, opts);
+    return this.bidVm(bid, n, w);
+  }
+
+  private async getReserved(id: string, n: Names, opts?: CallOptions): Promise<Instance> {
+    const s = (await this.http.request({ method: 'GET', path: `/v2/instances/${enc(id)}/status`, schema: W.InstanceStatus, signal: opts?.signal })).data;
+    const filter: Record<string, string> = s.bid ? { bid_fid_in: s.bid } : s.reservation ? { reservation_fid_in: s.reservation } : {};
+    const w = await this.findInstance(id, filter, opts);
+    return toInstance({ ...(w ?? { fid: s.fid, name: s.name, instance_type: '?' }), status: s.status }, n.name, n.gpu);
+  }
+
+  /** The full instance record (for ssh_destination, region, type), from /v2/instances narrowed by `filter`. */
+  private async findInstance(fid: string, filter: Record<string, string>, opts?: CallOptions): Promise<W.WireInstance | undefined> {
     const all = await collectPages(this.id, undefined as string | undefined, async (cursor) => {
       const r = await this.http.request({
-        method: 'GET', path: '/v2/instances', signal: opts?.signal, schema: W.InstanceList,
-        query: { project: this.project, limit: 100, ...(typeFid ? { instance_type: typeFid } : {}), ...(s.data.bid ? { bid_fid_in: s.data.bid } : {}), ...(cursor ? { next_cursor: cursor } : {}) },
+        method: 'GET', path: '/v2/instances', signal: opts?.signal, schema: W.RawPage,
+        query: { project: this.project, limit: 100, ...filter, ...(cursor ? { next_cursor: cursor } : {}) },
       });
-      return { items: r.data.data, next: r.data.next_cursor ?? undefined };
+      return { items: this.readEach(W.WireInstance, r.data.data, 'instance'), next: r.data.next_cursor ?? undefined };
     });
-    const w = all.find((i) => i.fid === fid);
-    return w ? { ...w, status: s.data.status } : undefined;
+    return all.find((i) => i.fid === fid);
   }
 
   private async getBid(fid: string, opts?: CallOptions): Promise<W.WireBid> {
     return (await this.http.request({ method: 'GET', path: `/v2/spot/bids/${enc(fid)}`, schema: W.WireBid, signal: opts?.signal })).data;
   }
 
-  private allBids(opts?: CallOptions): Promise<W.WireBid[]> {
-    return collectPages(this.id, undefined as string | undefined, async (cursor) => {
-      const r = await this.http.request({
-        method: 'GET', path: '/v2/spot/bids', schema: W.BidList, signal: opts?.signal,
-        query: { project: this.project, limit: 100, ...(cursor ? { next_cursor: cursor } : {}) },
-      });
-      return { items: r.data.data, next: r.data.next_cursor ?? undefined };
-    });
-  }
-
   async planCreate(req: CreateRequest, opts?: CallOptions): Promise<CreatePlan> {
-    const no = (what: string, why: string) => new ComputeError('INVALID_INPUT', `${what} does not apply on Mithril`, { provider: this.id, hint: why });
-    if (req.image) throw no('image', MITHRIL_CAPABILITIES.list_images as string);
-    if (req.from_snapshot) throw no('from_snapshot', MITHRIL_CAPABILITIES.snapshot as string);
-    if (req.disk_gib !== undefined) throw no('disk_gib', 'Each type comes with its own local storage (list_instance_types disk_gib).');
-    if (req.startup_script && req.startup_script.length > 10_000)
-      throw new ComputeError('INVALID_INPUT', 'startup_script is longer than 10,000 characters', { provider: this.id, hint: 'Shorten it, or fetch a larger script from inside it.' }); // flow SDK limit
-    const c = await this.loadCatalog(opts);
-    const fids = new Set(c.types.filter((t) => t.name === req.instance_type).map((t) => t.fid));
-    if (fids.size === 0)
-      throw new ComputeError('INVALID_INPUT', `unknown instance type ${JSON.stringify(req.instance_type)}`, { provider: this.id, hint: 'Pick a name from list_instance_types with provider "mithril", e.g. h100-80gb.sxm.8x.' });
-    // The FID of this type in each region that has capacity.
-    const offers = c.avail.filter((a) => fids.has(a.instance_type) && (a.capacity ?? 1) > 0);
-    let offer: W.WireAvailability | undefined;
-    if (req.region) {
-      offer = offers.find((a) => a.region === req.region);
-      if (!offer)
-        throw new ComputeError('CAPACITY', `${req.instance_type} has no spot capacity in ${req.region}`, {
-          provider: this.id, hint: offers.length ? `Regions with capacity: ${offers.map((o) => o.region).join(', ')}.` : 'No region has capacity now; pick another type.',
-        });
-    } else {
-      offer = [...offers].sort((a, b) => (a.last_instance_price ? dollarsToCents(a.last_instance_price) : Infinity) - (b.last_instance_price ? dollarsToCents(b.last_instance_price) : Infinity))[0];
-      if (!offer) throw new ComputeError('CAPACITY', `${req.instance_type} has no spot capacity in any region`, { provider: this.id, hint: 'Pick another type from list_instance_types.' });
-    }
-    const current = await this.http.request({
-      method: 'GET', path: '/v2/pricing/current', query: { instance_type: offer.instance_type, region: offer.region }, schema: W.CurrentPrice, signal: opts?.signal,
-    });
-    const spot = current.data.spot_price_cents;
-    const minimum = current.data.minimum_price_cents ?? 0;
-    const limitCents = req.limit_price_usd !== undefined ? usdToCents(req.limit_price_usd) : spot;
-    if (limitCents < minimum)
-      throw new ComputeError('INVALID_INPUT', `a limit of ${centsToDollars(limitCents)}/hour is below the minimum bid of ${centsToDollars(minimum)}/hour`, { provider: this.id, hint: `Bid at least ${centsToDollars(minimum)}.` });
-
-    const notes = [...SPOT_NOTES];
-    notes.unshift(req.limit_price_usd === undefined ? `The limit defaults to the current spot price (${centsToDollars(spot)}/hour).` : `The current spot price is ${centsToDollars(spot)}/hour.`);
-    if (limitCents < spot) notes.push('The limit is below the current spot price: the bid may wait until the price falls.');
-
-    const steps: string[] = [];
-    let sshKeys: string[];
-    let registerKey: string | undefined;
-    const keys = await this.http.request({ method: 'GET', path: '/v2/ssh-keys', query: { project: this.project }, schema: W.SshKeyList, signal: opts?.signal });
-    if (req.ssh_public_key) {
-      const k = req.ssh_public_key.trim();
-      const found = keys.data.find((x) => x.public_key.trim() === k);
-      if (found) sshKeys = [found.fid];
-      else {
-        registerKey = k;
-        sshKeys = ['<fid of the key registered in the step before>'];
-        steps.push(`POST /v2/ssh-keys registers the SSH public key as ${keyName(k)}`);
-      }
-    } else {
-      sshKeys = keys.data.map((x) => x.fid);
-      if (!sshKeys.length)
-        throw new ComputeError('INVALID_INPUT', 'Mithril needs an SSH key and the project has none', { provider: this.id, hint: 'Pass ssh_public_key (the text of your ~/.ssh/id_ed25519.pub).' });
-      steps.push(`uses the ${sshKeys.length} SSH key(s) already in the project`);
-    }
+    this.checkCreate(req);
+    const offer = this.pickOffer(await this.loadCatalog(opts), req);
+    const { limitCents, notes } = await this.quoteLimit(offer, req, opts);
+    const { sshKeys, registerKey, steps } = await this.resolveKeys(req, opts);
     const body: W.WireCreateBid = {
       project: this.project, region: offer.region, instance_type: offer.instance_type, limit_price: centsToDollars(limitCents),
       instance_quantity: 1, name: req.name,
@@ -252,32 +272,84 @@ export class MithrilProvider implements Provider {
     };
   }
 
+  /** Options that do not apply to Mithril, refused before any request. */
+  private checkCreate(req: CreateRequest): void {
+    const no = (what: string, why: string) => new ComputeError('INVALID_INPUT', `${what} does not apply on Mithril`, { provider: this.id, hint: why });
+    if (req.image) throw no('image', (MITHRIL_CAPABILITIES.list_images as { unsupported: string }).unsupported);
+    if (req.from_snapshot) throw no('from_snapshot', (MITHRIL_CAPABILITIES.snapshot as { unsupported: string }).unsupported);
+    if (req.disk_gib !== undefined) throw no('disk_gib', 'Each type comes with its own local storage (list_instance_types disk_gib).');
+    if (req.startup_script && req.startup_script.length > 10_000)
+      throw new ComputeError('INVALID_INPUT', 'startup_script is longer than 10,000 characters', { provider: this.id, hint: 'Shorten it, or fetch a larger script from inside it.' }); // flow SDK limit
+  }
+
+  /** The FID of the type in the asked region, or in the cheapest region with capacity. */
+  private pickOffer(c: { types: W.WireInstanceType[]; avail: Offer[] }, req: CreateRequest): Offer {
+    const fids = new Set(c.types.filter((t) => t.name === req.instance_type).map((t) => t.fid));
+    if (fids.size === 0)
+      throw new ComputeError('INVALID_INPUT', `unknown instance type ${JSON.stringify(req.instance_type)}`, { provider: this.id, hint: 'Pick a name from list_instance_types with provider "mithril", e.g. h100-80gb.sxm.8x.' });
+    const offers = c.avail.filter((a) => fids.has(a.instance_type) && (a.capacity ?? 1) > 0);
+    if (req.region) {
+      const offer = offers.find((a) => a.region === req.region);
+      if (offer) return offer;
+      throw new ComputeError('CAPACITY', `${req.instance_type} has no spot capacity in ${req.region}`, {
+        provider: this.id, hint: offers.length ? `Regions with capacity: ${offers.map((o) => o.region).join(', ')}.` : 'No region has capacity now; pick another type.',
+      });
+    }
+    const offer = [...offers].sort((a, b) => (a.cents ?? Infinity) - (b.cents ?? Infinity))[0];
+    if (!offer) throw new ComputeError('CAPACITY', `${req.instance_type} has no spot capacity in any region`, { provider: this.id, hint: 'Pick another type from list_instance_types.' });
+    return offer;
+  }
+
+  /** The limit to bid (the agent's, or the current spot price) against the minimum, and what the human is told. */
+  private async quoteLimit(offer: Offer, req: CreateRequest, opts?: CallOptions): Promise<{ limitCents: number; notes: string[] }> {
+    const current = await this.http.request({
+      method: 'GET', path: '/v2/pricing/current', query: { instance_type: offer.instance_type, region: offer.region }, schema: W.CurrentPrice, signal: opts?.signal,
+    });
+    const spot = current.data.spot_price_cents;
+    const minimum = current.data.minimum_price_cents ?? 0;
+    const limitCents = req.limit_price_usd !== undefined ? usdToCents(req.limit_price_usd) : spot;
+    if (limitCents < minimum)
+      throw new ComputeError('INVALID_INPUT', `a limit of ${centsToDollars(limitCents)}/hour is below the minimum bid of ${centsToDollars(minimum)}/hour`, { provider: this.id, hint: `Bid at least ${centsToDollars(minimum)}.` });
+    const notes = [...SPOT_NOTES];
+    notes.unshift(req.limit_price_usd === undefined ? `The limit defaults to the current spot price (${centsToDollars(spot)}/hour).` : `The current spot price is ${centsToDollars(spot)}/hour.`);
+    if (limitCents < spot) notes.push('The limit is below the current spot price: the bid may wait until the price falls.');
+    return { limitCents, notes };
+  }
+
+  /** The SSH keys of the bid: the agent's (registered first when new), or every key of the project. */
+  private async resolveKeys(req: CreateRequest, opts?: CallOptions): Promise<{ sshKeys: string[]; registerKey?: string; steps: string[] }> {
+    const plan = await resolveSshKeys({
+      cloud: this.displayName, provider: this.id, publicKey: req.ssh_public_key, registerCall: 'POST /v2/ssh-keys', scope: 'project',
+      list: async () => {
+        const keys = await this.http.request({ method: 'GET', path: '/v2/ssh-keys', query: { project: this.project }, schema: W.SshKeyList, signal: opts?.signal });
+        return keys.data.map((k) => ({ id: k.fid, value: k.public_key }));
+      },
+    });
+    return { sshKeys: plan.ids, ...(plan.registerKey ? { registerKey: plan.registerKey } : {}), steps: plan.steps };
+  }
+
   async create(plan: CreatePlan, opts?: CallOptions): Promise<Instance> {
     const body = { ...(plan.internal.body as W.WireCreateBid) };
     const registerKey = plan.internal.registerKey as string | undefined;
     if (registerKey) {
       const k = await this.http.request({
-        method: 'POST', path: '/v2/ssh-keys', body: { project: this.project, name: keyName(registerKey), public_key: registerKey }, schema: W.WireSshKey, idempotent: false, signal: opts?.signal,
+        method: 'POST', path: '/v2/ssh-keys', body: { project: this.project, name: sshKeyName(registerKey), public_key: registerKey }, schema: W.WireSshKey, idempotent: false, signal: opts?.signal,
       });
       body.launch_specification = { ...body.launch_specification, ssh_keys: [k.data.fid] };
     }
     // Never re-sent: a second bid would be a second VM.
     const r = await this.http.request({ method: 'POST', path: '/v2/spot/bids', body, schema: W.WireBid, idempotent: false, signal: opts?.signal });
-    const n = await this.names(opts);
-    return bidToInstance(r.data, n.name, n.gpu);
+    return this.bidVm(r.data, await this.names(opts));
   }
 
+  /**
+   * Cancels the bid, which terminates its instance: `DELETE /v2/spot/bids/{fid}`, no body (SkyPilot cancel_bid, flow SDK
+   * delete_bid; 204). Idempotent; 404 means already gone (SkyPilot treats it so).
+   */
   async delete(id: string, opts?: CallOptions): Promise<{ already_gone: boolean }> {
     if (!isBid(id))
       throw new ComputeError('UNSUPPORTED', `${id} is a reserved instance; it ends with its reservation and cannot be deleted`, { provider: this.id, hint: 'Use pause_instances to stop paying for compute.' });
-    try {
-      // Cancelling the bid terminates its instance. DELETE is idempotent: 404 means already gone.
-      await this.http.request({ method: 'DELETE', path: `/v2/spot/bids/${enc(id)}`, idempotent: true, signal: opts?.signal });
-      return { already_gone: false };
-    } catch (e) {
-      if (e instanceof ComputeError && e.code === 'NOT_FOUND') return { already_gone: true };
-      throw e;
-    }
+    return deleteIgnoringGone(() => this.http.request({ method: 'DELETE', path: `/v2/spot/bids/${enc(id)}`, idempotent: true, signal: opts?.signal }));
   }
 
   pause(ids: string[], opts?: CallOptions): Promise<PowerResult[]> {
@@ -289,13 +361,19 @@ export class MithrilProvider implements Provider {
   }
 
   /**
-   * Every target is read first. Spot VMs (bids) are paused with PATCH /v2/spot/bids/{fid} {paused}; reserved ones in
-   * one PATCH /v2/instances batch, whose answer gives each instance's status after processing.
+   * Every target is read first; what is already there (map.reached) or gone is answered from that. Spot VMs are then
+   * paused by their bid, reserved ones in one PATCH /v2/instances batch. Whatever the cloud did not answer clearly is
+   * read again, so a pause or resume that took is never reported `failed`.
    */
   private async power(ids: string[], pause: boolean, opts?: CallOptions): Promise<PowerResult[]> {
-    const done = pause ? 'paused' : 'resumed';
-    const already = pause ? 'already_paused' : 'already_running';
-    const there = pause ? ['paused', 'stopping'] : ['running', 'starting', 'pending'];
+    const { results, spot, reserved } = await this.readTargets(ids, pause, opts);
+    const unclear = new Map<string, string>();
+    await Promise.all([this.patchBids(spot, pause, results, unclear, opts), this.patchReserved(reserved, pause, results, unclear, opts)]);
+    await this.settle(unclear, pause, results, opts);
+    return ids.map((id) => results.get(id)!);
+  }
+
+  private async readTargets(ids: string[], pause: boolean, opts?: CallOptions) {
     const results = new Map<string, PowerResult>();
     const spot: string[] = [];
     const reserved: string[] = [];
@@ -303,7 +381,7 @@ export class MithrilProvider implements Provider {
       ids.map(async (id) => {
         try {
           const inst = await this.getInstance(id, opts);
-          if (there.includes(inst.status)) results.set(id, { id, result: already, status: inst.status });
+          if (reached(pause, inst.status)) results.set(id, { id, result: pause ? 'already_paused' : 'already_running', status: inst.status });
           else if (inst.status === 'terminated' || inst.status === 'terminating') results.set(id, { id, result: 'failed', status: inst.status, message: `it is ${inst.provider_status}` });
           else (isBid(id) ? spot : reserved).push(id);
         } catch (e) {
@@ -312,41 +390,60 @@ export class MithrilProvider implements Provider {
         }
       }),
     );
+    return { results, spot, reserved };
+  }
+
+  /**
+   * `PATCH /v2/spot/bids/{fid}` with `{"paused": true|false}` only (SkyPilot update_bid; flow SDK patch_bid; the
+   * published UpdateBidRequest has optional limit_price, paused, volumes). The answer (a BidModel) is not needed, so
+   * its shape is not checked; an answer that cannot be read at all sends the bid to `settle`, which reads it again.
+   */
+  private async patchBids(spot: string[], pause: boolean, results: Map<string, PowerResult>, unclear: Map<string, string>, opts?: CallOptions) {
     await Promise.all(
       spot.map(async (id) => {
         try {
-          await this.http.request({ method: 'PATCH', path: `/v2/spot/bids/${enc(id)}`, body: { paused: pause }, schema: W.WireBid, idempotent: true, signal: opts?.signal });
-          results.set(id, { id, result: done, status: pause ? 'stopping' : 'starting' });
+          await this.http.request({ method: 'PATCH', path: `/v2/spot/bids/${enc(id)}`, body: { paused: pause }, schema: W.AnyBody, idempotent: true, signal: opts?.signal });
+          results.set(id, { id, result: pause ? 'paused' : 'resumed', status: pause ? 'stopping' : 'starting' });
         } catch (e) {
           if (!(e instanceof ComputeError)) throw e;
-          results.set(id, { id, result: 'failed', message: e.toText() });
+          unclear.set(id, e.toText());
         }
       }),
     );
-    if (reserved.length) {
-      const target = pause ? 'STATUS_PAUSED' : 'STATUS_RUNNING';
-      const moving = pause ? 'STATUS_STOPPING' : 'STATUS_CONFIRMED'; // seed 003: what a successful request answers
-      try {
-        const r = await this.http.request({ method: 'PATCH', path: '/v2/instances', body: { instances: reserved, status: target }, schema: W.BatchStatus, idempotent: true, signal: opts?.signal });
-        for (const id of reserved) {
-          const s = r.data[id];
-          if (s === moving || s === target) results.set(id, { id, result: done, status: pause ? 'stopping' : 'starting' });
-          else results.set(id, { id, result: 'failed', message: s ? `Mithril left it ${s}` : 'Mithril did not answer for it' });
-        }
-      } catch (e) {
-        if (!(e instanceof ComputeError)) throw e;
-        for (const id of reserved) results.set(id, { id, result: 'failed', message: e.toText() });
+  }
+
+  /** One batch for the reserved instances; each entry of the answer is read whatever its shape (map.batchEntryStatus). */
+  private async patchReserved(reserved: string[], pause: boolean, results: Map<string, PowerResult>, unclear: Map<string, string>, opts?: CallOptions) {
+    if (!reserved.length) return;
+    try {
+      const r = await this.http.request({
+        method: 'PATCH', path: '/v2/instances', body: { instances: reserved, status: pause ? 'STATUS_PAUSED' : 'STATUS_RUNNING' }, schema: W.BatchStatus, idempotent: true, signal: opts?.signal,
+      });
+      for (const id of reserved) {
+        const raw = batchEntryStatus(r.data[id]);
+        if (raw === undefined) unclear.set(id, 'Mithril did not say what became of it');
+        else results.set(id, outcome(id, pause, toStatus(raw), raw));
       }
+    } catch (e) {
+      if (!(e instanceof ComputeError)) throw e;
+      for (const id of reserved) unclear.set(id, e.toText());
     }
-    return ids.map((id) => results.get(id)!);
   }
 
-  async snapshot(): Promise<Snapshot> {
-    throw new ComputeError('UNSUPPORTED', `Mithril cannot snapshot instances: ${MITHRIL_CAPABILITIES.snapshot}`, { provider: this.id });
-  }
-
-  async listSnapshots(): Promise<Snapshot[]> {
-    throw new ComputeError('UNSUPPORTED', `Mithril cannot list snapshots: ${MITHRIL_CAPABILITIES.snapshot}`, { provider: this.id });
+  /** Reads again what the request left unclear (an error, or no status in the answer) and judges it by the same rule. */
+  private async settle(unclear: Map<string, string>, pause: boolean, results: Map<string, PowerResult>, opts?: CallOptions) {
+    await Promise.all(
+      [...unclear].map(async ([id, why]) => {
+        try {
+          const inst = await this.getInstance(id, opts);
+          const r = outcome(id, pause, inst.status, inst.provider_status);
+          results.set(id, r.result === 'failed' ? { ...r, message: `${why}; it is ${inst.provider_status}` } : r);
+        } catch (e) {
+          if (!(e instanceof ComputeError)) throw e;
+          results.set(id, { id, result: 'failed', message: `${why}; reading it again failed too (${e.toText()}), so check it with get_instance` });
+        }
+      }),
+    );
   }
 
   async getConsole(id: string, opts?: CallOptions) {
@@ -355,7 +452,7 @@ export class MithrilProvider implements Provider {
       throw new ComputeError('NOT_READY', `${id} has no SSH address yet (${inst.provider_status})`, { provider: this.id, hint: 'Call wait_for_instance until it is running, then get_console again.' });
     return {
       console: { provider: this.id, instance_id: id, kind: 'ssh' as const, command: inst.ssh },
-      note: MITHRIL_CAPABILITIES.console as string,
+      note: (MITHRIL_CAPABILITIES.console as { differently: string }).differently,
     };
   }
 
@@ -372,5 +469,39 @@ export class MithrilProvider implements Provider {
   }
 }
 
+/** After a request: it took (by map.reached), or Mithril left the VM as it was. */
+function outcome(id: string, pause: boolean, status: InstanceStatus, raw: string): PowerResult {
+  if (!reached(pause, status)) return { id, result: 'failed', status, message: `Mithril left it ${raw}` };
+  if (pause) return { id, result: 'paused', status: status === 'paused' ? 'paused' : 'stopping' };
+  return { id, result: 'resumed', status: status === 'running' ? 'running' : 'starting' };
+}
+
+/** Types by name, each with the regions that have capacity and the last spot price there (cents, or null). */
+function typesByName(types: W.WireInstanceType[], avail: Offer[]) {
+  const byName = new Map<string, { t: W.WireInstanceType; regions: Map<string, number | null> }>();
+  for (const t of types) if (!byName.has(t.name)) byName.set(t.name, { t, regions: new Map() });
+  const fidName = new Map(types.map((t) => [t.fid, t.name]));
+  for (const a of avail) {
+    const name = fidName.get(a.instance_type);
+    if (!name || (a.capacity ?? 1) <= 0) continue;
+    byName.get(name)!.regions.set(a.region, a.cents);
+  }
+  return byName;
+}
+
+/** Which listing a cursor belongs to, and that listing's own cursor (undefined: its first page). */
+function readCursor(cursor: string | undefined): { listing: Listing; cloud?: string } {
+  if (!cursor) return { listing: 'i' };
+  const m = CURSOR.exec(cursor);
+  if (!m) throw new ComputeError('INVALID_INPUT', 'this cursor did not come from a Mithril listing', { provider: 'mithril', hint: 'Start again without a cursor and pass back next_cursor as given.' });
+  return { listing: m[1] as Listing, ...(m[2] ? { cloud: m[2] } : {}) };
+}
+
+/** The HttpClient's own logger (it is built with the server's), for adapters built without `log`. */
+function loggerOf(http: HttpClient): Logger | undefined {
+  return (http as unknown as { opts?: { log?: Logger } }).opts?.log;
+}
+
+const fidOf = (raw: unknown): string | undefined =>
+  raw && typeof raw === 'object' && typeof (raw as { fid?: unknown }).fid === 'string' ? ((raw as { fid: string }).fid).slice(0, 60) : undefined;
 const enc = (id: string) => pathSegment('mithril', id);
-const keyName = (k: string) => `compute-mcp-${createHash('sha256').update(k).digest('hex').slice(0, 12)}`;

@@ -54,6 +54,8 @@ export class MithrilEmulator extends CloudEmulator {
   private readonly bids = new Map<string, Bid>();
   private readonly sshKeys = new Map<string, { fid: string; name: string; public_key: string; required: boolean }>();
   private readonly history: { instance_fid: string; bid_fid: string | null; status: string; timestamp: string }[] = [];
+  /** Entries served as they are among the good ones of a listing (for tests: what an adapter must skip, not choke on). */
+  private readonly unreadable: Record<UnreadableListing, unknown[]> = { 'instance-types': [], availability: [], instances: [], bids: [] };
   private hostCounter = 10;
 
   constructor(opts: { key?: string; project?: string; delays?: Partial<MithrilDelays>; latencyMs?: number; now?: () => number } = {}) {
@@ -79,8 +81,8 @@ export class MithrilEmulator extends CloudEmulator {
       // ASSUMPTION: FastAPI's `{detail: "..."}` for everything but 422.
       errorBody: (_s, _code, message) => ({ detail: message }),
       routes: [
-        { method: 'GET', path: '/v2/instance-types', handler: () => ok(this.types) },
-        { method: 'GET', path: '/v2/spot/availability', handler: () => ok(this.avail.map(({ spot_cents: _c, ...a }) => a)) },
+        { method: 'GET', path: '/v2/instance-types', handler: () => ok([...this.types, ...this.unreadable['instance-types']]) },
+        { method: 'GET', path: '/v2/spot/availability', handler: () => ok([...this.avail.map(({ spot_cents: _c, ...a }) => a), ...this.unreadable.availability]) },
         { method: 'GET', path: '/v2/pricing/current', handler: (r) => this.currentPrice(r) },
         { method: 'GET', path: '/v2/instances', handler: (r) => this.listInstances(r) },
         { method: 'PATCH', path: '/v2/instances', handler: (r) => this.batchStatus(r) },
@@ -105,6 +107,11 @@ export class MithrilEmulator extends CloudEmulator {
   /** Bids that are not terminated (a bid waiting for capacity is a VM the user asked for). */
   liveBids(): WireBid[] {
     return [...this.bids.values()].map((b) => (this.advanceBid(b), b.wire)).filter((b) => b.status !== 'Terminated');
+  }
+
+  /** Serves `entry` as is at the end of a listing's answers (its first page, for paged listings), for tests. */
+  serveUnreadable(listing: UnreadableListing, entry: unknown): void {
+    this.unreadable[listing].push(entry);
   }
 
   /** Sets the spot price of a type in a region (the next bids and quotes see it). */
@@ -161,8 +168,9 @@ export class MithrilEmulator extends CloudEmulator {
         this.setInstanceStatus(x, s);
         if (s === 'STATUS_RUNNING') {
           const n = this.hostCounter++;
-          // Documentation address range (RFC 5737 TEST-NET-3). ASSUMPTION: ssh_destination is "host:port".
-          x.wire.ssh_destination = `203.0.113.${n % 250}:22`;
+          // Documentation address range (RFC 5737 TEST-NET-3). A bare address, reached on port 22, as SkyPilot reads it
+          // (sky/provision/mithril/instance.py get_cluster_info: the destination is the IP, ssh_port=22).
+          x.wire.ssh_destination = `203.0.113.${n % 250}`;
           x.wire.private_ip = `10.0.0.${n % 250}`;
         }
       });
@@ -197,10 +205,11 @@ export class MithrilEmulator extends CloudEmulator {
     if (r.query.get('project') !== this.project) return missingProject();
     const type = r.query.get('instance_type');
     const bidsIn = r.query.get('bid_fid_in')?.split(',');
+    const resIn = r.query.get('reservation_fid_in')?.split(',');
     const all = [...this.instances.values()]
       .map((i) => (i.timeline.advance(i), i.wire))
-      .filter((w) => (!type || w.instance_type === type) && (!bidsIn || (w.bid && bidsIn.includes(w.bid))));
-    return page(r, all);
+      .filter((w) => (!type || w.instance_type === type) && (!bidsIn || (w.bid && bidsIn.includes(w.bid))) && (!resIn || (w.reservation && resIn.includes(w.reservation))));
+    return page(r, all, this.unreadable.instances);
   }
 
   private instanceStatus(r: EmulatorRequest): EmulatorResponse {
@@ -211,15 +220,21 @@ export class MithrilEmulator extends CloudEmulator {
     return ok({ fid: i.wire.fid, name: i.wire.name, status: i.wire.status, bid: i.wire.bid, reservation: i.wire.reservation, end_time: end });
   }
 
-  /** Seed 003: reserved instances only; the answer has every requested FID with its status after processing. */
+  /**
+   * Seed 003: reserved instances only; the answer "always includes an entry for every requested instance", keyed by
+   * FID, with its status after processing. ASSUMPTION: an FID that is not an instance of the project answers null.
+   */
   private batchStatus(r: EmulatorRequest): EmulatorResponse {
     const b = (r.body ?? {}) as { instances?: unknown; status?: unknown };
     if (!Array.isArray(b.instances) || !b.instances.every((x) => typeof x === 'string')) return invalid(['body', 'instances'], 'Field required', 'missing');
     if (b.status !== 'STATUS_RUNNING' && b.status !== 'STATUS_PAUSED') return invalid(['body', 'status'], "Input should be 'STATUS_RUNNING' or 'STATUS_PAUSED'", 'enum');
-    const out: Record<string, string> = {};
+    const out: Record<string, string | null> = {};
     for (const f of b.instances as string[]) {
       const i = this.instances.get(f);
-      if (!i) continue; // ASSUMPTION: unknown FIDs are left out of the answer
+      if (!i) {
+        out[f] = null;
+        continue;
+      }
       i.timeline.advance(i);
       const reserved = !!i.wire.reservation;
       if (b.status === 'STATUS_PAUSED' && reserved && i.wire.status === 'STATUS_RUNNING') {
@@ -288,7 +303,7 @@ export class MithrilEmulator extends CloudEmulator {
     const name = r.query.get('name');
     const status = r.query.get('status');
     const all = [...this.bids.values()].map((b) => (this.advanceBid(b), b.wire)).filter((b) => (!name || b.name === name) && (!status || b.status === status));
-    return page(r, all);
+    return page(r, all, this.unreadable.bids);
   }
 
   private patchBid(b: Bid, r: EmulatorRequest): EmulatorResponse {
@@ -352,14 +367,16 @@ export class MithrilEmulator extends CloudEmulator {
   }
 }
 
-/** Cursor pages: `next_cursor` is an opaque offset, `limit` 1–100 (422 outside). */
-function page<T>(r: EmulatorRequest, all: T[]): EmulatorResponse {
+export type UnreadableListing = 'instance-types' | 'availability' | 'instances' | 'bids';
+
+/** Cursor pages: `next_cursor` is an opaque offset, `limit` 1–100 (422 outside); `extra` rides on the first page. */
+function page<T>(r: EmulatorRequest, all: T[], extra: unknown[] = []): EmulatorResponse {
   const limit = r.query.has('limit') ? Number(r.query.get('limit')) : 100;
   if (!Number.isInteger(limit) || limit < 1 || limit > 100) return invalid(['query', 'limit'], 'Input should be less than or equal to 100', 'less_than_equal');
   const c = r.query.get('next_cursor');
   const offset = c ? Number(Buffer.from(c, 'base64url').toString()) : 0;
   if (!Number.isInteger(offset) || offset < 0) return invalid(['query', 'next_cursor'], 'Invalid cursor', 'value_error');
-  const items = all.slice(offset, offset + limit);
+  const items: unknown[] = [...all.slice(offset, offset + limit), ...(offset === 0 ? extra : [])];
   const next = offset + limit < all.length ? Buffer.from(String(offset + limit)).toString('base64url') : null;
   return ok({ data: items, next_cursor: next });
 }

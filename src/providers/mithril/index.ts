@@ -26,7 +26,7 @@ export const mithril: CloudModule = {
   capabilities: MITHRIL_CAPABILITIES,
   parseError: fastApiError,
   auth: (env) => ({ headers: { authorization: `Bearer ${env[KEY]}` }, secrets: [env[KEY]!] }),
-  adapter: ({ http, env }) => new MithrilProvider({ http, project: env[PROJECT]! }),
+  adapter: ({ http, env, log }) => new MithrilProvider({ http, project: env[PROJECT]!, log }),
   emulator: async ({ pace, latencyMs }) => {
     const em = new MithrilEmulator({ delays: pace === 'demo' ? DEMO_DELAYS : INSTANT, latencyMs });
     await em.start();

@@ -9,6 +9,12 @@ export function dollarsToCents(s: string): number {
   return Number(m[1]) * 100 + Number((m[2] ?? '0').padEnd(2, '0'));
 }
 
+/** "$25.60" → 2560, or null when it is not a price of that form (the caller decides what to skip and says so). */
+export function parseDollars(s: string | null | undefined): number | null {
+  if (typeof s !== 'string' || !/^\$\d+(?:\.\d{1,2})?$/.test(s.trim())) return null;
+  return dollarsToCents(s);
+}
+
 /** 2560 → "$25.60". */
 export const centsToDollars = (cents: number): string => `$${Math.floor(cents / 100)}.${String(cents % 100).padStart(2, '0')}`;
 
@@ -45,6 +51,25 @@ export const BID_STATUS: Record<string, InstanceStatus> = {
 
 export const toStatus = (raw: string): InstanceStatus => INSTANCE_STATUS[raw] ?? 'unknown';
 
+/**
+ * The one rule for "already there": a pause has taken when the VM is stopping or paused; a resume has taken when it is
+ * pending, starting or running (it bills, or is on its way to). Used before a request (nothing to do) and after one
+ * (the request took), for spot bids and reserved instances alike.
+ */
+const REACHED = { pause: new Set<InstanceStatus>(['stopping', 'paused']), resume: new Set<InstanceStatus>(['pending', 'starting', 'running']) };
+export const reached = (pause: boolean, status: InstanceStatus): boolean => REACHED[pause ? 'pause' : 'resume'].has(status);
+
+/**
+ * One value of the PATCH /v2/instances answer → the raw status it reports, or undefined when it reports none. The seed
+ * promises an entry per requested FID "with that instance's current status" without a schema, so a plain status
+ * string, an object carrying `status` (like GET /v2/instances/{fid}/status) and null are all read.
+ */
+export function batchEntryStatus(v: unknown): string | undefined {
+  if (typeof v === 'string' && v) return v;
+  if (v && typeof v === 'object' && typeof (v as { status?: unknown }).status === 'string') return (v as { status: string }).status;
+  return undefined;
+}
+
 /** "h100-80gb.sxm.8x" and its model → the GPU block. */
 export function toGpu(t: WireInstanceType): Gpu | null {
   if (!t.num_gpus) return null;
@@ -52,7 +77,11 @@ export function toGpu(t: WireInstanceType): Gpu | null {
   return { model, count: t.num_gpus, ...(t.gpu_memory_gb ? { memory_gib: t.gpu_memory_gb } : {}) };
 }
 
-/** ASSUMPTION: `ssh_destination` is a host with an optional ":port", and the image's user is `ubuntu`. */
+/**
+ * The user is `ubuntu`, and `ssh_destination` is the address to SSH to on port 22: SkyPilot
+ * sky/provision/mithril/instance.py get_cluster_info (`ssh_user = "ubuntu"`, the destination used as the IP with
+ * `ssh_port=22`). ASSUMPTION: a "host:port" or "user@host" form, if the API ever sends one, means what it says.
+ */
 export function sshCommand(dest: string | null | undefined): string | undefined {
   if (!dest) return undefined;
   const m = /^(?:([^@]+)@)?([^:]+)(?::(\d+))?$/.exec(dest);
@@ -64,7 +93,7 @@ export function sshCommand(dest: string | null | undefined): string | undefined 
  * A spot VM is known by its bid FID (one bid, one instance: it exists from the create on, and delete and pause act on
  * it); a reserved VM by its instance FID.
  */
-export function toInstance(w: WireInstance, typeName: (fid: string) => string, typeGpu: (fid: string) => Gpu | null, bid?: WireBid): Instance {
+export function toInstance(w: WireInstance, typeName: (fid: string) => string, typeGpu: (fid: string) => Gpu | null | undefined, bid?: WireBid): Instance {
   const ssh = sshCommand(w.ssh_destination);
   return {
     provider: 'mithril',
@@ -74,16 +103,16 @@ export function toInstance(w: WireInstance, typeName: (fid: string) => string, t
     provider_status: w.status,
     instance_type: typeName(w.instance_type),
     ...(w.region ? { region: w.region } : {}),
-    gpu: typeGpu(w.instance_type),
+    ...gpuOf(typeGpu(w.instance_type)),
     ...(w.private_ip ? { private_ip: w.private_ip } : {}),
     ...(ssh ? { ssh } : {}),
     ...(w.created_at ? { created_at: w.created_at } : {}),
-    price_usd_per_hour: bid ? centsToUsd(dollarsToCents(bid.limit_price)) : null,
+    price_usd_per_hour: bid ? bidPrice(bid) : null,
   };
 }
 
 /** A bid that has no instance (yet, or any more). */
-export function bidToInstance(b: WireBid, typeName: (fid: string) => string, typeGpu: (fid: string) => Gpu | null): Instance {
+export function bidToInstance(b: WireBid, typeName: (fid: string) => string, typeGpu: (fid: string) => Gpu | null | undefined): Instance {
   return {
     provider: 'mithril',
     id: b.fid,
@@ -92,8 +121,17 @@ export function bidToInstance(b: WireBid, typeName: (fid: string) => string, typ
     provider_status: `bid ${b.status}`,
     instance_type: typeName(b.instance_type),
     ...(b.region ? { region: b.region } : {}),
-    gpu: typeGpu(b.instance_type),
+    ...gpuOf(typeGpu(b.instance_type)),
     ...(b.created_at ? { created_at: b.created_at } : {}),
-    price_usd_per_hour: centsToUsd(dollarsToCents(b.limit_price)),
+    price_usd_per_hour: bidPrice(b),
   };
 }
+
+/** The bid's limit in USD, or null when its `limit_price` is not a price (the adapter logs that). */
+function bidPrice(b: WireBid): number | null {
+  const c = parseDollars(b.limit_price);
+  return c === null ? null : centsToUsd(c);
+}
+
+/** GPUs per VM: `null` is none; a type the catalog does not know leaves it out (unknown, counted as such). */
+const gpuOf = (gpu: Gpu | null | undefined) => (gpu === undefined ? {} : { gpu });

@@ -7,8 +7,9 @@ import { z } from 'zod';
 
 const nullish = <T extends z.ZodType>(t: T) => t.nullable().optional();
 
-// providers.md §4.2: InstanceTypeModel (published for /v2/reservation/instance-types).
-// ASSUMPTION: /v2/instance-types returns the same model; the same `name` appears once per region with its own FID.
+// providers.md §4.2: InstanceTypeModel (published for /v2/reservation/instance-types). The same `name` appears once per
+// region with its own FID: SkyPilot sky/provision/mithril/utils.py get_instance_types ("The same name can appear with
+// different FIDs (one per region)"). ASSUMPTION: /v2/instance-types returns the full reservation model.
 export const WireInstanceType = z.object({
   fid: z.string(),
   name: z.string(),
@@ -25,22 +26,32 @@ export const WireInstanceType = z.object({
   bridge_count: nullish(z.number()),
 });
 export type WireInstanceType = z.infer<typeof WireInstanceType>;
-export const InstanceTypeList = z.array(WireInstanceType);
 
-/** "$x.xx", as on bids and in spot availability. */
+/**
+ * A list read entry by entry: the answer's shape is checked here, each entry with its own schema by the adapter
+ * (`readEach`), so one entry (or price) the adapter does not expect is skipped with a warning, not the whole list.
+ */
+export const RawList = z.array(z.unknown());
+/** `{data, next_cursor}` pages (seed 003), entries read one by one like RawList. */
+export const RawPage = z.object({ data: z.array(z.unknown()), next_cursor: nullish(z.string()) });
+
+/** "$x.xx", as on bids and in spot availability. Prices are strings here and parsed one by one (map.parseDollars). */
 export const Dollars = z.string().regex(/^\$\d+(\.\d{1,2})?$/, 'a price like "$25.60"');
 
-// providers.md §4.2 (spot availability, from SkyPilot utils and the flow SDK types).
+// providers.md §4.2 (spot availability, from SkyPilot utils and the flow SDK types). A price that is not "$x.xx" is
+// dropped from its entry (the entry stays), so the prices are plain strings here.
 export const WireAvailability = z.object({
   fid: z.string().optional(),
   instance_type: z.string(),
   region: z.string(),
   capacity: nullish(z.number()),
-  last_instance_price: nullish(Dollars),
-  lowest_allocated_price: nullish(Dollars),
-  min_bid_price: nullish(Dollars),
+  last_instance_price: nullish(z.string()),
+  lowest_allocated_price: nullish(z.string()),
+  min_bid_price: nullish(z.string()),
 });
 export type WireAvailability = z.infer<typeof WireAvailability>;
+/** Whole-list schemas, kept for other readers; the adapter reads entries one by one (RawList, RawPage). */
+export const InstanceTypeList = z.array(WireInstanceType);
 export const AvailabilityList = z.array(WireAvailability);
 
 // providers.md §4.2 (pricing/current): integer cents, USD.
@@ -79,8 +90,10 @@ export const InstanceStatus = z.object({
   end_time: nullish(z.string()),
 });
 
-// Seed 003: PATCH /v2/instances answers an entry per requested FID with its status after processing.
-export const BatchStatus = z.record(z.string(), z.string());
+// Seed 003: PATCH /v2/instances "always includes an entry for every requested instance, keyed by instance FID, with that
+// instance's current status after processing". The value's schema is not published, so each value is read as it comes
+// (a status string, an object with `status`, or null: map.batchEntryStatus).
+export const BatchStatus = z.record(z.string(), z.unknown());
 
 // providers.md §4.2: BidModel.
 export const WireBid = z.object({
@@ -90,7 +103,8 @@ export const WireBid = z.object({
   created_by: nullish(z.string()),
   created_at: nullish(z.string()),
   deactivated_at: nullish(z.string()),
-  limit_price: Dollars,
+  /** "$x.xx"; parsed where used, so a bid with a price we cannot read is still listed (price unknown). */
+  limit_price: z.string(),
   instance_quantity: z.number().int(),
   instance_type: z.string(),
   region: nullish(z.string()),
@@ -106,6 +120,9 @@ export const WireBid = z.object({
 export type WireBid = z.infer<typeof WireBid>;
 export const BidList = z.object({ data: z.array(WireBid), next_cursor: nullish(z.string()) });
 
+/** An answer read but not used (e.g. the BidModel a bid update returns): any JSON. */
+export const AnyBody = z.unknown();
+
 export interface WireCreateBid {
   project: string;
   region: string;
@@ -116,7 +133,8 @@ export interface WireCreateBid {
   launch_specification: { ssh_keys: string[]; volumes: string[]; startup_script?: string };
 }
 
-// providers.md §4.2 (SSH keys; flow SDK). ASSUMPTION: the list is a bare array, like the other v2 list-less calls.
+// providers.md §4.2 (SSH keys; flow SDK). GET /v2/ssh-keys answers a bare array: SkyPilot
+// sky/provision/mithril/utils.py _get_or_create_ssh_key iterates the answer itself (`for key in key_list`).
 export const WireSshKey = z.object({ fid: z.string(), name: z.string(), public_key: z.string(), required: z.boolean().optional() });
 export const SshKeyList = z.array(WireSshKey);
 

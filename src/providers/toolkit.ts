@@ -1,0 +1,143 @@
+/**
+ * What every cloud adapter needs and would otherwise write again: SSH key resolution, a delete that treats "gone" as
+ * done, batch power with one rule for "already there", a short-lived cache, and the refusals an unsupported
+ * capability answers with. Adapters keep only what is their cloud's own: paths, wire shapes, mapping.
+ */
+import { createHash } from 'node:crypto';
+import { ComputeError, isComputeError } from '../domain/errors.js';
+import { isUnsupported, type Capability, type CapabilityName, type InstanceStatus, type PowerResult } from '../domain/model.js';
+import type { Provider } from '../domain/provider.js';
+
+/** An SSH public key in OpenSSH form ("type base64 [comment]"). */
+export const SSH_PUBLIC_KEY = /^(ssh-(ed25519|rsa|dss)|ecdsa-sha2-nistp(256|384|521)|sk-(ssh-ed25519|ecdsa-sha2-nistp256)@openssh\.com) [A-Za-z0-9+/]+=*( .*)?$/;
+
+/** A stable name for a key this server registers, so the same key is recognised in the account later. */
+export const sshKeyName = (value: string) => `compute-mcp-${createHash('sha256').update(value.trim()).digest('hex').slice(0, 12)}`;
+
+export interface SshKeyPlan {
+  /** The cloud's key ids to put on the VM (a placeholder when the key is registered at create). */
+  ids: string[];
+  /** Register this key just before the create (it is new to the cloud). */
+  registerKey?: string;
+  steps: string[];
+}
+
+/**
+ * The SSH keys of a create: the agent's key (its id when the cloud knows it already, else registered at create), or
+ * every key the account has. Refused when there is none: a VM nobody can reach still bills.
+ */
+export async function resolveSshKeys(opts: {
+  cloud: string;
+  provider: string;
+  publicKey?: string;
+  list: () => Promise<{ id: string; value: string }[]>;
+  /** The request that registers a key, for the plan's preparatory steps ("POST /v2/ssh-keys"). */
+  registerCall: string;
+  /** "account", "project": where the cloud keeps keys. */
+  scope: string;
+}): Promise<SshKeyPlan> {
+  const keys = await opts.list();
+  if (opts.publicKey) {
+    const key = opts.publicKey.trim();
+    const existing = keys.find((k) => k.value.trim() === key);
+    if (existing) return { ids: [existing.id], steps: [] };
+    return { ids: ['<id of the key registered in the step before>'], registerKey: key, steps: [`${opts.registerCall} registers the SSH public key as ${sshKeyName(key)}`] };
+  }
+  if (keys.length === 0)
+    throw new ComputeError('INVALID_INPUT', `${opts.cloud} needs an SSH key and the ${opts.scope} has none`, {
+      provider: opts.provider, hint: 'Pass ssh_public_key (the text of your ~/.ssh/id_ed25519.pub).',
+    });
+  return { ids: keys.map((k) => k.id), steps: [`uses the ${keys.length} SSH key(s) already in the ${opts.scope}`] };
+}
+
+/** Runs a delete; the cloud saying the VM does not exist means it is already gone, which is what was wanted. */
+export async function deleteIgnoringGone(send: () => Promise<unknown>): Promise<{ already_gone: boolean }> {
+  try {
+    await send();
+    return { already_gone: false };
+  } catch (e) {
+    if (isComputeError(e) && e.code === 'NOT_FOUND') return { already_gone: true };
+    throw e;
+  }
+}
+
+/** The one rule for "already there": a VM on its way to the target state counts as there (no second action). */
+export const ALREADY: Record<'pause' | 'resume', InstanceStatus[]> = {
+  pause: ['paused', 'stopping'],
+  resume: ['running', 'starting', 'pending'],
+};
+
+/** What checking one target found: an answer already, or a go (with whatever the cloud needs to act on it). */
+export type PowerCheck<T> = { done: PowerResult } | { go: T };
+
+/**
+ * Batch pause/resume in two phases: every id checked first (exists, not already there, allowed now), so one bad id
+ * leaves no half-done batch; then `send` acts on the ids that may go (one call per id, or one batch call) and answers
+ * for each. Results come back one per id, in the order asked.
+ */
+export async function batchPower<T>(opts: {
+  ids: string[];
+  kind: 'pause' | 'resume';
+  /** Reads one target: its status now, and anything `send` needs. Throwing a ComputeError fails that id only. */
+  check: (id: string) => Promise<{ status: InstanceStatus; refuse?: string; data: T }>;
+  send: (go: { id: string; data: T }[]) => Promise<Map<string, PowerResult>>;
+}): Promise<PowerResult[]> {
+  const already = opts.kind === 'pause' ? 'already_paused' : 'already_running';
+  const checked = await Promise.all(
+    opts.ids.map(async (id): Promise<PowerCheck<T>> => {
+      try {
+        const c = await opts.check(id);
+        if (ALREADY[opts.kind].includes(c.status)) return { done: { id, result: already, status: c.status } };
+        if (c.refuse) return { done: { id, result: 'failed', status: c.status, message: c.refuse } };
+        return { go: c.data };
+      } catch (e) {
+        if (isComputeError(e)) return { done: { id, result: 'failed', message: e.toText() } };
+        throw e;
+      }
+    }),
+  );
+  const go = opts.ids.flatMap((id, i) => {
+    const c = checked[i]!;
+    return 'go' in c ? [{ id, data: c.go }] : [];
+  });
+  const sent = go.length ? await opts.send(go) : new Map<string, PowerResult>();
+  return opts.ids.map((id, i) => {
+    const c = checked[i]!;
+    if ('done' in c) return c.done;
+    return sent.get(id) ?? { id, result: 'failed', message: 'the cloud gave no answer for this id; check it with get_instance' };
+  });
+}
+
+/** One value, loaded when missing or older than `ttlMs`; concurrent loads share one request. */
+export class TtlCache<T> {
+  private entry?: { at: number; value: Promise<T> };
+
+  constructor(
+    private readonly ttlMs: number,
+    private readonly now: () => number = Date.now,
+  ) {}
+
+  get(load: () => Promise<T>): Promise<T> {
+    if (this.entry && this.now() - this.entry.at < this.ttlMs) return this.entry.value;
+    const value = load();
+    this.entry = { at: this.now(), value };
+    // A failed load is not kept: the next call tries again.
+    value.catch(() => {
+      if (this.entry?.value === value) this.entry = undefined;
+    });
+    return value;
+  }
+}
+
+/**
+ * An optional operation of an adapter, when its capability allows it; otherwise the refusal derived from the
+ * capability's own sentence (nothing is sent). Adapters write no stubs for what they cannot do.
+ */
+export function need<F extends (...args: never[]) => unknown>(p: Provider, cap: CapabilityName, what: string, op: F | undefined): F {
+  const c: Capability = p.capabilities[cap];
+  if (!op || isUnsupported(c)) {
+    const why = isUnsupported(c) ? c.unsupported : 'this version has no way to do it';
+    throw new ComputeError('UNSUPPORTED', `${p.displayName} cannot ${what}: ${why}`, { provider: p.id });
+  }
+  return op.bind(p) as F;
+}
