@@ -22,6 +22,8 @@ export const ERROR_CODES = [
   'CONFIRMATION_UNAVAILABLE',
   'NOT_READY',
   'CANCELLED',
+  /** A bug in compute-mcp (never a ComputeError): reported generically, details in the log. */
+  'INTERNAL',
 ] as const;
 export type ErrorCode = (typeof ERROR_CODES)[number];
 

@@ -62,7 +62,7 @@ const MAX_ASKS = 2;
 /** Default look-ups for the VM of a create whose answer was lost: a listing can lag a create by seconds. */
 const LOST_CREATE_LOOKUP = { attempts: 4, delayMs: 3_000 };
 
-export async function guardedCreate(p: Provider, args: CreateArgs, d: GateDeps): Promise<CreateOutcome> {
+export async function guardedCreate(p: Provider, args: CreateArgs, deps: GateDeps): Promise<CreateOutcome> {
   const req = args.request;
   const token = args.confirmation_token;
   // What decides what gets created and what it costs: exactly what the adapter gets, and how long and under which key.
@@ -74,26 +74,26 @@ export async function guardedCreate(p: Provider, args: CreateArgs, d: GateDeps):
   // Outside the lock only a finished create is replayed; an unfinished one is settled under the lock, where no other
   // create is in flight.
   if (args.idempotency_key && !args.dry_run) {
-    const rec = knownKey(p, args.idempotency_key, hash, d);
-    if (rec?.status === 'created') return replayCreated(p, rec, d);
+    const rec = knownKey(p, args.idempotency_key, hash, deps);
+    if (rec?.status === 'created') return replayCreated(p, rec, deps);
   }
 
-  const plan = await p.planCreate(req, { signal: d.signal });
-  let quote = makeQuote(plan, args.lifetime_hours ?? d.policy.limits.maxLifetimeHours ?? null);
+  const plan = await p.planCreate(req, { signal: deps.signal });
+  let quote = makeQuote(plan, args.lifetime_hours ?? deps.policy.limits.maxLifetimeHours ?? null);
   if (args.dry_run)
     return { status: 'dry_run', quote, summary: quoteSummary(quote, req), request: plan.request, preparatory_steps: plan.preparatory_steps };
 
-  const first = await approve(p, quote, req, token, hash, bound, d, undefined);
+  const first = await approve(p, quote, req, token, hash, bound, deps, undefined);
   if ('status' in first) return first;
   let approval: Approval = first;
 
   for (let asks = 1; ; asks++) {
-    const outcome = await d.spendLock.run(() => createLocked(p, req, args, hash, audited, quote, approval, d));
+    const outcome = await deps.spendLock.run(() => createLocked(p, req, args, hash, audited, quote, approval, deps));
     if (!('again' in outcome)) return outcome;
     if (asks >= MAX_ASKS)
       throw new ComputeError('CONFLICT', `the offer keeps changing (${outcome.again}); no VM was created`, { provider: p.id, hint: 'Call list_instance_types and create_vm again.' });
     quote = outcome.quote;
-    const next = await approve(p, quote, req, undefined, hash, bound, d, `${outcome.again}; nothing was created yet. Ask again:`);
+    const next = await approve(p, quote, req, undefined, hash, bound, deps, `${outcome.again}; nothing was created yet. Ask again:`);
     if ('status' in next) return next;
     approval = next;
   }
@@ -101,46 +101,46 @@ export async function guardedCreate(p: Provider, args: CreateArgs, d: GateDeps):
 
 /** The spending part of a create, run under the spend lock: nothing another call or process does can interleave. */
 async function createLocked(
-  p: Provider, req: CreateRequest, args: CreateArgs, hash: string, audited: Record<string, unknown>, quote: Quote, approval: Approval, d: GateDeps,
+  p: Provider, req: CreateRequest, args: CreateArgs, hash: string, audited: Record<string, unknown>, quote: Quote, approval: Approval, deps: GateDeps,
 ): Promise<CreateOutcome | { again: string; quote: Quote }> {
   // Re-plan and re-price just before spending: the human approved `quote`, not whatever the cloud says now. The plan
   // carries the key, for clouds that label the VM with it.
   const key = args.idempotency_key ?? (approval.nonce ? `token:${approval.nonce}` : undefined);
-  const plan = await p.planCreate(req, { signal: d.signal, ...(key ? { idempotencyKey: key } : {}) });
+  const plan = await p.planCreate(req, { signal: deps.signal, ...(key ? { idempotencyKey: key } : {}) });
   const now = makeQuote(plan, quote.lifetime_hours);
   const change = changed(quote, now);
   if (change) return { again: change, quote: now };
-  const usage = needsUsage(d.policy) ? await currentUsage(d.clouds(), d.ledger, d.signal) : undefined;
-  const decision = decideCreate(now, d.policy, usage);
-  if (decision.kind === 'deny') throw denied(TOOL, p, decision, d, { request: audited, quote: now }, 'no VM was created');
+  const usage = needsUsage(deps.policy) ? await currentUsage(deps.clouds(), deps.ledger, deps.signal) : undefined;
+  const decision = decideCreate(now, deps.policy, usage);
+  if (decision.kind === 'deny') throw denied(TOOL, p, decision, deps, { request: audited, quote: now }, 'no VM was created');
 
   // A key seen before: the same VM, or (after a lost answer) the VM found by looking, or a note that none appeared.
   let note: string | undefined;
   if (args.idempotency_key) {
-    const settled = await settleKey(p, args.idempotency_key, hash, d);
+    const settled = await settleKey(p, args.idempotency_key, hash, deps);
     if (typeof settled === 'object') return settled;
     note = settled;
   }
   const claimKey = key ?? `create:${randomBytes(9).toString('base64url')}`;
-  if (key) d.idempotency.put({ key, hash, provider: p.id, status: 'pending', name: req.name, instance_type: now.instance_type, region: now.region, at: Date.now() });
-  d.ledger.claim({ key: claimKey, kind: 'create', provider: p.id, gpus: now.gpu?.count ?? 0, usd_per_hour: now.usd_per_hour });
-  d.audit.write({ tool: TOOL, provider: p.id, phase: 'send', request: audited, quote: now, how: approval.how });
+  if (key) deps.idempotency.put({ key, hash, provider: p.id, status: 'pending', name: req.name, instance_type: now.instance_type, region: now.region, at: Date.now() });
+  deps.ledger.claim({ key: claimKey, kind: 'create', provider: p.id, gpus: now.gpu?.count ?? 0, usd_per_hour: now.usd_per_hour });
+  deps.audit.write({ tool: TOOL, provider: p.id, phase: 'send', request: audited, quote: now, how: approval.how });
   let instance: Instance;
   try {
-    instance = await p.create(plan, { signal: d.signal });
+    instance = await p.create(plan, { signal: deps.signal });
   } catch (e) {
     // A refusal (4xx) made nothing; anything else (5xx, timeout) may have: keep the key pending and the claim counted.
     if (e instanceof ComputeError && e.status !== undefined && e.status < 500) {
-      if (key) d.idempotency.put({ ...d.idempotency.get(key)!, status: 'failed' });
-      d.ledger.release(claimKey);
+      if (key) deps.idempotency.put({ ...deps.idempotency.get(key)!, status: 'failed' });
+      deps.ledger.release(claimKey);
     }
-    d.audit.write({ tool: TOOL, provider: p.id, phase: 'cloud', request: audited, error: errorOf(e) });
+    deps.audit.write({ tool: TOOL, provider: p.id, phase: 'cloud', request: audited, error: errorOf(e) });
     throw e;
   }
-  if (key) d.idempotency.put({ ...d.idempotency.get(key)!, status: 'created', instance_id: instance.id });
-  d.ledger.settle(claimKey, instance.id);
-  d.audit.write({ tool: TOOL, provider: p.id, phase: 'cloud', request: audited, quote: now, instance_id: instance.id, status: instance.status });
-  d.log.info({ provider: p.id, instance: instance.id, type: now.instance_type, usd_per_hour: now.usd_per_hour, approvedBy: approval.how }, 'vm created');
+  if (key) deps.idempotency.put({ ...deps.idempotency.get(key)!, status: 'created', instance_id: instance.id });
+  deps.ledger.settle(claimKey, instance.id);
+  deps.audit.write({ tool: TOOL, provider: p.id, phase: 'cloud', request: audited, quote: now, instance_id: instance.id, status: instance.status });
+  deps.log.info({ provider: p.id, instance: instance.id, type: now.instance_type, usd_per_hour: now.usd_per_hour, approvedBy: approval.how }, 'vm created');
   return { status: 'created', instance, quote: now, approved_by: approval.how, ...(note ? { message: note } : {}) };
 }
 
@@ -148,40 +148,40 @@ type Approval = { how: 'elicitation' | 'token' | 'policy'; nonce?: string };
 
 /** Writes the refusal to the audit log and returns the error that says which rule and what is allowed instead. */
 export function denied(
-  tool: string, p: Provider, decision: Extract<Decision, { kind: 'deny' }>, d: GateDeps, what: Pick<AuditEntry, 'request' | 'quote'>, nothing: string,
+  tool: string, p: Provider, decision: Extract<Decision, { kind: 'deny' }>, deps: GateDeps, what: Pick<AuditEntry, 'request' | 'quote'>, nothing: string,
 ): ComputeError {
-  d.audit.write({ tool, provider: p.id, phase: 'decision', ...what, decision: 'deny', how: 'policy', reason: `${decision.rule}: ${decision.reason}` });
+  deps.audit.write({ tool, provider: p.id, phase: 'decision', ...what, decision: 'deny', how: 'policy', reason: `${decision.rule}: ${decision.reason}` });
   return new ComputeError('POLICY_DENIED', `${decision.reason} (${decision.rule}); ${nothing}`, { provider: p.id, hint: decision.instead });
 }
 
 /** Policy, then (if needed) a human: returns an approval, or the answer to give the agent instead. */
 async function approve(
-  p: Provider, quote: Quote, req: CreateRequest, token: string | undefined, hash: string, bound: Record<string, unknown>, d: GateDeps, again: string | undefined,
+  p: Provider, quote: Quote, req: CreateRequest, token: string | undefined, hash: string, bound: Record<string, unknown>, deps: GateDeps, again: string | undefined,
 ): Promise<Approval | CreateOutcome> {
   const audited = redactArgs(bound);
-  const usage = needsUsage(d.policy) ? await currentUsage(d.clouds(), d.ledger, d.signal) : undefined;
-  const decision = decideCreate(quote, d.policy, usage);
+  const usage = needsUsage(deps.policy) ? await currentUsage(deps.clouds(), deps.ledger, deps.signal) : undefined;
+  const decision = decideCreate(quote, deps.policy, usage);
   const summary = quoteSummary(quote, req);
-  if (decision.kind === 'deny') throw denied(TOOL, p, decision, d, { request: audited, quote }, 'no VM was created');
+  if (decision.kind === 'deny') throw denied(TOOL, p, decision, deps, { request: audited, quote }, 'no VM was created');
   if (decision.kind === 'allow') {
-    d.audit.write({ tool: TOOL, provider: p.id, phase: 'decision', request: audited, quote, decision: 'allow', how: 'policy', reason: decision.reason });
+    deps.audit.write({ tool: TOOL, provider: p.id, phase: 'decision', request: audited, quote, decision: 'allow', how: 'policy', reason: decision.reason });
     return { how: 'policy' };
   }
   const asked = `${summary} Needs a yes because ${decision.reasons.join(' and ')}.`;
   const outcome: ConfirmOutcome = await confirm({
     summary: asked, binding: { request: { tool: TOOL, hash }, quote, usd_per_hour: quote.usd_per_hour }, token, again,
-    action: 'create', channel: d.human, tokens: d.tokens, fallback: d.policy.confirm.fallback,
+    action: 'create', channel: deps.human, tokens: deps.tokens, fallback: deps.policy.confirm.fallback,
   });
   if (outcome.approved) {
-    d.audit.write({ tool: TOOL, provider: p.id, phase: 'decision', request: audited, quote, decision: 'approved', how: outcome.how });
+    deps.audit.write({ tool: TOOL, provider: p.id, phase: 'decision', request: audited, quote, decision: 'approved', how: outcome.how });
     return { how: outcome.how, ...(outcome.nonce ? { nonce: outcome.nonce } : {}) };
   }
   if (outcome.kind === 'token_used') {
     // The same confirmation token again: the VM it created is the answer (once that create has finished, which the
     // lock waits for); it never creates twice.
-    const replay = await d.spendLock.run(async () => {
-      const rec = d.idempotency.get(`token:${outcome.nonce}`);
-      return rec?.status === 'created' ? replayCreated(p, rec, d) : undefined;
+    const replay = await deps.spendLock.run(async () => {
+      const rec = deps.idempotency.get(`token:${outcome.nonce}`);
+      return rec?.status === 'created' ? replayCreated(p, rec, deps) : undefined;
     });
     if (replay) return replay;
     throw new ComputeError('CONFIRMATION_INVALID', 'the confirmation_token was already used; nothing was done', {
@@ -189,10 +189,10 @@ async function approve(
     });
   }
   if (outcome.kind === 'declined') {
-    d.audit.write({ tool: TOOL, provider: p.id, phase: 'decision', request: audited, quote, decision: 'declined', how: 'elicitation', reason: outcome.reason });
+    deps.audit.write({ tool: TOOL, provider: p.id, phase: 'decision', request: audited, quote, decision: 'declined', how: 'elicitation', reason: outcome.reason });
     return { status: 'declined', quote, summary: asked, message: outcome.message };
   }
-  d.audit.write({ tool: TOOL, provider: p.id, phase: 'decision', request: audited, quote, decision: 'confirmation_required', how: 'token' });
+  deps.audit.write({ tool: TOOL, provider: p.id, phase: 'decision', request: audited, quote, decision: 'confirmation_required', how: 'token' });
   return {
     status: 'confirmation_required', quote, summary: outcome.message ? `${outcome.message} ${asked}` : asked,
     confirmation_token: outcome.confirmation_token, expires_at: outcome.expires_at,
@@ -201,8 +201,8 @@ async function approve(
 }
 
 /** The record of a key, refusing it when it was used with other arguments; undefined when the key is new. */
-function knownKey(p: Provider, key: string, hash: string, d: GateDeps): IdempotencyRecord | undefined {
-  const rec = d.idempotency.get(key);
+function knownKey(p: Provider, key: string, hash: string, deps: GateDeps): IdempotencyRecord | undefined {
+  const rec = deps.idempotency.get(key);
   if (!rec || rec.status === 'failed') return undefined;
   if (rec.hash !== hash)
     throw new ComputeError('CONFLICT', `idempotency_key ${JSON.stringify(key)} was already used with other arguments; nothing was created`, {
@@ -216,21 +216,21 @@ function knownKey(p: Provider, key: string, hash: string, d: GateDeps): Idempote
  * settled by looking for the VM that create may have made, several times, since the cloud may show it late.
  * Returns the answer, or undefined (a new key), or a note to pass on when nothing appeared and a create may go ahead.
  */
-async function settleKey(p: Provider, key: string, hash: string, d: GateDeps): Promise<CreateOutcome | string | undefined> {
-  const rec = knownKey(p, key, hash, d);
+async function settleKey(p: Provider, key: string, hash: string, deps: GateDeps): Promise<CreateOutcome | string | undefined> {
+  const rec = knownKey(p, key, hash, deps);
   if (!rec) return undefined;
-  if (rec.status === 'created') return replayCreated(p, rec, d);
-  const { attempts, delayMs } = d.lostCreateLookup ?? LOST_CREATE_LOOKUP;
+  if (rec.status === 'created') return replayCreated(p, rec, deps);
+  const { attempts, delayMs } = deps.lostCreateLookup ?? LOST_CREATE_LOOKUP;
   for (let i = 1; i <= attempts; i++) {
-    const inst = await findUnclaimed(p, rec, d);
+    const inst = await findUnclaimed(p, rec, deps);
     if (inst) {
-      d.idempotency.put({ ...rec, status: 'created', instance_id: inst.id });
-      d.audit.write({ tool: TOOL, provider: p.id, phase: 'decision', decision: 'existing', how: 'idempotency', instance_id: inst.id, reason: 'found the VM of an unfinished create' });
+      deps.idempotency.put({ ...rec, status: 'created', instance_id: inst.id });
+      deps.audit.write({ tool: TOOL, provider: p.id, phase: 'decision', decision: 'existing', how: 'idempotency', instance_id: inst.id, reason: 'found the VM of an unfinished create' });
       return { status: 'existing', instance: inst, message: `An earlier call with this key created ${inst.id} (its answer was lost); no new VM was created.` };
     }
-    if (i < attempts) await sleep(delayMs, d.signal).catch(() => { throw new ComputeError('CANCELLED', 'The request was cancelled; nothing was created'); });
+    if (i < attempts) await sleep(delayMs, deps.signal).catch(() => { throw new ComputeError('CANCELLED', 'The request was cancelled; nothing was created'); });
   }
-  d.idempotency.put({ ...rec, status: 'failed' });
+  deps.idempotency.put({ ...rec, status: 'failed' });
   const waited = Math.round(((attempts - 1) * delayMs) / 100) / 10;
   return `An earlier call with this key got no answer from the cloud, and no VM of it appeared in ${attempts} looks over ${waited} s; a new one was created.`;
 }
@@ -239,11 +239,11 @@ async function settleKey(p: Provider, key: string, hash: string, d: GateDeps): P
  * The VM a lost create made: found by its key where the cloud labels VMs; elsewhere, the one with the same name, type
  * and region, made after the send, and claimed by no other key.
  */
-async function findUnclaimed(p: Provider, rec: IdempotencyRecord, d: GateDeps): Promise<Instance | undefined> {
-  if (p.findByIdempotencyKey) return p.findByIdempotencyKey(rec.key, { signal: d.signal });
-  const claimed = d.idempotency.claimedIds();
+async function findUnclaimed(p: Provider, rec: IdempotencyRecord, deps: GateDeps): Promise<Instance | undefined> {
+  if (p.findByIdempotencyKey) return p.findByIdempotencyKey(rec.key, { signal: deps.signal });
+  const claimed = deps.idempotency.claimedIds();
   const all = await collectPages(p.id, undefined as string | undefined, async (cursor) => {
-    const page = await p.listInstances({ cursor, limit: 100, signal: d.signal });
+    const page = await p.listInstances({ cursor, limit: 100, signal: deps.signal });
     return { items: page.items, next: page.next_cursor };
   });
   const found = all.filter(
@@ -253,10 +253,10 @@ async function findUnclaimed(p: Provider, rec: IdempotencyRecord, d: GateDeps): 
   return found.sort((a, b) => (a.created_at ?? '').localeCompare(b.created_at ?? ''))[0];
 }
 
-async function replayCreated(p: Provider, rec: IdempotencyRecord, d: GateDeps): Promise<CreateOutcome> {
+async function replayCreated(p: Provider, rec: IdempotencyRecord, deps: GateDeps): Promise<CreateOutcome> {
   try {
-    const inst = await p.getInstance(rec.instance_id!, { signal: d.signal });
-    d.audit.write({ tool: TOOL, provider: p.id, phase: 'decision', decision: 'existing', how: 'idempotency', instance_id: inst.id });
+    const inst = await p.getInstance(rec.instance_id!, { signal: deps.signal });
+    deps.audit.write({ tool: TOOL, provider: p.id, phase: 'decision', decision: 'existing', how: 'idempotency', instance_id: inst.id });
     return { status: 'existing', instance: inst, message: `This key already created ${inst.id}; no new VM was created.` };
   } catch (e) {
     if (e instanceof ComputeError && e.code === 'NOT_FOUND')
@@ -272,13 +272,13 @@ export type DeleteOutcome =
   | { status: 'declined'; instance: Instance; summary: string; message: string }
   | { status: 'confirmation_required'; instance: Instance; summary: string; confirmation_token: string; expires_at: string; message: string };
 
-export async function guardedDelete(p: Provider, id: string, token: string | undefined, d: GateDeps): Promise<DeleteOutcome> {
+export async function guardedDelete(p: Provider, id: string, token: string | undefined, deps: GateDeps): Promise<DeleteOutcome> {
   const tool = 'delete_vm';
-  const decision = decideDelete(d.policy);
-  if (decision.kind === 'deny') throw denied(tool, p, decision, d, { request: { id } }, 'nothing was deleted');
+  const decision = decideDelete(deps.policy);
+  if (decision.kind === 'deny') throw denied(tool, p, decision, deps, { request: { id } }, 'nothing was deleted');
   let instance: Instance;
   try {
-    instance = await p.getInstance(id, { signal: d.signal });
+    instance = await p.getInstance(id, { signal: deps.signal });
   } catch (e) {
     if (e instanceof ComputeError && e.code === 'NOT_FOUND')
       return { status: 'deleted', already_gone: true, message: `${id} does not exist (already deleted, or a wrong id); nothing was done.` };
@@ -291,16 +291,16 @@ export async function guardedDelete(p: Provider, id: string, token: string | und
     const identity = { id, name: instance.name, created_at: instance.created_at ?? null };
     const outcome = await confirm({
       summary, binding: { request: { tool, provider: p.id, id }, quote: identity }, token, action: 'delete',
-      channel: d.human, tokens: d.tokens, fallback: d.policy.confirm.fallback,
+      channel: deps.human, tokens: deps.tokens, fallback: deps.policy.confirm.fallback,
     });
     if (!outcome.approved) {
       if (outcome.kind === 'token_used')
         throw new ComputeError('CONFIRMATION_INVALID', 'the confirmation_token was already used; nothing was done', { provider: p.id, hint: 'Call delete_vm again without confirmation_token.' });
       if (outcome.kind === 'declined') {
-        d.audit.write({ tool, provider: p.id, phase: 'decision', request: { id }, decision: 'declined', how: 'elicitation', reason: outcome.reason });
+        deps.audit.write({ tool, provider: p.id, phase: 'decision', request: { id }, decision: 'declined', how: 'elicitation', reason: outcome.reason });
         return { status: 'declined', instance, summary, message: outcome.message };
       }
-      d.audit.write({ tool, provider: p.id, phase: 'decision', request: { id }, decision: 'confirmation_required', how: 'token' });
+      deps.audit.write({ tool, provider: p.id, phase: 'decision', request: { id }, decision: 'confirmation_required', how: 'token' });
       return {
         status: 'confirmation_required', instance, summary: outcome.message ? `${outcome.message} ${summary}` : summary,
         confirmation_token: outcome.confirmation_token, expires_at: outcome.expires_at,
@@ -309,16 +309,16 @@ export async function guardedDelete(p: Provider, id: string, token: string | und
     }
     how = outcome.how;
   }
-  d.audit.write({ tool, provider: p.id, phase: 'decision', request: { id }, decision: decision.kind === 'allow' ? 'allow' : 'approved', how });
-  d.audit.write({ tool, provider: p.id, phase: 'send', request: { id }, how });
+  deps.audit.write({ tool, provider: p.id, phase: 'decision', request: { id }, decision: decision.kind === 'allow' ? 'allow' : 'approved', how });
+  deps.audit.write({ tool, provider: p.id, phase: 'send', request: { id }, how });
   try {
-    const r = await p.delete(id, { signal: d.signal });
-    d.ledger.releaseInstance(p.id, id);
-    d.audit.write({ tool, provider: p.id, phase: 'cloud', request: { id }, instance_id: id, status: r.already_gone ? 'already_gone' : 'deleting' });
-    d.log.info({ provider: p.id, instance: id, approvedBy: how }, 'vm deleted');
+    const r = await p.delete(id, { signal: deps.signal });
+    deps.ledger.releaseInstance(p.id, id);
+    deps.audit.write({ tool, provider: p.id, phase: 'cloud', request: { id }, instance_id: id, status: r.already_gone ? 'already_gone' : 'deleting' });
+    deps.log.info({ provider: p.id, instance: id, approvedBy: how }, 'vm deleted');
     return { status: 'deleted', instance, already_gone: r.already_gone, approved_by: how };
   } catch (e) {
-    d.audit.write({ tool, provider: p.id, phase: 'cloud', request: { id }, error: errorOf(e) });
+    deps.audit.write({ tool, provider: p.id, phase: 'cloud', request: { id }, error: errorOf(e) });
     throw e;
   }
 }

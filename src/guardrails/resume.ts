@@ -28,19 +28,19 @@ interface Target {
   quote: Quote;
 }
 
-export async function guardedResume(p: Provider, ids: string[], token: string | undefined, d: GateDeps): Promise<ResumeOutcome> {
-  const { settled, targets } = await lookUp(p, ids, d);
+export async function guardedResume(p: Provider, ids: string[], token: string | undefined, deps: GateDeps): Promise<ResumeOutcome> {
+  const { settled, targets } = await lookUp(p, ids, deps);
   if (targets.length === 0) return { status: 'done', results: settled };
   const request = { tool: TOOL, provider: p.id, ids: targets.map((t) => t.instance.id).sort() };
   const add = additionOf(targets);
   const reasons = new Set<string>();
   for (const t of targets) {
-    const decision = decideCreate(t.quote, d.policy, undefined, { instances: 0, gpus: 0, usd_per_hour: 0 });
-    if (decision.kind === 'deny') throw denied(TOOL, p, decision, d, { request, quote: t.quote }, 'nothing was resumed');
+    const decision = decideCreate(t.quote, deps.policy, undefined, { instances: 0, gpus: 0, usd_per_hour: 0 });
+    if (decision.kind === 'deny') throw denied(TOOL, p, decision, deps, { request, quote: t.quote }, 'nothing was resumed');
     if (decision.kind === 'confirm') for (const r of decision.reasons) reasons.add(r);
     if (t.instance.gpu === undefined) reasons.add('its GPUs are unknown');
   }
-  await checkLimits(p, add, request, d);
+  await checkLimits(p, add, request, deps);
 
   let how: 'elicitation' | 'token' | 'policy' = 'policy';
   const summary = summarize(p, targets, add);
@@ -49,16 +49,16 @@ export async function guardedResume(p: Provider, ids: string[], token: string | 
     const identity = targets.map((t) => ({ id: t.instance.id, name: t.instance.name, created_at: t.instance.created_at ?? null, quote: t.quote }));
     const outcome = await confirm({
       summary: asked, binding: { request, quote: identity, usd_per_hour: add.usd_per_hour }, token, action: 'resume',
-      channel: d.human, tokens: d.tokens, fallback: d.policy.confirm.fallback,
+      channel: deps.human, tokens: deps.tokens, fallback: deps.policy.confirm.fallback,
     });
     if (!outcome.approved) {
       if (outcome.kind === 'token_used')
         throw new ComputeError('CONFIRMATION_INVALID', 'the confirmation_token was already used; nothing was done', { provider: p.id, hint: 'Call resume_instances again without confirmation_token.' });
       if (outcome.kind === 'declined') {
-        d.audit.write({ tool: TOOL, provider: p.id, phase: 'decision', request, decision: 'declined', how: 'elicitation', reason: outcome.reason });
+        deps.audit.write({ tool: TOOL, provider: p.id, phase: 'decision', request, decision: 'declined', how: 'elicitation', reason: outcome.reason });
         return { status: 'declined', results: settled, summary: asked, message: outcome.message };
       }
-      d.audit.write({ tool: TOOL, provider: p.id, phase: 'decision', request, decision: 'confirmation_required', how: 'token' });
+      deps.audit.write({ tool: TOOL, provider: p.id, phase: 'decision', request, decision: 'confirmation_required', how: 'token' });
       return {
         status: 'confirmation_required', results: settled, summary: outcome.message ? `${outcome.message} ${asked}` : asked,
         confirmation_token: outcome.confirmation_token, expires_at: outcome.expires_at,
@@ -67,8 +67,8 @@ export async function guardedResume(p: Provider, ids: string[], token: string | 
     }
     how = outcome.how;
   }
-  d.audit.write({ tool: TOOL, provider: p.id, phase: 'decision', request, decision: how === 'policy' ? 'allow' : 'approved', how });
-  const { results, more } = await d.spendLock.run(() => resumeLocked(p, targets, request, how, d));
+  deps.audit.write({ tool: TOOL, provider: p.id, phase: 'decision', request, decision: how === 'policy' ? 'allow' : 'approved', how });
+  const { results, more } = await deps.spendLock.run(() => resumeLocked(p, targets, request, how, deps));
   return { status: 'done', results: [...settled, ...more, ...results], approved_by: how };
 }
 
@@ -77,9 +77,9 @@ export async function guardedResume(p: Provider, ids: string[], token: string | 
  * limits once more (another call may have started billing since), claim, resume.
  */
 async function resumeLocked(
-  p: Provider, approved: Target[], request: Record<string, unknown>, how: 'elicitation' | 'token' | 'policy', d: GateDeps,
+  p: Provider, approved: Target[], request: Record<string, unknown>, how: 'elicitation' | 'token' | 'policy', deps: GateDeps,
 ): Promise<{ results: PowerResult[]; more: PowerResult[] }> {
-  const now = await lookUp(p, approved.map((t) => t.instance.id), d);
+  const now = await lookUp(p, approved.map((t) => t.instance.id), deps);
   for (const t of now.targets) {
     const was = approved.find((a) => a.instance.id === t.instance.id)!;
     const why = changedSince(was.quote, t.quote);
@@ -90,22 +90,22 @@ async function resumeLocked(
   }
   const targets = now.targets;
   if (targets.length === 0) return { results: [], more: now.settled };
-  await checkLimits(p, additionOf(targets), request, d);
+  await checkLimits(p, additionOf(targets), request, deps);
   const claims = targets.map((t) =>
-    d.ledger.claim({ key: `resume:${t.instance.id}:${randomBytes(6).toString('base64url')}`, kind: 'resume', provider: p.id, instance_id: t.instance.id, gpus: t.quote.gpu?.count ?? 0, usd_per_hour: t.quote.usd_per_hour }),
+    deps.ledger.claim({ key: `resume:${t.instance.id}:${randomBytes(6).toString('base64url')}`, kind: 'resume', provider: p.id, instance_id: t.instance.id, gpus: t.quote.gpu?.count ?? 0, usd_per_hour: t.quote.usd_per_hour }),
   );
-  d.audit.write({ tool: TOOL, provider: p.id, phase: 'send', request, how });
+  deps.audit.write({ tool: TOOL, provider: p.id, phase: 'send', request, how });
   let results: PowerResult[];
   try {
     if (!p.resume) throw new ComputeError('UNSUPPORTED', `${p.displayName} cannot resume instances`, { provider: p.id });
-    results = await p.resume(targets.map((t) => t.instance.id), { signal: d.signal });
+    results = await p.resume(targets.map((t) => t.instance.id), { signal: deps.signal });
   } catch (e) {
-    d.audit.write({ tool: TOOL, provider: p.id, phase: 'cloud', request, error: errorOf(e) });
+    deps.audit.write({ tool: TOOL, provider: p.id, phase: 'cloud', request, error: errorOf(e) });
     throw e;
   }
   // What did not resume bills nothing new: its claim goes.
-  for (const r of results) if (r.result !== 'resumed' && r.result !== 'already_running') for (const c of claims) if (c.instance_id === r.id) d.ledger.release(c.key);
-  d.audit.write({ tool: TOOL, provider: p.id, phase: 'cloud', request, status: results.map((r) => `${r.id}: ${r.result}`).join(', ') });
+  for (const r of results) if (r.result !== 'resumed' && r.result !== 'already_running') for (const c of claims) if (c.instance_id === r.id) deps.ledger.release(c.key);
+  deps.audit.write({ tool: TOOL, provider: p.id, phase: 'cloud', request, status: results.map((r) => `${r.id}: ${r.result}`).join(', ') });
   return { results, more: now.settled };
 }
 
@@ -119,10 +119,10 @@ function changedSince(a: Quote, b: Quote): string | undefined {
 }
 
 /** Each id as it is now: gone or unreadable ids and VMs that already bill are answered here; the rest need the gate. */
-async function lookUp(p: Provider, ids: string[], d: GateDeps): Promise<{ settled: PowerResult[]; targets: Target[] }> {
+async function lookUp(p: Provider, ids: string[], deps: GateDeps): Promise<{ settled: PowerResult[]; targets: Target[] }> {
   const settled: PowerResult[] = [];
   const targets: Target[] = [];
-  const found = await Promise.all(ids.map((id) => p.getInstance(id, { signal: d.signal }).then((i) => ({ id, i }), (e: unknown) => ({ id, e }))));
+  const found = await Promise.all(ids.map((id) => p.getInstance(id, { signal: deps.signal }).then((i) => ({ id, i }), (e: unknown) => ({ id, e }))));
   for (const f of found) {
     if ('e' in f) {
       // Fail closed: what cannot be read is not resumed.
@@ -134,11 +134,11 @@ async function lookUp(p: Provider, ids: string[], d: GateDeps): Promise<{ settle
   return { settled, targets };
 }
 
-async function checkLimits(p: Provider, add: Addition, request: Record<string, unknown>, d: GateDeps): Promise<void> {
-  if (!needsUsage(d.policy)) return;
-  const usage = await currentUsage(d.clouds(), d.ledger, d.signal);
-  const totals = checkTotals(add, usage, d.policy);
-  if (!totals.ok) throw denied(TOOL, p, { kind: 'deny', ...totals }, d, { request }, 'nothing was resumed');
+async function checkLimits(p: Provider, add: Addition, request: Record<string, unknown>, deps: GateDeps): Promise<void> {
+  if (!needsUsage(deps.policy)) return;
+  const usage = await currentUsage(deps.clouds(), deps.ledger, deps.signal);
+  const totals = checkTotals(add, usage, deps.policy);
+  if (!totals.ok) throw denied(TOOL, p, { kind: 'deny', ...totals }, deps, { request }, 'nothing was resumed');
 }
 
 /**

@@ -103,8 +103,9 @@ describe('an oversized stdin line', () => {
     expect((refusal!.error as { message: string }).message).toContain(`at most ${MAX_LINE} bytes`);
     expect(initialized).toMatchObject({ jsonrpc: '2.0', id: 1, result: { serverInfo: { name: 'compute-mcp' } } });
     const after = peakMiB(s.child.pid!);
-    // The line is dropped as it streams in: the peak grows by far less than the line (a buffering reader: ≥ 96 MiB).
-    if (before !== undefined && after !== undefined) expect(after - before).toBeLessThan(lineMiB * 0.66);
+    // The line is dropped as it streams in: the peak grows by less than the line itself (a buffering reader holds all
+    // 96 MiB, and more as a string); what it does grow by is chunks the garbage collector has not taken back yet.
+    if (before !== undefined && after !== undefined) expect(after - before).toBeLessThan(lineMiB);
 
     expect(s.stderr()).toContain('stdin line too long: dropped');
     s.child.stdin.end();

@@ -82,7 +82,7 @@ describe('resume counts every VM behind an id', () => {
     const em = h.mithril!;
     // A bid placed elsewhere (the console, another client) for four instances.
     const api = (method: string, path: string, body?: unknown) =>
-      fetch(`${em.baseUrl}${path}`, { method, headers: { authorization: `Bearer ${em.key}`, 'content-type': 'application/json' }, body: body && JSON.stringify(body) }).then((r) => r.json());
+      fetch(`${em.baseUrl}${path}`, { method, headers: { authorization: `Bearer ${em.key}`, 'content-type': 'application/json' }, body: body === undefined ? undefined : JSON.stringify(body) }).then((r) => r.json());
     const avail = (await api('GET', '/v2/spot/availability')) as { instance_type: string; region: string }[];
     const types = (await api('GET', '/v2/instance-types')) as { fid: string; name: string }[];
     const a100 = types.find((t) => t.name === 'a100-80gb.sxm.1x')!;

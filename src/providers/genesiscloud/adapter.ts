@@ -41,7 +41,7 @@ export interface GenesisOptions {
   now?: () => number;
 }
 
-const P = W.API_PREFIX;
+const API = W.API_PREFIX;
 const MAX_PER_PAGE = 100;
 const STARTUP_SCRIPT_MAX_BYTES = 64 * 1024; // seed 002: "limited to 64 KiB"
 const MIN_DISK_GIB = 80; // seed 002: "Min: 80GiB"
@@ -96,7 +96,7 @@ export class GenesisCloudProvider implements Provider {
     const ask = wanted.filter((r) => !byRegion.has(r));
     const answers = await Promise.allSettled(
       ask.map((r) =>
-        this.http.request({ method: 'GET', path: `${P}/availability/${encodeURIComponent(r)}/instances`, schema: W.Availability, signal: opts?.signal }),
+        this.http.request({ method: 'GET', path: `${API}/availability/${encodeURIComponent(r)}/instances`, schema: W.Availability, signal: opts?.signal }),
       ),
     );
     answers.forEach((a, i) => {
@@ -138,7 +138,7 @@ export class GenesisCloudProvider implements Provider {
   private async listCloudImages(opts?: CallOptions) {
     return collectPages(this.id, 1, async (page) => {
       const r = await this.http.request({
-        method: 'GET', path: `${P}/images`, query: { type: 'cloud-image', page, per_page: MAX_PER_PAGE }, schema: W.ImageList, signal: opts?.signal,
+        method: 'GET', path: `${API}/images`, query: { type: 'cloud-image', page, per_page: MAX_PER_PAGE }, schema: W.ImageList, signal: opts?.signal,
       });
       return { items: r.data.images, next: nextPage(r.data) };
     });
@@ -159,14 +159,14 @@ export class GenesisCloudProvider implements Provider {
       throw new ComputeError('INVALID_INPUT', `bad cursor ${JSON.stringify(opts?.cursor)}`, { provider: this.id, hint: 'Pass back next_cursor exactly as returned, or omit it.' });
     const perPage = Math.min(Math.max(opts?.limit ?? 50, 1), MAX_PER_PAGE);
     const r = await this.http.request({
-      method: 'GET', path: `${P}/instances`, query: { page, per_page: perPage }, schema: W.InstanceList, signal: opts?.signal,
+      method: 'GET', path: `${API}/instances`, query: { page, per_page: perPage }, schema: W.InstanceList, signal: opts?.signal,
     });
     const next = nextPage(r.data);
     return { items: r.data.instances.map((w) => toInstance(w, this.price)), ...(next ? { next_cursor: String(next) } : {}) };
   }
 
   async getInstance(id: string, opts?: CallOptions): Promise<Instance> {
-    const r = await this.http.request({ method: 'GET', path: `${P}/instances/${enc(id)}`, schema: W.InstanceEnvelope, signal: opts?.signal });
+    const r = await this.http.request({ method: 'GET', path: `${API}/instances/${enc(id)}`, schema: W.InstanceEnvelope, signal: opts?.signal });
     return toInstance(r.data.instance, this.price);
   }
 
@@ -184,7 +184,7 @@ export class GenesisCloudProvider implements Provider {
       image,
       name: req.name,
       price: this.price(row.id),
-      request: { method: 'POST', path: `${P}/instances`, body: body as unknown as Record<string, unknown> },
+      request: { method: 'POST', path: `${API}/instances`, body: body as unknown as Record<string, unknown> },
       preparatory_steps: keys.steps,
       internal: { body, registerKey: keys.registerKey },
     };
@@ -213,7 +213,7 @@ export class GenesisCloudProvider implements Provider {
 
   /** Step 2: a snapshot restores only in its own region: take that region, or refuse a different one before sending. */
   private async snapshotRegion(snapshotId: string, wanted: string | undefined, opts?: CallOptions): Promise<string | undefined> {
-    const snap = (await this.http.request({ method: 'GET', path: `${P}/snapshots/${enc(snapshotId)}`, schema: W.SnapshotEnvelope, signal: opts?.signal })).data.snapshot;
+    const snap = (await this.http.request({ method: 'GET', path: `${API}/snapshots/${enc(snapshotId)}`, schema: W.SnapshotEnvelope, signal: opts?.signal })).data.snapshot;
     if (toSnapshotStatus(snap.status) !== 'available')
       throw new ComputeError('NOT_READY', `snapshot ${snapshotId} is ${snap.status}`, { provider: this.id, hint: 'Wait until list_snapshots shows it available.' });
     if (wanted && snap.region && wanted !== snap.region)
@@ -262,7 +262,7 @@ export class GenesisCloudProvider implements Provider {
   /** Step 5: the SSH keys: the given key (reused if the account has it, else registered first), or the account's keys. */
   private resolveSshKeys(publicKey: string | undefined, opts?: CallOptions): Promise<SshKeyPlan> {
     return resolveSshKeys({
-      cloud: this.displayName, provider: this.id, publicKey, registerCall: `POST ${P}/ssh-keys`, scope: 'account',
+      cloud: this.displayName, provider: this.id, publicKey, registerCall: `POST ${API}/ssh-keys`, scope: 'account',
       list: () => this.listSshKeys(opts),
     });
   }
@@ -272,14 +272,14 @@ export class GenesisCloudProvider implements Provider {
     const registerKey = plan.internal.registerKey as string | undefined;
     if (registerKey) body.ssh_keys = [(await this.registerSshKey(registerKey, opts)).id];
     // A create is never retried (idempotent: false): a duplicated VM costs money.
-    const r = await this.http.request({ method: 'POST', path: `${P}/instances`, body, schema: W.InstanceEnvelope, idempotent: false, signal: opts?.signal });
+    const r = await this.http.request({ method: 'POST', path: `${API}/instances`, body, schema: W.InstanceEnvelope, idempotent: false, signal: opts?.signal });
     return toInstance(r.data.instance, this.price);
   }
 
   async delete(id: string, opts?: CallOptions): Promise<{ already_gone: boolean }> {
     try {
       // DELETE is idempotent: a retry after a lost 204 sees 404, which means the same thing.
-      return await deleteIgnoringGone(() => this.http.request({ method: 'DELETE', path: `${P}/instances/${enc(id)}`, idempotent: true, signal: opts?.signal }));
+      return await deleteIgnoringGone(() => this.http.request({ method: 'DELETE', path: `${API}/instances/${enc(id)}`, idempotent: true, signal: opts?.signal }));
     } catch (e) {
       if (e instanceof ComputeError && (isRefusal(e.status) || e.status === 403 || e.status === 409)) throw (await this.protectionError(id, e, opts)) ?? e;
       throw e;
@@ -293,7 +293,7 @@ export class GenesisCloudProvider implements Provider {
    */
   private async protectionError(id: string, refusal: ComputeError, opts?: CallOptions): Promise<ComputeError | undefined> {
     const inst = await this.http
-      .request({ method: 'GET', path: `${P}/instances/${enc(id)}`, schema: W.InstanceEnvelope, signal: opts?.signal })
+      .request({ method: 'GET', path: `${API}/instances/${enc(id)}`, schema: W.InstanceEnvelope, signal: opts?.signal })
       .then((r) => r.data.instance, () => undefined);
     if (!inst || !isProtected(inst)) return undefined;
     return new ComputeError(
@@ -303,7 +303,7 @@ export class GenesisCloudProvider implements Provider {
         provider: this.id,
         status: refusal.status,
         cause: refusal,
-        hint: `If the human really wants it gone, have them switch the protection off in the Genesis Cloud console, or send PATCH ${P}/instances/${id} with {"is_protected": false}; then call delete_vm again.`,
+        hint: `If the human really wants it gone, have them switch the protection off in the Genesis Cloud console, or send PATCH ${API}/instances/${id} with {"is_protected": false}; then call delete_vm again.`,
       },
     );
   }
@@ -323,7 +323,7 @@ export class GenesisCloudProvider implements Provider {
       check: async (id) => {
         const inst = await this.getInstance(id, opts);
         if (ALREADY[action === 'stop' ? 'pause' : 'resume'].includes(inst.status)) return { status: inst.status, data: undefined };
-        const allowed = await this.http.request({ method: 'GET', path: `${P}/instances/${enc(id)}/actions`, schema: W.Actions, signal: opts?.signal });
+        const allowed = await this.http.request({ method: 'GET', path: `${API}/instances/${enc(id)}/actions`, schema: W.Actions, signal: opts?.signal });
         const refuse = allowed.data.actions.includes(action)
           ? undefined
           : `cannot ${action} while the instance is ${inst.provider_status}; wait_for_instance until it settles, then try again`;
@@ -335,7 +335,7 @@ export class GenesisCloudProvider implements Provider {
 
   private async sendAction(id: string, action: 'start' | 'stop', opts?: CallOptions): Promise<PowerResult> {
     try {
-      await this.http.request({ method: 'POST', path: `${P}/instances/${enc(id)}/actions`, body: { action }, idempotent: false, signal: opts?.signal });
+      await this.http.request({ method: 'POST', path: `${API}/instances/${enc(id)}/actions`, body: { action }, idempotent: false, signal: opts?.signal });
       return { id, result: action === 'stop' ? 'paused' : 'resumed', status: action === 'stop' ? 'stopping' : 'starting' };
     } catch (e) {
       if (e instanceof ComputeError) return { id, result: 'failed', message: e.toText() };
@@ -345,13 +345,13 @@ export class GenesisCloudProvider implements Provider {
 
   async snapshot(id: string, name: string, opts?: CallOptions) {
     const r = await this.http.request({
-      method: 'POST', path: `${P}/instances/${enc(id)}/snapshots`, body: { name }, schema: W.SnapshotEnvelope, idempotent: false, signal: opts?.signal,
+      method: 'POST', path: `${API}/instances/${enc(id)}/snapshots`, body: { name }, schema: W.SnapshotEnvelope, idempotent: false, signal: opts?.signal,
     });
     return toSnapshot(r.data.snapshot);
   }
 
   async listSnapshots(opts?: CallOptions & { instanceId?: string }) {
-    const path = opts?.instanceId ? `${P}/instances/${enc(opts.instanceId)}/snapshots` : `${P}/snapshots`;
+    const path = opts?.instanceId ? `${API}/instances/${enc(opts.instanceId)}/snapshots` : `${API}/snapshots`;
     const items = await collectPages(this.id, 1, async (page) => {
       const r = await this.http.request({ method: 'GET', path, query: { page, per_page: MAX_PER_PAGE }, schema: W.SnapshotList, signal: opts?.signal });
       return { items: r.data.snapshots, next: nextPage(r.data) };
@@ -373,14 +373,14 @@ export class GenesisCloudProvider implements Provider {
 
   private async listSshKeys(opts?: CallOptions) {
     return collectPages(this.id, 1, async (page) => {
-      const r = await this.http.request({ method: 'GET', path: `${P}/ssh-keys`, query: { page, per_page: MAX_PER_PAGE }, schema: W.SshKeyList, signal: opts?.signal });
+      const r = await this.http.request({ method: 'GET', path: `${API}/ssh-keys`, query: { page, per_page: MAX_PER_PAGE }, schema: W.SshKeyList, signal: opts?.signal });
       return { items: r.data.ssh_keys, next: nextPage(r.data) };
     });
   }
 
   private async registerSshKey(value: string, opts?: CallOptions) {
     const r = await this.http.request({
-      method: 'POST', path: `${P}/ssh-keys`, body: { name: sshKeyName(value), value }, schema: W.WireSshKey, idempotent: false, signal: opts?.signal,
+      method: 'POST', path: `${API}/ssh-keys`, body: { name: sshKeyName(value), value }, schema: W.WireSshKey, idempotent: false, signal: opts?.signal,
     });
     return r.data;
   }
