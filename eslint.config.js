@@ -14,7 +14,9 @@ export default tseslint.config(
   { files: ['test/**', 'src/cli/**'], rules: { 'no-console': 'off' } },
   {
     files: ['scripts/**/*.mjs'],
-    languageOptions: { globals: { URL: 'readonly', console: 'readonly', process: 'readonly', fetch: 'readonly', Buffer: 'readonly' } },
+    languageOptions: {
+      globals: { URL: 'readonly', console: 'readonly', process: 'readonly', fetch: 'readonly', Buffer: 'readonly' },
+    },
     rules: { 'no-console': 'off' },
   },
 );

@@ -22,7 +22,10 @@ export const PolicySchema = z
       })
       .strict()
       .prefault({}),
-    autoApprove: z.object({ maxUsdPerHour: usd.default(0) }).strict().prefault({}),
+    autoApprove: z
+      .object({ maxUsdPerHour: usd.default(0) })
+      .strict()
+      .prefault({}),
     limits: z
       .object({
         maxUsdPerHourPerVm: usd.optional(),
@@ -55,7 +58,9 @@ export const ConfigSchema = z
 
 type Parsed = z.infer<typeof ConfigSchema>;
 /** The config in force: the file's values, defaults filled in, the confirmation fallback resolved. */
-export type Config = Parsed & { policy: Parsed['policy'] & { confirm: Parsed['policy']['confirm'] & { fallback: 'token' | 'deny' } } };
+export type Config = Parsed & {
+  policy: Parsed['policy'] & { confirm: Parsed['policy']['confirm'] & { fallback: 'token' | 'deny' } };
+};
 export type Policy = Config['policy'];
 
 export interface ConfigContext {
@@ -71,7 +76,10 @@ export class ConfigError extends Error {
 export function parseConfig(raw: unknown, source = 'config', ctx: ConfigContext = {}): Config {
   const r = ConfigSchema.safeParse(raw ?? {});
   if (r.success) {
-    const confirm = { ...r.data.policy.confirm, fallback: r.data.policy.confirm.fallback ?? (ctx.remote ? 'deny' : 'token') } as const;
+    const confirm = {
+      ...r.data.policy.confirm,
+      fallback: r.data.policy.confirm.fallback ?? (ctx.remote ? 'deny' : 'token'),
+    } as const;
     return { ...r.data, policy: { ...r.data.policy, confirm } };
   }
   const lines = r.error.issues.map((i) => `  - ${i.path.join('.') || '(root)'}: ${i.message}`);

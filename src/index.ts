@@ -12,7 +12,12 @@ import { startRuntime, type Runtime } from './runtime.js';
 import { createServer } from './server.js';
 import { LineLimit, MAX_LINE_BYTES } from './transport/body.js';
 import {
-  HttpConfigError, isLoopback, parseListen, parseTokens, sessionLimitsFromEnv, startHttp,
+  HttpConfigError,
+  isLoopback,
+  parseListen,
+  parseTokens,
+  sessionLimitsFromEnv,
+  startHttp,
 } from './transport/http.js';
 import { VERSION } from './version.js';
 
@@ -37,16 +42,26 @@ async function main(argv: string[]): Promise<number> {
       const log = createLogger();
       const listen = cmd.http !== undefined ? parseListen(cmd.http) : undefined;
       const rt = await startRuntime({
-        emulate: cmd.emulate, configFile: cmd.config, readOnly: cmd.readOnly, env: process.env, log, pace: pace(),
+        emulate: cmd.emulate,
+        configFile: cmd.config,
+        readOnly: cmd.readOnly,
+        env: process.env,
+        log,
+        pace: pace(),
         remote: listen ? !isLoopback(listen.host) : false,
       });
-      const makeServer = () => createServer({ providers: rt.providers, config: rt.config, state: rt.state, log, guards: rt.guards });
+      const makeServer = () =>
+        createServer({ providers: rt.providers, config: rt.config, state: rt.state, log, guards: rt.guards });
       return listen ? serveHttp(rt, makeServer, listen, log) : serveStdio(rt, makeServer, log);
     }
   }
 }
 
-async function serveStdio(rt: Runtime, makeServer: () => ReturnType<typeof createServer>, log: Logger): Promise<number> {
+async function serveStdio(
+  rt: Runtime,
+  makeServer: () => ReturnType<typeof createServer>,
+  log: Logger,
+): Promise<number> {
   const server = makeServer();
   const input = process.stdin.pipe(new LineLimit(MAX_LINE_BYTES, (bytes) => refuseLine(bytes, log)));
   const transport = new StdioServerTransport(input, process.stdout);
@@ -73,7 +88,12 @@ function refuseLine(bytes: number, log: Logger): void {
   process.stdout.write(`${JSON.stringify({ jsonrpc: '2.0', id: null, error: { code: -32600, message } })}\n`);
 }
 
-async function serveHttp(rt: Runtime, makeServer: () => ReturnType<typeof createServer>, listen: { host: string; port: number }, log: Logger): Promise<number> {
+async function serveHttp(
+  rt: Runtime,
+  makeServer: () => ReturnType<typeof createServer>,
+  listen: { host: string; port: number },
+  log: Logger,
+): Promise<number> {
   let http: Awaited<ReturnType<typeof startHttp>> | undefined;
   let done!: (code: number) => void;
   const finished = new Promise<number>((resolve) => (done = resolve));
@@ -110,8 +130,15 @@ function once(fn: () => Promise<void>): () => Promise<void> {
 main(process.argv.slice(2)).then(
   (code) => process.exit(code),
   (err) => {
-    if (err instanceof UsageError || err instanceof ConfigError || err instanceof StateError || err instanceof HttpConfigError) {
-      process.stderr.write(`compute-mcp: ${err.message}\n${err instanceof UsageError ? 'Run compute-mcp --help for usage.\n' : ''}`);
+    if (
+      err instanceof UsageError ||
+      err instanceof ConfigError ||
+      err instanceof StateError ||
+      err instanceof HttpConfigError
+    ) {
+      process.stderr.write(
+        `compute-mcp: ${err.message}\n${err instanceof UsageError ? 'Run compute-mcp --help for usage.\n' : ''}`,
+      );
       process.exit(2);
     }
     process.stderr.write(`compute-mcp: ${(err as Error)?.stack ?? String(err)}\n`);

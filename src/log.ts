@@ -2,10 +2,25 @@
 import pino, { type DestinationStream, type Logger } from 'pino';
 
 export const REDACT_PATHS = [
-  'apiKey', '*.apiKey', 'token', '*.token', 'secret', '*.secret', 'password', '*.password',
-  'authorization', '*.authorization', 'headers.authorization', '*.headers.authorization',
-  'headers["x-api-key"]', '*.headers["x-api-key"]', 'confirmation_token', '*.confirmation_token',
-  'args.confirmation_token', 'args.ssh_public_key', 'args.startup_script',
+  'apiKey',
+  '*.apiKey',
+  'token',
+  '*.token',
+  'secret',
+  '*.secret',
+  'password',
+  '*.password',
+  'authorization',
+  '*.authorization',
+  'headers.authorization',
+  '*.headers.authorization',
+  'headers["x-api-key"]',
+  '*.headers["x-api-key"]',
+  'confirmation_token',
+  '*.confirmation_token',
+  'args.confirmation_token',
+  'args.ssh_public_key',
+  'args.startup_script',
 ];
 
 export function createLogger(opts: { level?: string; destination?: DestinationStream } = {}): Logger {

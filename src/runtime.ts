@@ -36,7 +36,9 @@ export async function startRuntime(opts: RuntimeOptions): Promise<Runtime> {
   // Emulated VMs vanish with the process, so their records do too: emulator mode gets a fresh state directory
   // unless COMPUTE_MCP_STATE_DIR names one.
   const state = new StateDir(
-    opts.emulate && !opts.env.COMPUTE_MCP_STATE_DIR ? mkdtempSync(join(tmpdir(), 'compute-mcp-emulated-')) : defaultStateDir(opts.env),
+    opts.emulate && !opts.env.COMPUTE_MCP_STATE_DIR
+      ? mkdtempSync(join(tmpdir(), 'compute-mcp-emulated-'))
+      : defaultStateDir(opts.env),
   );
   // The state directory first: a refused one stops the server before anything starts.
   const guards = openGuards(state);

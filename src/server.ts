@@ -45,27 +45,42 @@ export function createServer(deps: ServerDeps): McpServer {
     { instructions: INSTRUCTIONS, capabilities: { logging: {} } },
   );
   registerTools(server, ALL_TOOLS, {
-    providers: deps.providers, config: deps.config, log: deps.log,
+    providers: deps.providers,
+    config: deps.config,
+    log: deps.log,
     ...guardsOf(deps),
     audit: new AuditLog(deps.state),
-    pollIntervalMs: deps.pollIntervalMs, elicitTimeoutMs: deps.elicitTimeoutMs, lostCreateLookup: deps.lostCreateLookup,
+    pollIntervalMs: deps.pollIntervalMs,
+    elicitTimeoutMs: deps.elicitTimeoutMs,
+    lostCreateLookup: deps.lostCreateLookup,
   });
 
   server.registerResource(
     'policy',
     'compute://policy',
-    { title: 'Active policy', description: 'The spend policy and limits in force (no secrets).', mimeType: 'application/json' },
+    {
+      title: 'Active policy',
+      description: 'The spend policy and limits in force (no secrets).',
+      mimeType: 'application/json',
+    },
     async (uri) => ({
-      contents: [{
-        uri: uri.href, mimeType: 'application/json',
-        text: JSON.stringify({
-          policy: deps.config.policy,
-          prices: deps.config.prices,
-          enabledTools: deps.config.enabledTools,
-          disabledTools: deps.config.disabledTools,
-          providers: deps.providers.info().map(({ id, enabled, mode }) => ({ id, enabled, mode })),
-        }, null, 2),
-      }],
+      contents: [
+        {
+          uri: uri.href,
+          mimeType: 'application/json',
+          text: JSON.stringify(
+            {
+              policy: deps.config.policy,
+              prices: deps.config.prices,
+              enabledTools: deps.config.enabledTools,
+              disabledTools: deps.config.disabledTools,
+              providers: deps.providers.info().map(({ id, enabled, mode }) => ({ id, enabled, mode })),
+            },
+            null,
+            2,
+          ),
+        },
+      ],
     }),
   );
 
@@ -81,17 +96,19 @@ export function createServer(deps: ServerDeps): McpServer {
       },
     },
     ({ gpu, hours, ssh_public_key }) => ({
-      messages: [{
-        role: 'user',
-        content: {
-          type: 'text',
-          text:
-            `Get me a ${gpu} VM${hours ? ` for ${hours} hours` : ''}. Steps: 1) list_instance_types with gpu="${gpu}" and pick the cheapest available type. ` +
-            `2) create_vm with dry_run=true${hours ? ` and lifetime_hours=${hours}` : ''} and show me the quote. ` +
-            '3) Create it only after I approve: if create_vm answers confirmation_required, show me the summary and wait for my yes before passing confirmation_token. ' +
-            `4) wait_for_instance until running, then get_console and tell me how to connect.${ssh_public_key ? ` Use ssh_public_key: ${ssh_public_key}` : ''}`,
+      messages: [
+        {
+          role: 'user',
+          content: {
+            type: 'text',
+            text:
+              `Get me a ${gpu} VM${hours ? ` for ${hours} hours` : ''}. Steps: 1) list_instance_types with gpu="${gpu}" and pick the cheapest available type. ` +
+              `2) create_vm with dry_run=true${hours ? ` and lifetime_hours=${hours}` : ''} and show me the quote. ` +
+              '3) Create it only after I approve: if create_vm answers confirmation_required, show me the summary and wait for my yes before passing confirmation_token. ' +
+              `4) wait_for_instance until running, then get_console and tell me how to connect.${ssh_public_key ? ` Use ssh_public_key: ${ssh_public_key}` : ''}`,
+          },
         },
-      }],
+      ],
     }),
   );
   return server;

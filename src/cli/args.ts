@@ -57,7 +57,11 @@ export function parseCommand(argv: string[], env: NodeJS.ProcessEnv): Command {
   const { values: v, positionals: pos } = parsed;
   if (v.help) return { kind: 'help' };
   if (v.version) return { kind: 'version' };
-  const common = { emulate: v.emulate ?? false, config: v.config ?? env.COMPUTE_MCP_CONFIG, readOnly: v['read-only'] ?? false };
+  const common = {
+    emulate: v.emulate ?? false,
+    config: v.config ?? env.COMPUTE_MCP_CONFIG,
+    readOnly: v['read-only'] ?? false,
+  };
   const [cmd = 'serve', ...rest] = pos;
   switch (cmd) {
     case 'serve':

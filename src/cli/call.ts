@@ -28,10 +28,23 @@ export async function runCall(
   } catch (e) {
     throw new UsageError(`JSON arguments do not parse: ${(e as Error).message}`);
   }
-  if (!args || typeof args !== 'object' || Array.isArray(args)) throw new UsageError('JSON arguments must be an object');
-  const rt = await startRuntime({ emulate: cmd.emulate, configFile: cmd.config, readOnly: cmd.readOnly, env: process.env, log });
+  if (!args || typeof args !== 'object' || Array.isArray(args))
+    throw new UsageError('JSON arguments must be an object');
+  const rt = await startRuntime({
+    emulate: cmd.emulate,
+    configFile: cmd.config,
+    readOnly: cmd.readOnly,
+    env: process.env,
+    log,
+  });
   try {
-    const server = createServer({ providers: rt.providers, config: rt.config, state: rt.state, log, guards: rt.guards });
+    const server = createServer({
+      providers: rt.providers,
+      config: rt.config,
+      state: rt.state,
+      log,
+      guards: rt.guards,
+    });
     const client = await connectInProcess(server, process.stdin.isTTY ? askOnTerminal : undefined);
     const { tools } = await client.listTools();
     if (!tools.some((t) => t.name === cmd.tool))

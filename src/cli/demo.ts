@@ -14,20 +14,37 @@ import { connectInProcess } from './inprocess.js';
 
 type Out = Record<string, unknown> & { status?: string };
 
-export async function runDemo(log: Logger, write: (s: string) => void = (s) => process.stdout.write(s)): Promise<number> {
+export async function runDemo(
+  log: Logger,
+  write: (s: string) => void = (s) => process.stdout.write(s),
+): Promise<number> {
   const pace = process.env.COMPUTE_MCP_EMULATOR_PACE === 'instant' ? 'instant' : 'demo';
   const rt = await startRuntime({ emulate: true, env: {}, log, pace });
-  const server = createServer({ providers: rt.providers, config: rt.config, state: rt.state, log, guards: rt.guards, pollIntervalMs: pace === 'instant' ? 20 : 500 });
+  const server = createServer({
+    providers: rt.providers,
+    config: rt.config,
+    state: rt.state,
+    log,
+    guards: rt.guards,
+    pollIntervalMs: pace === 'instant' ? 20 : 500,
+  });
   const client = await connectInProcess(server);
   const say = (s = '') => write(`${s}\n`);
   let step = 0;
   const call = async (title: string, name: string, args: Record<string, unknown>): Promise<Out> => {
-    say(`\n${++step}. ${title}\n   → ${name} ${JSON.stringify(args, (_k, v) => (typeof v === 'string' && v.length > 40 ? `${v.slice(0, 24)}…` : v))}`);
+    say(
+      `\n${++step}. ${title}\n   → ${name} ${JSON.stringify(args, (_k, v) => (typeof v === 'string' && v.length > 40 ? `${v.slice(0, 24)}…` : v))}`,
+    );
     const r = await client.callTool({ name, arguments: args }, CallToolResultSchema, {
       onprogress: (p) => say(`   … ${p.message ?? `${p.progress}/${p.total}`}`),
     });
     const text = (r.content as { type: string; text?: string }[]).map((c) => c.text ?? '').join('\n');
-    say(text.split('\n').map((l) => `   ${l}`).join('\n'));
+    say(
+      text
+        .split('\n')
+        .map((l) => `   ${l}`)
+        .join('\n'),
+    );
     if (r.isError) return { error: text };
     return r.structuredContent as Out;
   };
@@ -39,7 +56,9 @@ export async function runDemo(log: Logger, write: (s: string) => void = (s) => p
     // Each cloud walks its own part: find, quote, a human's yes, create, reach, pause, and clean up.
     for (const cloud of BUILT_CLOUDS) await cloud.demo?.({ call, say, human: (words) => say(`\n   [human] ${words}`) });
     await call('Nothing left running', 'list_instances', { status: 'running' });
-    say('\nDone: every VM was found, quoted, approved by a human, created, reached and cleaned up; nothing was billed.');
+    say(
+      '\nDone: every VM was found, quoted, approved by a human, created, reached and cleaned up; nothing was billed.',
+    );
     return 0;
   } catch (e) {
     say(`\nThe demo stopped: ${(e as Error).message}`);

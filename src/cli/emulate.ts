@@ -7,7 +7,10 @@ export async function runEmulate(): Promise<number> {
   const em = await startEmulators({ pace });
   // Per cloud: its address and the variables that point a server at it (`eval`-able as shown).
   const out = Object.fromEntries(
-    Object.entries(em.byCloud).map(([id, e]) => [id, { base_url: e.baseUrl, env: { [baseUrlEnv(id)]: e.baseUrl, ...e.env } }]),
+    Object.entries(em.byCloud).map(([id, e]) => [
+      id,
+      { base_url: e.baseUrl, env: { [baseUrlEnv(id)]: e.baseUrl, ...e.env } },
+    ]),
   );
   process.stdout.write(`${JSON.stringify(out, null, 2)}\n`);
   await new Promise<void>((resolve) => {

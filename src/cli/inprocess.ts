@@ -9,7 +9,10 @@ export async function connectInProcess(
   elicit?: (message: string) => Promise<ElicitResult>,
 ): Promise<Client> {
   const [clientT, serverT] = InMemoryTransport.createLinkedPair();
-  const client = new Client({ name: 'compute-mcp-cli', version: '1' }, { capabilities: elicit ? { elicitation: { form: {} } } : {} });
+  const client = new Client(
+    { name: 'compute-mcp-cli', version: '1' },
+    { capabilities: elicit ? { elicitation: { form: {} } } : {} },
+  );
   if (elicit) client.setRequestHandler(ElicitRequestSchema, (req) => elicit(req.params.message));
   await Promise.all([server.connect(serverT), client.connect(clientT)]);
   return client;

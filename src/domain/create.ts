@@ -60,7 +60,8 @@ const KEYS = Object.keys(CREATE_FIELDS) as (keyof Fields)[];
 const argOf = (k: keyof Fields): string => (CREATE_FIELDS[k] as Field).arg ?? k;
 
 /** create_vm's input shape for the request fields, under their argument names. */
-export const createInputShape = (): Record<string, z.ZodType> => Object.fromEntries(KEYS.map((k) => [argOf(k), CREATE_FIELDS[k].schema]));
+export const createInputShape = (): Record<string, z.ZodType> =>
+  Object.fromEntries(KEYS.map((k) => [argOf(k), CREATE_FIELDS[k].schema]));
 
 /** The request fields of a create_vm call (by argument name), as the adapter gets them. */
 export function requestOf(args: Record<string, unknown>): CreateRequest {

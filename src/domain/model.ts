@@ -9,7 +9,15 @@ export const ProviderIdSchema = z.string();
 export type ProviderId = string;
 
 export const INSTANCE_STATUSES = [
-  'pending', 'running', 'stopping', 'paused', 'starting', 'terminating', 'terminated', 'error', 'unknown',
+  'pending',
+  'running',
+  'stopping',
+  'paused',
+  'starting',
+  'terminating',
+  'terminated',
+  'error',
+  'unknown',
 ] as const;
 export const InstanceStatusSchema = z.enum(INSTANCE_STATUSES);
 export type InstanceStatus = z.infer<typeof InstanceStatusSchema>;
@@ -106,10 +114,15 @@ export type CapabilityName = (typeof CAPABILITY_NAMES)[number];
  * Three states: supported (`true`); works differently, with the sentence that says how (e.g. "no web console; the SSH
  * command is returned"); unsupported, with why and what to do instead (SkyPilot-style).
  */
-export const CapabilitySchema = z.union([z.literal(true), z.object({ differently: z.string() }), z.object({ unsupported: z.string() })]);
+export const CapabilitySchema = z.union([
+  z.literal(true),
+  z.object({ differently: z.string() }),
+  z.object({ unsupported: z.string() }),
+]);
 export type Capability = z.infer<typeof CapabilitySchema>;
 export type Capabilities = Record<CapabilityName, Capability>;
-export const isUnsupported = (c: Capability): c is { unsupported: string } => typeof c === 'object' && 'unsupported' in c;
+export const isUnsupported = (c: Capability): c is { unsupported: string } =>
+  typeof c === 'object' && 'unsupported' in c;
 
 /** Per-instance outcome of a batch power action (pause_instances / resume_instances). */
 export const PowerResultSchema = z.object({

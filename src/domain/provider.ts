@@ -5,8 +5,17 @@
  */
 import { ComputeError } from './errors.js';
 import type {
-  Capabilities, Console, CreatePlan, CreateRequest, Image, Instance, InstanceType, Page, PowerResult,
-  ProviderId, Snapshot,
+  Capabilities,
+  Console,
+  CreatePlan,
+  CreateRequest,
+  Image,
+  Instance,
+  InstanceType,
+  Page,
+  PowerResult,
+  ProviderId,
+  Snapshot,
 } from './model.js';
 
 export interface CallOptions {
@@ -71,7 +80,11 @@ export interface Provider {
 
 export const MAX_ID_LENGTH = 200;
 const URL_SYNTAX: Record<string, string> = {
-  '/': 'a slash', '\\': 'a backslash', '%': 'a percent sign', '?': 'a question mark', '#': 'a hash sign',
+  '/': 'a slash',
+  '\\': 'a backslash',
+  '%': 'a percent sign',
+  '?': 'a question mark',
+  '#': 'a hash sign',
 };
 
 /**
@@ -97,7 +110,8 @@ export function unsafeIdReason(id: string): string | undefined {
 export function pathSegment(provider: ProviderId, id: string): string {
   if (id === '' || id === '.' || id === '..')
     throw new ComputeError('INVALID_INPUT', `${JSON.stringify(id)} is not an id`, {
-      provider, hint: 'Pass an id as returned by list_instances or list_snapshots.',
+      provider,
+      hint: 'Pass an id as returned by list_instances or list_snapshots.',
     });
   return encodeURIComponent(id);
 }

@@ -11,12 +11,23 @@ export interface EmulatorSet {
   stop(): Promise<void>;
 }
 
-export async function startEmulators(opts: { pace?: 'instant' | 'demo'; latencyMs?: number } = {}): Promise<EmulatorSet> {
-  const running = await Promise.all(BUILT_CLOUDS.map(async (c) => [c.id, await c.emulator({ pace: opts.pace ?? 'instant', latencyMs: opts.latencyMs })] as const));
+export async function startEmulators(
+  opts: { pace?: 'instant' | 'demo'; latencyMs?: number } = {},
+): Promise<EmulatorSet> {
+  const running = await Promise.all(
+    BUILT_CLOUDS.map(
+      async (c) => [c.id, await c.emulator({ pace: opts.pace ?? 'instant', latencyMs: opts.latencyMs })] as const,
+    ),
+  );
   const byCloud = Object.fromEntries(running);
   return {
     byCloud,
-    clouds: Object.fromEntries(running.map(([id, e]) => [id, { baseUrl: e.baseUrl, env: e.env, ...(e.demoPrices ? { demoPrices: e.demoPrices } : {}) }])),
+    clouds: Object.fromEntries(
+      running.map(([id, e]) => [
+        id,
+        { baseUrl: e.baseUrl, env: e.env, ...(e.demoPrices ? { demoPrices: e.demoPrices } : {}) },
+      ]),
+    ),
     baseUrls: Object.fromEntries(running.map(([id, e]) => [id, e.baseUrl])),
     stop: async () => {
       await Promise.all(running.map(([, e]) => e.stop()));

@@ -146,7 +146,9 @@ export class HttpEmulator {
 
   /** Requests received for a method and path pattern (control calls excluded). */
   count(method: string, path: RegExp | string): number {
-    return this.requests.filter((r) => r.method === method && (typeof path === 'string' ? r.path === path : path.test(r.path))).length;
+    return this.requests.filter(
+      (r) => r.method === method && (typeof path === 'string' ? r.path === path : path.test(r.path)),
+    ).length;
   }
 
   async start(port = 0, host = '127.0.0.1'): Promise<string> {
@@ -174,7 +176,8 @@ export class HttpEmulator {
     const url = new URL(req.url ?? '/', 'http://emulator');
     const method = req.method ?? 'GET';
     const raw = await readBody(req, this.opts.maxBodyBytes ?? 1024 * 1024);
-    if (raw === null) return this.send(res, 413, this.opts.errorBody(413, 'payload_too_large', 'request body too large'));
+    if (raw === null)
+      return this.send(res, 413, this.opts.errorBody(413, 'payload_too_large', 'request body too large'));
 
     if (url.pathname.startsWith('/_emulator/')) return this.control(method, url.pathname, raw, res);
 
@@ -183,7 +186,12 @@ export class HttpEmulator {
       try {
         body = JSON.parse(raw);
       } catch {
-        return this.record(res, { method, url, req, body: raw }, 400, this.opts.errorBody(400, 'bad_request', 'request body is not valid JSON'));
+        return this.record(
+          res,
+          { method, url, req, body: raw },
+          400,
+          this.opts.errorBody(400, 'bad_request', 'request body is not valid JSON'),
+        );
       }
     }
     const ctx = { method, url, req, body };
@@ -206,13 +214,25 @@ export class HttpEmulator {
       const m = r.regex.exec(url.pathname);
       if (!m) continue;
       const params = Object.fromEntries(r.keys.map((k, i) => [k, decodeURIComponent(m[i + 1]!)]));
-      const out = await r.handler({ method, path: url.pathname, query: url.searchParams, params, headers: req.headers, body });
+      const out = await r.handler({
+        method,
+        path: url.pathname,
+        query: url.searchParams,
+        params,
+        headers: req.headers,
+        body,
+      });
       if (fault?.malformed) return this.record(res, ctx, out.status, MALFORMED, out.headers, fault);
       return this.record(res, ctx, out.status, out.body, out.headers, fault);
     }
     const known = this.routes.some((r) => r.regex.test(url.pathname));
     return known
-      ? this.record(res, ctx, 405, this.opts.errorBody(405, 'method_not_allowed', `${method} is not allowed on ${url.pathname}`))
+      ? this.record(
+          res,
+          ctx,
+          405,
+          this.opts.errorBody(405, 'method_not_allowed', `${method} is not allowed on ${url.pathname}`),
+        )
       : this.record(res, ctx, 404, this.opts.errorBody(404, 'not_found', `no route ${url.pathname}`));
   }
 
@@ -242,7 +262,11 @@ export class HttpEmulator {
       return this.send(res, 204);
     }
     if (path === '/_emulator/requests' && method === 'GET')
-      return this.send(res, 200, this.requests.map(({ headers: _h, ...r }) => r));
+      return this.send(
+        res,
+        200,
+        this.requests.map(({ headers: _h, ...r }) => r),
+      );
     return this.send(res, 404, { error: 'unknown control path' });
   }
 
@@ -289,7 +313,11 @@ export class HttpEmulator {
     how: { size: number; pauseMs: number },
   ): void {
     const entry: StreamedBody = {
-      method: ctx.method, path: ctx.url.pathname, bytesPlanned: how.size, bytesWritten: 0, closedEarly: false,
+      method: ctx.method,
+      path: ctx.url.pathname,
+      bytesPlanned: how.size,
+      bytesWritten: 0,
+      closedEarly: false,
       done: Promise.resolve(),
     };
     this.streams.push(entry);

@@ -45,14 +45,19 @@ export async function confirm(req: ConfirmRequest): Promise<ConfirmOutcome> {
   if (req.token !== undefined && !req.again) {
     // A server that never issues tokens accepts none, not even one another server on the same state directory signed.
     if (req.fallback === 'deny')
-      throw new ComputeError('CONFIRMATION_INVALID', 'this server does not accept confirmation tokens (confirm.fallback is "deny"); nothing was done', {
-        hint: 'Use a client with MCP elicitation so the human is asked directly, or ask the operator for an autoApprove policy.',
-      });
+      throw new ComputeError(
+        'CONFIRMATION_INVALID',
+        'this server does not accept confirmation tokens (confirm.fallback is "deny"); nothing was done',
+        {
+          hint: 'Use a client with MCP elicitation so the human is asked directly, or ask the operator for an autoApprove policy.',
+        },
+      );
     const check = await req.tokens.redeem(req.token, req.binding);
     if (check.ok) return { approved: true, how: 'token', nonce: check.nonce };
     if (check.reason === 'used') return { approved: false, kind: 'token_used', nonce: check.nonce };
     if (check.reason === 'quote_changed') {
-      const was = check.approved_usd_per_hour === null ? 'an unknown price' : `$${check.approved_usd_per_hour.toFixed(2)}/hour`;
+      const was =
+        check.approved_usd_per_hour === null ? 'an unknown price' : `$${check.approved_usd_per_hour.toFixed(2)}/hour`;
       return confirm({ ...req, again: `Changed since the human approved ${was}; nothing was done. Ask again:` });
     }
     throw new ComputeError('CONFIRMATION_INVALID', `${TOKEN_REFUSALS[check.reason]}; nothing was done`, {
@@ -70,18 +75,38 @@ export async function confirm(req: ConfirmRequest): Promise<ConfirmOutcome> {
     } catch (e) {
       const timeout = /timed? ?out/i.test(String((e as Error)?.message ?? e));
       return {
-        approved: false, kind: 'declined', reason: timeout ? 'timeout' : 'error',
-        message: timeout ? 'The human did not answer in time; nothing was done.' : 'The confirmation request failed; nothing was done.',
+        approved: false,
+        kind: 'declined',
+        reason: timeout ? 'timeout' : 'error',
+        message: timeout
+          ? 'The human did not answer in time; nothing was done.'
+          : 'The confirmation request failed; nothing was done.',
       };
     }
     if (answer.action === 'accept' && answer.content?.approve === true) return { approved: true, how: 'elicitation' };
-    if (answer.action === 'cancel') return { approved: false, kind: 'declined', reason: 'cancelled', message: 'The human dismissed the confirmation; nothing was done.' };
+    if (answer.action === 'cancel')
+      return {
+        approved: false,
+        kind: 'declined',
+        reason: 'cancelled',
+        message: 'The human dismissed the confirmation; nothing was done.',
+      };
     return { approved: false, kind: 'declined', reason: 'declined', message: 'The human said no; nothing was done.' };
   }
   if (req.fallback === 'deny')
-    throw new ComputeError('CONFIRMATION_UNAVAILABLE', `this client cannot ask a human, and confirm.fallback is "deny"; nothing was done`, {
-      hint: 'Use a client with MCP elicitation, or ask the operator to set confirm.fallback to "token" or an autoApprove policy.',
-    });
+    throw new ComputeError(
+      'CONFIRMATION_UNAVAILABLE',
+      `this client cannot ask a human, and confirm.fallback is "deny"; nothing was done`,
+      {
+        hint: 'Use a client with MCP elicitation, or ask the operator to set confirm.fallback to "token" or an autoApprove policy.',
+      },
+    );
   const t = req.tokens.issue(req.binding);
-  return { approved: false, kind: 'confirmation_required', confirmation_token: t.token, expires_at: t.expires_at, ...(req.again ? { message: req.again } : {}) };
+  return {
+    approved: false,
+    kind: 'confirmation_required',
+    confirmation_token: t.token,
+    expires_at: t.expires_at,
+    ...(req.again ? { message: req.again } : {}),
+  };
 }

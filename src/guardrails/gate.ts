@@ -51,10 +51,23 @@ export interface CreateArgs {
 }
 
 export type CreateOutcome =
-  | { status: 'created' | 'existing'; instance: Instance; quote?: Quote; approved_by?: 'elicitation' | 'token' | 'policy'; message?: string }
+  | {
+      status: 'created' | 'existing';
+      instance: Instance;
+      quote?: Quote;
+      approved_by?: 'elicitation' | 'token' | 'policy';
+      message?: string;
+    }
   | { status: 'dry_run'; quote: Quote; summary: string; request: CreatePlan['request']; preparatory_steps: string[] }
   | { status: 'declined'; quote: Quote; summary: string; message: string }
-  | { status: 'confirmation_required'; quote: Quote; summary: string; confirmation_token: string; expires_at: string; message: string };
+  | {
+      status: 'confirmation_required';
+      quote: Quote;
+      summary: string;
+      confirmation_token: string;
+      expires_at: string;
+      message: string;
+    };
 
 const TOOL = 'create_vm';
 /** How many times a price rise or a changed plan may send the request back to the human within one call. */
@@ -67,8 +80,19 @@ export async function guardedCreate(p: Provider, args: CreateArgs, deps: GateDep
   const token = args.confirmation_token;
   // What decides what gets created and what it costs: exactly what the adapter gets, and how long and under which key.
   // dry_run and the token change neither.
-  const bound = { provider: args.provider, ...req, lifetime_hours: args.lifetime_hours, idempotency_key: args.idempotency_key };
-  const hash = requestHash({ tool: TOOL, provider: args.provider, request: req, lifetime_hours: args.lifetime_hours, idempotency_key: args.idempotency_key });
+  const bound = {
+    provider: args.provider,
+    ...req,
+    lifetime_hours: args.lifetime_hours,
+    idempotency_key: args.idempotency_key,
+  };
+  const hash = requestHash({
+    tool: TOOL,
+    provider: args.provider,
+    request: req,
+    lifetime_hours: args.lifetime_hours,
+    idempotency_key: args.idempotency_key,
+  });
   const audited = redactArgs(bound);
 
   // Outside the lock only a finished create is replayed; an unfinished one is settled under the lock, where no other
@@ -81,7 +105,13 @@ export async function guardedCreate(p: Provider, args: CreateArgs, deps: GateDep
   const plan = await p.planCreate(req, { signal: deps.signal });
   let quote = makeQuote(plan, args.lifetime_hours ?? deps.policy.limits.maxLifetimeHours ?? null);
   if (args.dry_run)
-    return { status: 'dry_run', quote, summary: quoteSummary(quote, req), request: plan.request, preparatory_steps: plan.preparatory_steps };
+    return {
+      status: 'dry_run',
+      quote,
+      summary: quoteSummary(quote, req),
+      request: plan.request,
+      preparatory_steps: plan.preparatory_steps,
+    };
 
   const first = await approve(p, quote, req, token, hash, bound, deps, undefined);
   if ('status' in first) return first;
@@ -91,9 +121,21 @@ export async function guardedCreate(p: Provider, args: CreateArgs, deps: GateDep
     const outcome = await deps.spendLock.run(() => createLocked(p, req, args, hash, audited, quote, approval, deps));
     if (!('again' in outcome)) return outcome;
     if (asks >= MAX_ASKS)
-      throw new ComputeError('CONFLICT', `the offer keeps changing (${outcome.again}); no VM was created`, { provider: p.id, hint: 'Call list_instance_types and create_vm again.' });
+      throw new ComputeError('CONFLICT', `the offer keeps changing (${outcome.again}); no VM was created`, {
+        provider: p.id,
+        hint: 'Call list_instance_types and create_vm again.',
+      });
     quote = outcome.quote;
-    const next = await approve(p, quote, req, undefined, hash, bound, deps, `${outcome.again}; nothing was created yet. Ask again:`);
+    const next = await approve(
+      p,
+      quote,
+      req,
+      undefined,
+      hash,
+      bound,
+      deps,
+      `${outcome.again}; nothing was created yet. Ask again:`,
+    );
     if ('status' in next) return next;
     approval = next;
   }
@@ -101,7 +143,14 @@ export async function guardedCreate(p: Provider, args: CreateArgs, deps: GateDep
 
 /** The spending part of a create, run under the spend lock: nothing another call or process does can interleave. */
 async function createLocked(
-  p: Provider, req: CreateRequest, args: CreateArgs, hash: string, audited: Record<string, unknown>, quote: Quote, approval: Approval, deps: GateDeps,
+  p: Provider,
+  req: CreateRequest,
+  args: CreateArgs,
+  hash: string,
+  audited: Record<string, unknown>,
+  quote: Quote,
+  approval: Approval,
+  deps: GateDeps,
 ): Promise<CreateOutcome | { again: string; quote: Quote }> {
   // Re-plan and re-price just before spending: the human approved `quote`, not whatever the cloud says now. The plan
   // carries the key, for clouds that label the VM with it.
@@ -112,7 +161,8 @@ async function createLocked(
   if (change) return { again: change, quote: now };
   const usage = needsUsage(deps.policy) ? await currentUsage(deps.clouds(), deps.ledger, deps.signal) : undefined;
   const decision = decideCreate(now, deps.policy, usage);
-  if (decision.kind === 'deny') throw denied(TOOL, p, decision, deps, { request: audited, quote: now }, 'no VM was created');
+  if (decision.kind === 'deny')
+    throw denied(TOOL, p, decision, deps, { request: audited, quote: now }, 'no VM was created');
 
   // A key seen before: the same VM, or (after a lost answer) the VM found by looking, or a note that none appeared.
   let note: string | undefined;
@@ -122,8 +172,24 @@ async function createLocked(
     note = settled;
   }
   const claimKey = key ?? `create:${randomBytes(9).toString('base64url')}`;
-  if (key) deps.idempotency.put({ key, hash, provider: p.id, status: 'pending', name: req.name, instance_type: now.instance_type, region: now.region, at: Date.now() });
-  deps.ledger.claim({ key: claimKey, kind: 'create', provider: p.id, gpus: now.gpu?.count ?? 0, usd_per_hour: now.usd_per_hour });
+  if (key)
+    deps.idempotency.put({
+      key,
+      hash,
+      provider: p.id,
+      status: 'pending',
+      name: req.name,
+      instance_type: now.instance_type,
+      region: now.region,
+      at: Date.now(),
+    });
+  deps.ledger.claim({
+    key: claimKey,
+    kind: 'create',
+    provider: p.id,
+    gpus: now.gpu?.count ?? 0,
+    usd_per_hour: now.usd_per_hour,
+  });
   deps.audit.write({ tool: TOOL, provider: p.id, phase: 'send', request: audited, quote: now, how: approval.how });
   let instance: Instance;
   try {
@@ -139,8 +205,25 @@ async function createLocked(
   }
   if (key) deps.idempotency.put({ ...deps.idempotency.get(key)!, status: 'created', instance_id: instance.id });
   deps.ledger.settle(claimKey, instance.id);
-  deps.audit.write({ tool: TOOL, provider: p.id, phase: 'cloud', request: audited, quote: now, instance_id: instance.id, status: instance.status });
-  deps.log.info({ provider: p.id, instance: instance.id, type: now.instance_type, usd_per_hour: now.usd_per_hour, approvedBy: approval.how }, 'vm created');
+  deps.audit.write({
+    tool: TOOL,
+    provider: p.id,
+    phase: 'cloud',
+    request: audited,
+    quote: now,
+    instance_id: instance.id,
+    status: instance.status,
+  });
+  deps.log.info(
+    {
+      provider: p.id,
+      instance: instance.id,
+      type: now.instance_type,
+      usd_per_hour: now.usd_per_hour,
+      approvedBy: approval.how,
+    },
+    'vm created',
+  );
   return { status: 'created', instance, quote: now, approved_by: approval.how, ...(note ? { message: note } : {}) };
 }
 
@@ -148,15 +231,38 @@ type Approval = { how: 'elicitation' | 'token' | 'policy'; nonce?: string };
 
 /** Writes the refusal to the audit log and returns the error that says which rule and what is allowed instead. */
 export function denied(
-  tool: string, p: Provider, decision: Extract<Decision, { kind: 'deny' }>, deps: GateDeps, what: Pick<AuditEntry, 'request' | 'quote'>, nothing: string,
+  tool: string,
+  p: Provider,
+  decision: Extract<Decision, { kind: 'deny' }>,
+  deps: GateDeps,
+  what: Pick<AuditEntry, 'request' | 'quote'>,
+  nothing: string,
 ): ComputeError {
-  deps.audit.write({ tool, provider: p.id, phase: 'decision', ...what, decision: 'deny', how: 'policy', reason: `${decision.rule}: ${decision.reason}` });
-  return new ComputeError('POLICY_DENIED', `${decision.reason} (${decision.rule}); ${nothing}`, { provider: p.id, hint: decision.instead });
+  deps.audit.write({
+    tool,
+    provider: p.id,
+    phase: 'decision',
+    ...what,
+    decision: 'deny',
+    how: 'policy',
+    reason: `${decision.rule}: ${decision.reason}`,
+  });
+  return new ComputeError('POLICY_DENIED', `${decision.reason} (${decision.rule}); ${nothing}`, {
+    provider: p.id,
+    hint: decision.instead,
+  });
 }
 
 /** Policy, then (if needed) a human: returns an approval, or the answer to give the agent instead. */
 async function approve(
-  p: Provider, quote: Quote, req: CreateRequest, token: string | undefined, hash: string, bound: Record<string, unknown>, deps: GateDeps, again: string | undefined,
+  p: Provider,
+  quote: Quote,
+  req: CreateRequest,
+  token: string | undefined,
+  hash: string,
+  bound: Record<string, unknown>,
+  deps: GateDeps,
+  again: string | undefined,
 ): Promise<Approval | CreateOutcome> {
   const audited = redactArgs(bound);
   const usage = needsUsage(deps.policy) ? await currentUsage(deps.clouds(), deps.ledger, deps.signal) : undefined;
@@ -164,16 +270,39 @@ async function approve(
   const summary = quoteSummary(quote, req);
   if (decision.kind === 'deny') throw denied(TOOL, p, decision, deps, { request: audited, quote }, 'no VM was created');
   if (decision.kind === 'allow') {
-    deps.audit.write({ tool: TOOL, provider: p.id, phase: 'decision', request: audited, quote, decision: 'allow', how: 'policy', reason: decision.reason });
+    deps.audit.write({
+      tool: TOOL,
+      provider: p.id,
+      phase: 'decision',
+      request: audited,
+      quote,
+      decision: 'allow',
+      how: 'policy',
+      reason: decision.reason,
+    });
     return { how: 'policy' };
   }
   const asked = `${summary} Needs a yes because ${decision.reasons.join(' and ')}.`;
   const outcome: ConfirmOutcome = await confirm({
-    summary: asked, binding: { request: { tool: TOOL, hash }, quote, usd_per_hour: quote.usd_per_hour }, token, again,
-    action: 'create', channel: deps.human, tokens: deps.tokens, fallback: deps.policy.confirm.fallback,
+    summary: asked,
+    binding: { request: { tool: TOOL, hash }, quote, usd_per_hour: quote.usd_per_hour },
+    token,
+    again,
+    action: 'create',
+    channel: deps.human,
+    tokens: deps.tokens,
+    fallback: deps.policy.confirm.fallback,
   });
   if (outcome.approved) {
-    deps.audit.write({ tool: TOOL, provider: p.id, phase: 'decision', request: audited, quote, decision: 'approved', how: outcome.how });
+    deps.audit.write({
+      tool: TOOL,
+      provider: p.id,
+      phase: 'decision',
+      request: audited,
+      quote,
+      decision: 'approved',
+      how: outcome.how,
+    });
     return { how: outcome.how, ...(outcome.nonce ? { nonce: outcome.nonce } : {}) };
   }
   if (outcome.kind === 'token_used') {
@@ -185,18 +314,40 @@ async function approve(
     });
     if (replay) return replay;
     throw new ComputeError('CONFIRMATION_INVALID', 'the confirmation_token was already used; nothing was done', {
-      provider: p.id, hint: 'Call again without confirmation_token to get a new summary and token, and create only with the human\'s yes.',
+      provider: p.id,
+      hint: "Call again without confirmation_token to get a new summary and token, and create only with the human's yes.",
     });
   }
   if (outcome.kind === 'declined') {
-    deps.audit.write({ tool: TOOL, provider: p.id, phase: 'decision', request: audited, quote, decision: 'declined', how: 'elicitation', reason: outcome.reason });
+    deps.audit.write({
+      tool: TOOL,
+      provider: p.id,
+      phase: 'decision',
+      request: audited,
+      quote,
+      decision: 'declined',
+      how: 'elicitation',
+      reason: outcome.reason,
+    });
     return { status: 'declined', quote, summary: asked, message: outcome.message };
   }
-  deps.audit.write({ tool: TOOL, provider: p.id, phase: 'decision', request: audited, quote, decision: 'confirmation_required', how: 'token' });
+  deps.audit.write({
+    tool: TOOL,
+    provider: p.id,
+    phase: 'decision',
+    request: audited,
+    quote,
+    decision: 'confirmation_required',
+    how: 'token',
+  });
   return {
-    status: 'confirmation_required', quote, summary: outcome.message ? `${outcome.message} ${asked}` : asked,
-    confirmation_token: outcome.confirmation_token, expires_at: outcome.expires_at,
-    message: 'Nothing was created. Show the summary to the human; if they approve, call create_vm again with the same arguments plus confirmation_token.',
+    status: 'confirmation_required',
+    quote,
+    summary: outcome.message ? `${outcome.message} ${asked}` : asked,
+    confirmation_token: outcome.confirmation_token,
+    expires_at: outcome.expires_at,
+    message:
+      'Nothing was created. Show the summary to the human; if they approve, call create_vm again with the same arguments plus confirmation_token.',
   };
 }
 
@@ -205,9 +356,14 @@ function knownKey(p: Provider, key: string, hash: string, deps: GateDeps): Idemp
   const rec = deps.idempotency.get(key);
   if (!rec || rec.status === 'failed') return undefined;
   if (rec.hash !== hash)
-    throw new ComputeError('CONFLICT', `idempotency_key ${JSON.stringify(key)} was already used with other arguments; nothing was created`, {
-      provider: p.id, hint: 'Use a new idempotency_key for a different VM, or repeat the original arguments exactly.',
-    });
+    throw new ComputeError(
+      'CONFLICT',
+      `idempotency_key ${JSON.stringify(key)} was already used with other arguments; nothing was created`,
+      {
+        provider: p.id,
+        hint: 'Use a new idempotency_key for a different VM, or repeat the original arguments exactly.',
+      },
+    );
   return rec;
 }
 
@@ -216,7 +372,12 @@ function knownKey(p: Provider, key: string, hash: string, deps: GateDeps): Idemp
  * settled by looking for the VM that create may have made, several times, since the cloud may show it late.
  * Returns the answer, or undefined (a new key), or a note to pass on when nothing appeared and a create may go ahead.
  */
-async function settleKey(p: Provider, key: string, hash: string, deps: GateDeps): Promise<CreateOutcome | string | undefined> {
+async function settleKey(
+  p: Provider,
+  key: string,
+  hash: string,
+  deps: GateDeps,
+): Promise<CreateOutcome | string | undefined> {
   const rec = knownKey(p, key, hash, deps);
   if (!rec) return undefined;
   if (rec.status === 'created') return replayCreated(p, rec, deps);
@@ -225,10 +386,25 @@ async function settleKey(p: Provider, key: string, hash: string, deps: GateDeps)
     const inst = await findUnclaimed(p, rec, deps);
     if (inst) {
       deps.idempotency.put({ ...rec, status: 'created', instance_id: inst.id });
-      deps.audit.write({ tool: TOOL, provider: p.id, phase: 'decision', decision: 'existing', how: 'idempotency', instance_id: inst.id, reason: 'found the VM of an unfinished create' });
-      return { status: 'existing', instance: inst, message: `An earlier call with this key created ${inst.id} (its answer was lost); no new VM was created.` };
+      deps.audit.write({
+        tool: TOOL,
+        provider: p.id,
+        phase: 'decision',
+        decision: 'existing',
+        how: 'idempotency',
+        instance_id: inst.id,
+        reason: 'found the VM of an unfinished create',
+      });
+      return {
+        status: 'existing',
+        instance: inst,
+        message: `An earlier call with this key created ${inst.id} (its answer was lost); no new VM was created.`,
+      };
     }
-    if (i < attempts) await sleep(delayMs, deps.signal).catch(() => { throw new ComputeError('CANCELLED', 'The request was cancelled; nothing was created'); });
+    if (i < attempts)
+      await sleep(delayMs, deps.signal).catch(() => {
+        throw new ComputeError('CANCELLED', 'The request was cancelled; nothing was created');
+      });
   }
   deps.idempotency.put({ ...rec, status: 'failed' });
   const waited = Math.round(((attempts - 1) * delayMs) / 100) / 10;
@@ -247,7 +423,11 @@ async function findUnclaimed(p: Provider, rec: IdempotencyRecord, deps: GateDeps
     return { items: page.items, next: page.next_cursor };
   });
   const found = all.filter(
-    (i) => !claimed.has(i.id) && i.name === rec.name && i.instance_type === rec.instance_type && (!i.region || i.region === rec.region) &&
+    (i) =>
+      !claimed.has(i.id) &&
+      i.name === rec.name &&
+      i.instance_type === rec.instance_type &&
+      (!i.region || i.region === rec.region) &&
       (!i.created_at || Date.parse(i.created_at) >= rec.at - 60_000),
   );
   return found.sort((a, b) => (a.created_at ?? '').localeCompare(b.created_at ?? ''))[0];
@@ -256,23 +436,57 @@ async function findUnclaimed(p: Provider, rec: IdempotencyRecord, deps: GateDeps
 async function replayCreated(p: Provider, rec: IdempotencyRecord, deps: GateDeps): Promise<CreateOutcome> {
   try {
     const inst = await p.getInstance(rec.instance_id!, { signal: deps.signal });
-    deps.audit.write({ tool: TOOL, provider: p.id, phase: 'decision', decision: 'existing', how: 'idempotency', instance_id: inst.id });
-    return { status: 'existing', instance: inst, message: `This key already created ${inst.id}; no new VM was created.` };
+    deps.audit.write({
+      tool: TOOL,
+      provider: p.id,
+      phase: 'decision',
+      decision: 'existing',
+      how: 'idempotency',
+      instance_id: inst.id,
+    });
+    return {
+      status: 'existing',
+      instance: inst,
+      message: `This key already created ${inst.id}; no new VM was created.`,
+    };
   } catch (e) {
     if (e instanceof ComputeError && e.code === 'NOT_FOUND')
-      throw new ComputeError('CONFLICT', `idempotency_key ${JSON.stringify(rec.key)} created ${rec.instance_id}, which no longer exists; nothing was created`, {
-        provider: p.id, hint: 'Use a new idempotency_key to create another VM.',
-      });
+      throw new ComputeError(
+        'CONFLICT',
+        `idempotency_key ${JSON.stringify(rec.key)} created ${rec.instance_id}, which no longer exists; nothing was created`,
+        {
+          provider: p.id,
+          hint: 'Use a new idempotency_key to create another VM.',
+        },
+      );
     throw e;
   }
 }
 
 export type DeleteOutcome =
-  | { status: 'deleted'; instance?: Instance; already_gone: boolean; approved_by?: 'elicitation' | 'token' | 'policy'; message?: string }
+  | {
+      status: 'deleted';
+      instance?: Instance;
+      already_gone: boolean;
+      approved_by?: 'elicitation' | 'token' | 'policy';
+      message?: string;
+    }
   | { status: 'declined'; instance: Instance; summary: string; message: string }
-  | { status: 'confirmation_required'; instance: Instance; summary: string; confirmation_token: string; expires_at: string; message: string };
+  | {
+      status: 'confirmation_required';
+      instance: Instance;
+      summary: string;
+      confirmation_token: string;
+      expires_at: string;
+      message: string;
+    };
 
-export async function guardedDelete(p: Provider, id: string, token: string | undefined, deps: GateDeps): Promise<DeleteOutcome> {
+export async function guardedDelete(
+  p: Provider,
+  id: string,
+  token: string | undefined,
+  deps: GateDeps,
+): Promise<DeleteOutcome> {
   const tool = 'delete_vm';
   const decision = decideDelete(deps.policy);
   if (decision.kind === 'deny') throw denied(tool, p, decision, deps, { request: { id } }, 'nothing was deleted');
@@ -281,7 +495,11 @@ export async function guardedDelete(p: Provider, id: string, token: string | und
     instance = await p.getInstance(id, { signal: deps.signal });
   } catch (e) {
     if (e instanceof ComputeError && e.code === 'NOT_FOUND')
-      return { status: 'deleted', already_gone: true, message: `${id} does not exist (already deleted, or a wrong id); nothing was done.` };
+      return {
+        status: 'deleted',
+        already_gone: true,
+        message: `${id} does not exist (already deleted, or a wrong id); nothing was done.`,
+      };
     throw e;
   }
   const summary = `Delete on ${p.id}: ${shown(instance.instance_type)} ${shown(instance.id)}, ${instance.status}; its boot disk is lost. Name: ${shown(instance.name, true)}.`;
@@ -290,31 +508,72 @@ export async function guardedDelete(p: Provider, id: string, token: string | und
     // Bound to the instance's identity too: a token for one VM never deletes another that reused the id.
     const identity = { id, name: instance.name, created_at: instance.created_at ?? null };
     const outcome = await confirm({
-      summary, binding: { request: { tool, provider: p.id, id }, quote: identity }, token, action: 'delete',
-      channel: deps.human, tokens: deps.tokens, fallback: deps.policy.confirm.fallback,
+      summary,
+      binding: { request: { tool, provider: p.id, id }, quote: identity },
+      token,
+      action: 'delete',
+      channel: deps.human,
+      tokens: deps.tokens,
+      fallback: deps.policy.confirm.fallback,
     });
     if (!outcome.approved) {
       if (outcome.kind === 'token_used')
-        throw new ComputeError('CONFIRMATION_INVALID', 'the confirmation_token was already used; nothing was done', { provider: p.id, hint: 'Call delete_vm again without confirmation_token.' });
+        throw new ComputeError('CONFIRMATION_INVALID', 'the confirmation_token was already used; nothing was done', {
+          provider: p.id,
+          hint: 'Call delete_vm again without confirmation_token.',
+        });
       if (outcome.kind === 'declined') {
-        deps.audit.write({ tool, provider: p.id, phase: 'decision', request: { id }, decision: 'declined', how: 'elicitation', reason: outcome.reason });
+        deps.audit.write({
+          tool,
+          provider: p.id,
+          phase: 'decision',
+          request: { id },
+          decision: 'declined',
+          how: 'elicitation',
+          reason: outcome.reason,
+        });
         return { status: 'declined', instance, summary, message: outcome.message };
       }
-      deps.audit.write({ tool, provider: p.id, phase: 'decision', request: { id }, decision: 'confirmation_required', how: 'token' });
+      deps.audit.write({
+        tool,
+        provider: p.id,
+        phase: 'decision',
+        request: { id },
+        decision: 'confirmation_required',
+        how: 'token',
+      });
       return {
-        status: 'confirmation_required', instance, summary: outcome.message ? `${outcome.message} ${summary}` : summary,
-        confirmation_token: outcome.confirmation_token, expires_at: outcome.expires_at,
-        message: 'Nothing was deleted. Show the summary to the human; if they approve, call delete_vm again with confirmation_token.',
+        status: 'confirmation_required',
+        instance,
+        summary: outcome.message ? `${outcome.message} ${summary}` : summary,
+        confirmation_token: outcome.confirmation_token,
+        expires_at: outcome.expires_at,
+        message:
+          'Nothing was deleted. Show the summary to the human; if they approve, call delete_vm again with confirmation_token.',
       };
     }
     how = outcome.how;
   }
-  deps.audit.write({ tool, provider: p.id, phase: 'decision', request: { id }, decision: decision.kind === 'allow' ? 'allow' : 'approved', how });
+  deps.audit.write({
+    tool,
+    provider: p.id,
+    phase: 'decision',
+    request: { id },
+    decision: decision.kind === 'allow' ? 'allow' : 'approved',
+    how,
+  });
   deps.audit.write({ tool, provider: p.id, phase: 'send', request: { id }, how });
   try {
     const r = await p.delete(id, { signal: deps.signal });
     deps.ledger.releaseInstance(p.id, id);
-    deps.audit.write({ tool, provider: p.id, phase: 'cloud', request: { id }, instance_id: id, status: r.already_gone ? 'already_gone' : 'deleting' });
+    deps.audit.write({
+      tool,
+      provider: p.id,
+      phase: 'cloud',
+      request: { id },
+      instance_id: id,
+      status: r.already_gone ? 'already_gone' : 'deleting',
+    });
     deps.log.info({ provider: p.id, instance: id, approvedBy: how }, 'vm deleted');
     return { status: 'deleted', instance, already_gone: r.already_gone, approved_by: how };
   } catch (e) {
@@ -325,15 +584,16 @@ export async function guardedDelete(p: Provider, id: string, token: string | und
 
 /** What changed between the approved quote and the one just before spending, in words; undefined if nothing did. */
 function changed(a: Quote, b: Quote): string | undefined {
-  if (a.region !== b.region || a.image !== b.image || a.instance_type !== b.instance_type) return `the plan changed (${shown(b.instance_type)} in ${shown(b.region)}, image ${shown(b.image)})`;
+  if (a.region !== b.region || a.image !== b.image || a.instance_type !== b.instance_type)
+    return `the plan changed (${shown(b.instance_type)} in ${shown(b.region)}, image ${shown(b.image)})`;
   const pa = a.usd_per_hour;
   const pb = b.usd_per_hour;
   if (pb === null && pa !== null) return `the price is no longer known (it was $${pa.toFixed(2)}/hour)`;
   if (pa === null && pb !== null) return `the price became known: $${pb.toFixed(2)}/hour`;
-  if (pa !== null && pb !== null && pb > pa) return `the price rose from $${pa.toFixed(2)}/hour to $${pb.toFixed(2)}/hour`;
+  if (pa !== null && pb !== null && pb > pa)
+    return `the price rose from $${pa.toFixed(2)}/hour to $${pb.toFixed(2)}/hour`;
   return undefined;
 }
 
-
-export const errorOf = (e: unknown) => (e instanceof ComputeError ? { code: e.code, message: e.message } : { code: 'INTERNAL', message: 'internal error' });
-
+export const errorOf = (e: unknown) =>
+  e instanceof ComputeError ? { code: e.code, message: e.message } : { code: 'INTERNAL', message: 'internal error' };

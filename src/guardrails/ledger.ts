@@ -66,7 +66,8 @@ export class Ledger {
 
   /** Releases every claim on one VM: it was deleted through this server. */
   releaseInstance(provider: ProviderId, id: string): void {
-    for (const c of this.active()) if (c.provider === provider && c.instance_id === id) this.write({ ...c, released: true });
+    for (const c of this.active())
+      if (c.provider === provider && c.instance_id === id) this.write({ ...c, released: true });
   }
 
   /**

@@ -42,7 +42,8 @@ export function usageOf(instances: Instance[]): Usage {
     else u.gpus += (i.gpu?.count ?? 0) * n;
     if (i.price_usd_per_hour === null || i.price_usd_per_hour === undefined) {
       u.unknown_priced += n;
-      if (!u.unknown_types.includes(`${i.provider}/${i.instance_type}`)) u.unknown_types.push(`${i.provider}/${i.instance_type}`);
+      if (!u.unknown_types.includes(`${i.provider}/${i.instance_type}`))
+        u.unknown_types.push(`${i.provider}/${i.instance_type}`);
     } else micros += toMicros(i.price_usd_per_hour) * n;
   }
   u.usd_per_hour = fromMicros(micros);
@@ -51,7 +52,9 @@ export function usageOf(instances: Instance[]): Usage {
 
 /** True when a limit needs the count of what already runs. */
 export const needsUsage = (p: Policy) =>
-  p.limits.maxInstances !== undefined || p.limits.maxGpusTotal !== undefined || p.limits.maxUsdPerHourTotal !== undefined;
+  p.limits.maxInstances !== undefined ||
+  p.limits.maxGpusTotal !== undefined ||
+  p.limits.maxUsdPerHourTotal !== undefined;
 
 /**
  * Every instance on every enabled cloud, all pages, plus what the ledger claims and the listings do not show yet.
@@ -78,9 +81,15 @@ async function listAll(p: Provider, signal?: AbortSignal): Promise<Instance[]> {
       return { items: page.items, next: page.next_cursor };
     });
   } catch (e) {
-    throw new ComputeError('POLICY_DENIED', `cannot count the VMs on ${p.id}, so the total limits cannot be checked; nothing was started`, {
-      provider: p.id, hint: 'Try again when list_instances works for that cloud.', cause: e,
-    });
+    throw new ComputeError(
+      'POLICY_DENIED',
+      `cannot count the VMs on ${p.id}, so the total limits cannot be checked; nothing was started`,
+      {
+        provider: p.id,
+        hint: 'Try again when list_instances works for that cloud.',
+        cause: e,
+      },
+    );
   }
 }
 
@@ -91,7 +100,11 @@ export interface Addition {
   usd_per_hour: number | null;
 }
 
-export const additionOf = (q: Quote): Addition => ({ instances: 1, gpus: q.gpu?.count ?? 0, usd_per_hour: q.usd_per_hour });
+export const additionOf = (q: Quote): Addition => ({
+  instances: 1,
+  gpus: q.gpu?.count ?? 0,
+  usd_per_hour: q.usd_per_hour,
+});
 
 export type LimitCheck = { ok: true } | { ok: false; rule: string; reason: string; instead: string };
 
@@ -99,30 +112,49 @@ export type LimitCheck = { ok: true } | { ok: false; rule: string; reason: strin
 export function checkTotals(add: Addition, u: Usage, p: Policy): LimitCheck {
   const l = p.limits;
   if (l.maxInstances !== undefined && add.instances > 0 && u.instances + add.instances > l.maxInstances)
-    return { ok: false, rule: 'policy.limits.maxInstances', reason: `${u.instances} VM(s) exist and the limit is ${l.maxInstances}`, instead: 'Delete a VM you no longer need (list_instances), or ask the operator to raise the limit.' };
+    return {
+      ok: false,
+      rule: 'policy.limits.maxInstances',
+      reason: `${u.instances} VM(s) exist and the limit is ${l.maxInstances}`,
+      instead: 'Delete a VM you no longer need (list_instances), or ask the operator to raise the limit.',
+    };
   if (l.maxGpusTotal !== undefined && (u.unknown_gpus > 0 || !Number.isFinite(add.gpus)))
     return {
-      ok: false, rule: 'policy.limits.maxGpusTotal',
-      reason: u.unknown_gpus > 0 ? `${u.unknown_gpus} running VM(s) are of a type whose GPU count is unknown, so the limit of ${l.maxGpusTotal} GPUs cannot be checked` : `the GPU count is unknown, so the limit of ${l.maxGpusTotal} GPUs cannot be checked`,
+      ok: false,
+      rule: 'policy.limits.maxGpusTotal',
+      reason:
+        u.unknown_gpus > 0
+          ? `${u.unknown_gpus} running VM(s) are of a type whose GPU count is unknown, so the limit of ${l.maxGpusTotal} GPUs cannot be checked`
+          : `the GPU count is unknown, so the limit of ${l.maxGpusTotal} GPUs cannot be checked`,
       instead: 'Pause or delete the VMs of unknown types (list_instances), or ask the operator to lift maxGpusTotal.',
     };
   if (l.maxGpusTotal !== undefined && add.gpus > 0 && u.gpus + add.gpus > l.maxGpusTotal)
     return {
-      ok: false, rule: 'policy.limits.maxGpusTotal', reason: `${u.gpus} GPU(s) run and ${add.gpus} more would pass the limit of ${l.maxGpusTotal}`,
+      ok: false,
+      rule: 'policy.limits.maxGpusTotal',
+      reason: `${u.gpus} GPU(s) run and ${add.gpus} more would pass the limit of ${l.maxGpusTotal}`,
       instead: `At most ${Math.max(0, l.maxGpusTotal - u.gpus)} more GPU(s) fit: pick a smaller type (list_instance_types max GPUs), or pause or delete a GPU VM.`,
     };
   if (l.maxUsdPerHourTotal !== undefined) {
     const rule = 'policy.limits.maxUsdPerHourTotal';
     if (add.usd_per_hour === null)
-      return { ok: false, rule, reason: `the price is unknown, so the limit of $${l.maxUsdPerHourTotal}/hour in total cannot be checked`, instead: 'Set its price in the config file (prices.<cloud>.<type>), or pick a type with a known price.' };
+      return {
+        ok: false,
+        rule,
+        reason: `the price is unknown, so the limit of $${l.maxUsdPerHourTotal}/hour in total cannot be checked`,
+        instead: 'Set its price in the config file (prices.<cloud>.<type>), or pick a type with a known price.',
+      };
     if (u.unknown_priced > 0)
       return {
-        ok: false, rule, reason: `${u.unknown_priced} running VM(s) have unknown prices (${u.unknown_types.join(', ') || 'started by this server'}), so the limit of $${l.maxUsdPerHourTotal}/hour in total cannot be checked`,
+        ok: false,
+        rule,
+        reason: `${u.unknown_priced} running VM(s) have unknown prices (${u.unknown_types.join(', ') || 'started by this server'}), so the limit of $${l.maxUsdPerHourTotal}/hour in total cannot be checked`,
         instead: 'Set their prices in the config file (prices.<cloud>.<type>), or pause or delete them.',
       };
     if (fromMicros(toMicros(u.usd_per_hour) + toMicros(add.usd_per_hour)) > l.maxUsdPerHourTotal)
       return {
-        ok: false, rule,
+        ok: false,
+        rule,
         reason: `$${u.usd_per_hour}/hour runs now and $${add.usd_per_hour}/hour more would pass the limit of $${l.maxUsdPerHourTotal}/hour`,
         instead: `At most $${fromMicros(Math.max(0, toMicros(l.maxUsdPerHourTotal) - toMicros(u.usd_per_hour)))}/hour more fits: use list_instance_types max_usd_per_hour, or pause or delete a VM.`,
       };

@@ -4,7 +4,13 @@
  */
 import { z } from 'zod';
 import { shownFields } from '../domain/create.js';
-import { GpuSchema, PriceSourceSchema, ProviderIdSchema, type CreatePlan, type CreateRequest } from '../domain/model.js';
+import {
+  GpuSchema,
+  PriceSourceSchema,
+  ProviderIdSchema,
+  type CreatePlan,
+  type CreateRequest,
+} from '../domain/model.js';
 
 export const QuoteSchema = z.object({
   provider: ProviderIdSchema,
@@ -35,7 +41,8 @@ export function makeQuote(plan: CreatePlan, lifetimeHours: number | null): Quote
     usd_per_hour: price,
     price_source: plan.price.source,
     lifetime_hours: lifetimeHours,
-    max_total_usd: price !== null && lifetimeHours !== null ? fromMicros(Math.round(toMicros(price) * lifetimeHours)) : null,
+    max_total_usd:
+      price !== null && lifetimeHours !== null ? fromMicros(Math.round(toMicros(price) * lifetimeHours)) : null,
     ...(plan.notes?.length ? { notes: plan.notes } : {}),
   };
 }
@@ -68,7 +75,10 @@ export function shown(value: string, quoted = false): string {
  */
 export function quoteSummary(q: Quote, req: Pick<CreateRequest, 'name'> & Partial<CreateRequest>): string {
   const gpu = q.gpu ? `${q.gpu.count}× ${shown(q.gpu.model)}` : 'no GPU';
-  const price = q.usd_per_hour === null ? 'price unknown' : `$${q.usd_per_hour.toFixed(2)}/hour (${SOURCE_LABEL[q.price_source ?? ''] ?? 'price'})`;
+  const price =
+    q.usd_per_hour === null
+      ? 'price unknown'
+      : `$${q.usd_per_hour.toFixed(2)}/hour (${SOURCE_LABEL[q.price_source ?? ''] ?? 'price'})`;
   // Nothing stops the VM when the planned hours are up: the summary must not read as a cap.
   const life =
     q.lifetime_hours === null

@@ -20,7 +20,14 @@ const BILLING = new Set(['running', 'pending', 'starting']);
 
 export type ResumeOutcome =
   | { status: 'done'; results: PowerResult[]; approved_by?: 'elicitation' | 'token' | 'policy' }
-  | { status: 'confirmation_required'; results: PowerResult[]; summary: string; confirmation_token: string; expires_at: string; message: string }
+  | {
+      status: 'confirmation_required';
+      results: PowerResult[];
+      summary: string;
+      confirmation_token: string;
+      expires_at: string;
+      message: string;
+    }
   | { status: 'declined'; results: PowerResult[]; summary: string; message: string };
 
 interface Target {
@@ -28,7 +35,12 @@ interface Target {
   quote: Quote;
 }
 
-export async function guardedResume(p: Provider, ids: string[], token: string | undefined, deps: GateDeps): Promise<ResumeOutcome> {
+export async function guardedResume(
+  p: Provider,
+  ids: string[],
+  token: string | undefined,
+  deps: GateDeps,
+): Promise<ResumeOutcome> {
   const { settled, targets } = await lookUp(p, ids, deps);
   if (targets.length === 0) return { status: 'done', results: settled };
   const request = { tool: TOOL, provider: p.id, ids: targets.map((t) => t.instance.id).sort() };
@@ -36,7 +48,8 @@ export async function guardedResume(p: Provider, ids: string[], token: string | 
   const reasons = new Set<string>();
   for (const t of targets) {
     const decision = decideCreate(t.quote, deps.policy, undefined, { instances: 0, gpus: 0, usd_per_hour: 0 });
-    if (decision.kind === 'deny') throw denied(TOOL, p, decision, deps, { request, quote: t.quote }, 'nothing was resumed');
+    if (decision.kind === 'deny')
+      throw denied(TOOL, p, decision, deps, { request, quote: t.quote }, 'nothing was resumed');
     if (decision.kind === 'confirm') for (const r of decision.reasons) reasons.add(r);
     if (t.instance.gpu === undefined) reasons.add('its GPUs are unknown');
   }
@@ -46,28 +59,67 @@ export async function guardedResume(p: Provider, ids: string[], token: string | 
   const summary = summarize(p, targets, add);
   if (reasons.size > 0) {
     const asked = `${summary} Needs a yes because ${[...reasons].join(' and ')}.`;
-    const identity = targets.map((t) => ({ id: t.instance.id, name: t.instance.name, created_at: t.instance.created_at ?? null, quote: t.quote }));
+    const identity = targets.map((t) => ({
+      id: t.instance.id,
+      name: t.instance.name,
+      created_at: t.instance.created_at ?? null,
+      quote: t.quote,
+    }));
     const outcome = await confirm({
-      summary: asked, binding: { request, quote: identity, usd_per_hour: add.usd_per_hour }, token, action: 'resume',
-      channel: deps.human, tokens: deps.tokens, fallback: deps.policy.confirm.fallback,
+      summary: asked,
+      binding: { request, quote: identity, usd_per_hour: add.usd_per_hour },
+      token,
+      action: 'resume',
+      channel: deps.human,
+      tokens: deps.tokens,
+      fallback: deps.policy.confirm.fallback,
     });
     if (!outcome.approved) {
       if (outcome.kind === 'token_used')
-        throw new ComputeError('CONFIRMATION_INVALID', 'the confirmation_token was already used; nothing was done', { provider: p.id, hint: 'Call resume_instances again without confirmation_token.' });
+        throw new ComputeError('CONFIRMATION_INVALID', 'the confirmation_token was already used; nothing was done', {
+          provider: p.id,
+          hint: 'Call resume_instances again without confirmation_token.',
+        });
       if (outcome.kind === 'declined') {
-        deps.audit.write({ tool: TOOL, provider: p.id, phase: 'decision', request, decision: 'declined', how: 'elicitation', reason: outcome.reason });
+        deps.audit.write({
+          tool: TOOL,
+          provider: p.id,
+          phase: 'decision',
+          request,
+          decision: 'declined',
+          how: 'elicitation',
+          reason: outcome.reason,
+        });
         return { status: 'declined', results: settled, summary: asked, message: outcome.message };
       }
-      deps.audit.write({ tool: TOOL, provider: p.id, phase: 'decision', request, decision: 'confirmation_required', how: 'token' });
+      deps.audit.write({
+        tool: TOOL,
+        provider: p.id,
+        phase: 'decision',
+        request,
+        decision: 'confirmation_required',
+        how: 'token',
+      });
       return {
-        status: 'confirmation_required', results: settled, summary: outcome.message ? `${outcome.message} ${asked}` : asked,
-        confirmation_token: outcome.confirmation_token, expires_at: outcome.expires_at,
-        message: 'Nothing was resumed. Show the summary to the human; if they approve, call resume_instances again with the same ids plus confirmation_token.',
+        status: 'confirmation_required',
+        results: settled,
+        summary: outcome.message ? `${outcome.message} ${asked}` : asked,
+        confirmation_token: outcome.confirmation_token,
+        expires_at: outcome.expires_at,
+        message:
+          'Nothing was resumed. Show the summary to the human; if they approve, call resume_instances again with the same ids plus confirmation_token.',
       };
     }
     how = outcome.how;
   }
-  deps.audit.write({ tool: TOOL, provider: p.id, phase: 'decision', request, decision: how === 'policy' ? 'allow' : 'approved', how });
+  deps.audit.write({
+    tool: TOOL,
+    provider: p.id,
+    phase: 'decision',
+    request,
+    decision: how === 'policy' ? 'allow' : 'approved',
+    how,
+  });
   const { results, more } = await deps.spendLock.run(() => resumeLocked(p, targets, request, how, deps));
   return { status: 'done', results: [...settled, ...more, ...results], approved_by: how };
 }
@@ -77,35 +129,67 @@ export async function guardedResume(p: Provider, ids: string[], token: string | 
  * limits once more (another call may have started billing since), claim, resume.
  */
 async function resumeLocked(
-  p: Provider, approved: Target[], request: Record<string, unknown>, how: 'elicitation' | 'token' | 'policy', deps: GateDeps,
+  p: Provider,
+  approved: Target[],
+  request: Record<string, unknown>,
+  how: 'elicitation' | 'token' | 'policy',
+  deps: GateDeps,
 ): Promise<{ results: PowerResult[]; more: PowerResult[] }> {
-  const now = await lookUp(p, approved.map((t) => t.instance.id), deps);
+  const now = await lookUp(
+    p,
+    approved.map((t) => t.instance.id),
+    deps,
+  );
   for (const t of now.targets) {
     const was = approved.find((a) => a.instance.id === t.instance.id)!;
     const why = changedSince(was.quote, t.quote);
     if (why)
-      throw new ComputeError('CONFLICT', `${shown(t.instance.id)} changed since the human approved it (${why}); nothing was resumed`, {
-        provider: p.id, hint: 'Call resume_instances again without confirmation_token, and resume only with a new yes.',
-      });
+      throw new ComputeError(
+        'CONFLICT',
+        `${shown(t.instance.id)} changed since the human approved it (${why}); nothing was resumed`,
+        {
+          provider: p.id,
+          hint: 'Call resume_instances again without confirmation_token, and resume only with a new yes.',
+        },
+      );
   }
   const targets = now.targets;
   if (targets.length === 0) return { results: [], more: now.settled };
   await checkLimits(p, additionOf(targets), request, deps);
   const claims = targets.map((t) =>
-    deps.ledger.claim({ key: `resume:${t.instance.id}:${randomBytes(6).toString('base64url')}`, kind: 'resume', provider: p.id, instance_id: t.instance.id, gpus: t.quote.gpu?.count ?? 0, usd_per_hour: t.quote.usd_per_hour }),
+    deps.ledger.claim({
+      key: `resume:${t.instance.id}:${randomBytes(6).toString('base64url')}`,
+      kind: 'resume',
+      provider: p.id,
+      instance_id: t.instance.id,
+      gpus: t.quote.gpu?.count ?? 0,
+      usd_per_hour: t.quote.usd_per_hour,
+    }),
   );
   deps.audit.write({ tool: TOOL, provider: p.id, phase: 'send', request, how });
   let results: PowerResult[];
   try {
-    if (!p.resume) throw new ComputeError('UNSUPPORTED', `${p.displayName} cannot resume instances`, { provider: p.id });
-    results = await p.resume(targets.map((t) => t.instance.id), { signal: deps.signal });
+    if (!p.resume)
+      throw new ComputeError('UNSUPPORTED', `${p.displayName} cannot resume instances`, { provider: p.id });
+    results = await p.resume(
+      targets.map((t) => t.instance.id),
+      { signal: deps.signal },
+    );
   } catch (e) {
     deps.audit.write({ tool: TOOL, provider: p.id, phase: 'cloud', request, error: errorOf(e) });
     throw e;
   }
   // What did not resume bills nothing new: its claim goes.
-  for (const r of results) if (r.result !== 'resumed' && r.result !== 'already_running') for (const c of claims) if (c.instance_id === r.id) deps.ledger.release(c.key);
-  deps.audit.write({ tool: TOOL, provider: p.id, phase: 'cloud', request, status: results.map((r) => `${r.id}: ${r.result}`).join(', ') });
+  for (const r of results)
+    if (r.result !== 'resumed' && r.result !== 'already_running')
+      for (const c of claims) if (c.instance_id === r.id) deps.ledger.release(c.key);
+  deps.audit.write({
+    tool: TOOL,
+    provider: p.id,
+    phase: 'cloud',
+    request,
+    status: results.map((r) => `${r.id}: ${r.result}`).join(', '),
+  });
   return { results, more: now.settled };
 }
 
@@ -114,27 +198,50 @@ function changedSince(a: Quote, b: Quote): string | undefined {
   if (a.instance_type !== b.instance_type) return `its type is now ${shown(b.instance_type)}`;
   if ((b.gpu?.count ?? 0) > (a.gpu?.count ?? 0)) return `it now has ${b.gpu?.count} GPUs`;
   if (b.usd_per_hour === null && a.usd_per_hour !== null) return 'its price is no longer known';
-  if (a.usd_per_hour !== null && b.usd_per_hour !== null && b.usd_per_hour > a.usd_per_hour) return `its price rose to $${b.usd_per_hour.toFixed(2)}/hour`;
+  if (a.usd_per_hour !== null && b.usd_per_hour !== null && b.usd_per_hour > a.usd_per_hour)
+    return `its price rose to $${b.usd_per_hour.toFixed(2)}/hour`;
   return undefined;
 }
 
 /** Each id as it is now: gone or unreadable ids and VMs that already bill are answered here; the rest need the gate. */
-async function lookUp(p: Provider, ids: string[], deps: GateDeps): Promise<{ settled: PowerResult[]; targets: Target[] }> {
+async function lookUp(
+  p: Provider,
+  ids: string[],
+  deps: GateDeps,
+): Promise<{ settled: PowerResult[]; targets: Target[] }> {
   const settled: PowerResult[] = [];
   const targets: Target[] = [];
-  const found = await Promise.all(ids.map((id) => p.getInstance(id, { signal: deps.signal }).then((i) => ({ id, i }), (e: unknown) => ({ id, e }))));
+  const found = await Promise.all(
+    ids.map((id) =>
+      p.getInstance(id, { signal: deps.signal }).then(
+        (i) => ({ id, i }),
+        (e: unknown) => ({ id, e }),
+      ),
+    ),
+  );
   for (const f of found) {
     if ('e' in f) {
       // Fail closed: what cannot be read is not resumed.
       const gone = f.e instanceof ComputeError && f.e.code === 'NOT_FOUND';
-      settled.push({ id: f.id, result: 'failed', message: gone ? 'not found; check the id with list_instances' : `could not be read, so it was not resumed (${f.e instanceof ComputeError ? f.e.message : 'error'})` });
+      settled.push({
+        id: f.id,
+        result: 'failed',
+        message: gone
+          ? 'not found; check the id with list_instances'
+          : `could not be read, so it was not resumed (${f.e instanceof ComputeError ? f.e.message : 'error'})`,
+      });
     } else if (BILLING.has(f.i.status)) settled.push({ id: f.id, result: 'already_running', status: f.i.status });
     else targets.push({ instance: f.i, quote: quoteOf(p, f.i) });
   }
   return { settled, targets };
 }
 
-async function checkLimits(p: Provider, add: Addition, request: Record<string, unknown>, deps: GateDeps): Promise<void> {
+async function checkLimits(
+  p: Provider,
+  add: Addition,
+  request: Record<string, unknown>,
+  deps: GateDeps,
+): Promise<void> {
   if (!needsUsage(deps.policy)) return;
   const usage = await currentUsage(deps.clouds(), deps.ledger, deps.signal);
   const totals = checkTotals(add, usage, deps.policy);
@@ -147,10 +254,20 @@ async function checkLimits(p: Provider, add: Addition, request: Record<string, u
  */
 function quoteOf(p: Provider, i: Instance): Quote {
   const n = i.quantity ?? 1;
-  const usd = i.price_usd_per_hour === null || i.price_usd_per_hour === undefined ? null : fromMicros(toMicros(i.price_usd_per_hour) * n);
+  const usd =
+    i.price_usd_per_hour === null || i.price_usd_per_hour === undefined
+      ? null
+      : fromMicros(toMicros(i.price_usd_per_hour) * n);
   return {
-    provider: p.id, instance_type: i.instance_type, region: i.region ?? '', image: '', gpu: i.gpu ? { ...i.gpu, count: i.gpu.count * n } : null,
-    usd_per_hour: usd, price_source: null, lifetime_hours: null, max_total_usd: null,
+    provider: p.id,
+    instance_type: i.instance_type,
+    region: i.region ?? '',
+    image: '',
+    gpu: i.gpu ? { ...i.gpu, count: i.gpu.count * n } : null,
+    usd_per_hour: usd,
+    price_source: null,
+    lifetime_hours: null,
+    max_total_usd: null,
   };
 }
 
@@ -162,7 +279,9 @@ function additionOf(targets: Target[]): Addition {
     else micros += toMicros(t.quote.usd_per_hour);
   }
   // A VM whose GPUs are unknown could hold any number: under a GPU limit it cannot fit.
-  const gpus = targets.some((t) => t.instance.gpu === undefined) ? Number.POSITIVE_INFINITY : targets.reduce((n, t) => n + (t.quote.gpu?.count ?? 0), 0);
+  const gpus = targets.some((t) => t.instance.gpu === undefined)
+    ? Number.POSITIVE_INFINITY
+    : targets.reduce((n, t) => n + (t.quote.gpu?.count ?? 0), 0);
   return { instances: 0, gpus, usd_per_hour: unknown ? null : fromMicros(micros) };
 }
 
@@ -171,7 +290,11 @@ function summarize(p: Provider, targets: Target[], add: Addition): string {
   const gpus = Number.isFinite(add.gpus) ? `${add.gpus} GPU(s)` : 'an unknown number of GPUs';
   const price = add.usd_per_hour === null ? 'price unknown' : `$${add.usd_per_hour.toFixed(2)}/hour`;
   const each = targets.map((t) => {
-    const g = t.quote.gpu ? `${t.quote.gpu.count}× ${shown(t.quote.gpu.model)}` : t.instance.gpu === undefined ? 'GPUs unknown' : 'no GPU';
+    const g = t.quote.gpu
+      ? `${t.quote.gpu.count}× ${shown(t.quote.gpu.model)}`
+      : t.instance.gpu === undefined
+        ? 'GPUs unknown'
+        : 'no GPU';
     const usd = t.quote.usd_per_hour === null ? 'price unknown' : `$${t.quote.usd_per_hour.toFixed(2)}/hour`;
     const n = (t.instance.quantity ?? 1) > 1 ? `${t.instance.quantity} VMs of ` : '';
     return `${shown(t.instance.id)}: ${n}${shown(t.instance.instance_type)} (${g}) in ${shown(t.quote.region || '?')}, ${usd}, name ${shown(t.instance.name, true)}`;

@@ -58,7 +58,13 @@ export class ConfirmationTokens {
 
   issue(b: TokenBinding): { token: string; expires_at: string } {
     const exp = this.now() + this.ttlMs;
-    const body: Payload = { r: hash(b.request), q: hash(b.quote), p: b.usd_per_hour ?? null, e: exp, n: randomBytes(12).toString('base64url') };
+    const body: Payload = {
+      r: hash(b.request),
+      q: hash(b.quote),
+      p: b.usd_per_hour ?? null,
+      e: exp,
+      n: randomBytes(12).toString('base64url'),
+    };
     const payload = Buffer.from(JSON.stringify(body)).toString('base64url');
     return { token: `${PREFIX}.${payload}.${this.mac(payload)}`, expires_at: new Date(exp).toISOString() };
   }
@@ -80,7 +86,8 @@ export class ConfirmationTokens {
     const [, payload, mac] = parts as [string, string, string];
     const expected = Buffer.from(this.mac(payload));
     const given = Buffer.from(mac);
-    if (given.length !== expected.length || !timingSafeEqual(given, expected)) return { ok: false, reason: 'signature' };
+    if (given.length !== expected.length || !timingSafeEqual(given, expected))
+      return { ok: false, reason: 'signature' };
     let body: Payload;
     try {
       body = JSON.parse(Buffer.from(payload, 'base64url').toString('utf8')) as Payload;

@@ -385,12 +385,18 @@ export function sizeText(bytes: number): string {
   return `${bytes} bytes`;
 }
 
-function classify(status: number, idempotent: boolean, credentials?: string, retryAfterMs?: number): [ErrorCode, string] {
+function classify(
+  status: number,
+  idempotent: boolean,
+  credentials?: string,
+  retryAfterMs?: number,
+): [ErrorCode, string] {
   const notResent = idempotent ? '' : ' The request was not re-sent, so nothing was duplicated.';
   if (status === 401 || status === 403)
     return ['PROVIDER_AUTH', `The cloud refused the credentials; check ${credentials ?? 'the API key'}.`];
   if (status === 404) return ['NOT_FOUND', 'Check the id with a list tool.'];
-  if (status === 409) return ['CONFLICT', 'The resource is in a state that does not allow this; check it with get_instance.'];
+  if (status === 409)
+    return ['CONFLICT', 'The resource is in a state that does not allow this; check it with get_instance.'];
   if (status === 400 || status === 422) return ['INVALID_INPUT', 'Fix the value the cloud names and call again.'];
   if (status === 429) {
     const after = retryAfterMs !== undefined ? `Retry after ${Math.ceil(retryAfterMs / 1000)}s.` : 'Retry in a minute.';

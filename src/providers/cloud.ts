@@ -13,7 +13,10 @@ import type { HttpEmulator } from '../emulator/server.js';
 export type CloudEnv = Record<string, string>;
 
 /** $/hour by instance type, for clouds whose prices come from the config (or the emulator's demo table). */
-export type PriceTable = Record<string, { usd_per_hour: number; source: Extract<Price['source'], 'config' | 'emulator'> }>;
+export type PriceTable = Record<
+  string,
+  { usd_per_hour: number; source: Extract<Price['source'], 'config' | 'emulator'> }
+>;
 
 /** What an adapter is built from. */
 export interface AdapterContext {
@@ -44,7 +47,11 @@ export interface RunningEmulator extends EmulatedCloud {
 
 /** Steps of the demo a cloud contributes: `call` runs a tool through the real client; `human` prints a yes. */
 export interface DemoScript {
-  call(title: string, tool: string, args: Record<string, unknown>): Promise<Record<string, unknown> & { status?: string }>;
+  call(
+    title: string,
+    tool: string,
+    args: Record<string, unknown>,
+  ): Promise<Record<string, unknown> & { status?: string }>;
   human(words: string): void;
   say(text: string): void;
 }

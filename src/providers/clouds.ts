@@ -9,8 +9,20 @@ import { mithril } from './mithril/index.js';
 export const CLOUDS: readonly (CloudModule | PlannedCloud)[] = [
   genesiscloud,
   mithril,
-  { id: 'onet', name: 'ONET Solutions', credentials: ['ONET_API_KEY'], settings: ['ONET_ORGANIZATION_ID', 'ONET_PROJECT_ID'], planned: true },
-  { id: 'k0rdent', name: 'k0rdent AI', credentials: ['K0RDENT_TOKEN'], settings: ['K0RDENT_REGION', 'K0RDENT_PROJECT', 'K0RDENT_ZONE'], planned: true },
+  {
+    id: 'onet',
+    name: 'ONET Solutions',
+    credentials: ['ONET_API_KEY'],
+    settings: ['ONET_ORGANIZATION_ID', 'ONET_PROJECT_ID'],
+    planned: true,
+  },
+  {
+    id: 'k0rdent',
+    name: 'k0rdent AI',
+    credentials: ['K0RDENT_TOKEN'],
+    settings: ['K0RDENT_REGION', 'K0RDENT_PROJECT', 'K0RDENT_ZONE'],
+    planned: true,
+  },
   { id: 'instavm', name: 'InstaVM', credentials: ['INSTAVM_API_KEY'], settings: [], planned: true },
 ];
 

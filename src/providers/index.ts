@@ -45,7 +45,10 @@ export class ProviderSet {
       const built = this.build(cloud, opts);
       if (built.adapter) this.adapters.set(cloud.id, built.adapter);
       this.infos.push({
-        id: cloud.id, name: cloud.name, enabled: !!built.adapter, mode: built.adapter ? (opts.emulated ? 'emulated' : 'live') : null,
+        id: cloud.id,
+        name: cloud.name,
+        enabled: !!built.adapter,
+        mode: built.adapter ? (opts.emulated ? 'emulated' : 'live') : null,
         ...(built.reason ? { reason: built.reason } : {}),
         capabilities: built.adapter?.capabilities ?? (isBuilt(cloud) ? cloud.capabilities : null),
       });
@@ -61,12 +64,24 @@ export class ProviderSet {
     if (missing.length) return { reason: `Set ${missing.join(' and ')} to enable it.` };
     const { headers, secrets } = cloud.auth(env);
     const http = new HttpClient({
-      provider: cloud.id, baseUrl: em?.baseUrl ?? opts.env[baseUrlEnv(cloud.id)] ?? cloud.defaultBaseUrl,
-      headers: () => headers, secrets, parseError: cloud.parseError, credentialsHint: cloud.credentials.join(' / '),
-      log: opts.log.child({ provider: cloud.id }), ...opts.http,
+      provider: cloud.id,
+      baseUrl: em?.baseUrl ?? opts.env[baseUrlEnv(cloud.id)] ?? cloud.defaultBaseUrl,
+      headers: () => headers,
+      secrets,
+      parseError: cloud.parseError,
+      credentialsHint: cloud.credentials.join(' / '),
+      log: opts.log.child({ provider: cloud.id }),
+      ...opts.http,
     });
     this.clients.push(http);
-    return { adapter: cloud.adapter({ http, env, prices: pricesOf(cloud.id, opts, em), log: opts.log.child({ provider: cloud.id }) }) };
+    return {
+      adapter: cloud.adapter({
+        http,
+        env,
+        prices: pricesOf(cloud.id, opts, em),
+        log: opts.log.child({ provider: cloud.id }),
+      }),
+    };
   }
 
   /** Puts another adapter in place of a cloud's (embedding, and tests that wrap an adapter). */
@@ -104,7 +119,9 @@ const pick = (env: NodeJS.ProcessEnv, keys: string[]): CloudEnv =>
 /** Prices for clouds without a price API: the emulator's demo table (labelled so), overridden by the config's. */
 function pricesOf(id: ProviderId, opts: BuildOptions, em?: EmulatedCloud): PriceTable {
   const prices: PriceTable = {};
-  for (const [type, usd] of Object.entries(em?.demoPrices ?? {})) prices[type] = { usd_per_hour: usd, source: 'emulator' };
-  for (const [type, usd] of Object.entries(opts.config.prices[id] ?? {})) prices[type] = { usd_per_hour: usd, source: 'config' };
+  for (const [type, usd] of Object.entries(em?.demoPrices ?? {}))
+    prices[type] = { usd_per_hour: usd, source: 'emulator' };
+  for (const [type, usd] of Object.entries(opts.config.prices[id] ?? {}))
+    prices[type] = { usd_per_hour: usd, source: 'config' };
   return prices;
 }

@@ -5,14 +5,22 @@
  */
 import { createHash } from 'node:crypto';
 import { ComputeError, isComputeError } from '../domain/errors.js';
-import { isUnsupported, type Capability, type CapabilityName, type InstanceStatus, type PowerResult } from '../domain/model.js';
+import {
+  isUnsupported,
+  type Capability,
+  type CapabilityName,
+  type InstanceStatus,
+  type PowerResult,
+} from '../domain/model.js';
 import type { Provider } from '../domain/provider.js';
 
 /** An SSH public key in OpenSSH form ("type base64 [comment]"). */
-export const SSH_PUBLIC_KEY = /^(ssh-(ed25519|rsa|dss)|ecdsa-sha2-nistp(256|384|521)|sk-(ssh-ed25519|ecdsa-sha2-nistp256)@openssh\.com) [A-Za-z0-9+/]+=*( .*)?$/;
+export const SSH_PUBLIC_KEY =
+  /^(ssh-(ed25519|rsa|dss)|ecdsa-sha2-nistp(256|384|521)|sk-(ssh-ed25519|ecdsa-sha2-nistp256)@openssh\.com) [A-Za-z0-9+/]+=*( .*)?$/;
 
 /** A stable name for a key this server registers, so the same key is recognised in the account later. */
-export const sshKeyName = (value: string) => `compute-mcp-${createHash('sha256').update(value.trim()).digest('hex').slice(0, 12)}`;
+export const sshKeyName = (value: string) =>
+  `compute-mcp-${createHash('sha256').update(value.trim()).digest('hex').slice(0, 12)}`;
 
 export interface SshKeyPlan {
   /** The cloud's key ids to put on the VM (a placeholder when the key is registered at create). */
@@ -41,11 +49,16 @@ export async function resolveSshKeys(opts: {
     const key = opts.publicKey.trim();
     const existing = keys.find((k) => k.value.trim() === key);
     if (existing) return { ids: [existing.id], steps: [] };
-    return { ids: ['<id of the key registered in the step before>'], registerKey: key, steps: [`${opts.registerCall} registers the SSH public key as ${sshKeyName(key)}`] };
+    return {
+      ids: ['<id of the key registered in the step before>'],
+      registerKey: key,
+      steps: [`${opts.registerCall} registers the SSH public key as ${sshKeyName(key)}`],
+    };
   }
   if (keys.length === 0)
     throw new ComputeError('INVALID_INPUT', `${opts.cloud} needs an SSH key and the ${opts.scope} has none`, {
-      provider: opts.provider, hint: 'Pass ssh_public_key (the text of your ~/.ssh/id_ed25519.pub).',
+      provider: opts.provider,
+      hint: 'Pass ssh_public_key (the text of your ~/.ssh/id_ed25519.pub).',
     });
   return { ids: keys.map((k) => k.id), steps: [`uses the ${keys.length} SSH key(s) already in the ${opts.scope}`] };
 }
@@ -104,7 +117,13 @@ export async function batchPower<T>(opts: {
   return opts.ids.map((id, i) => {
     const c = checked[i]!;
     if ('done' in c) return c.done;
-    return sent.get(id) ?? { id, result: 'failed', message: 'the cloud gave no answer for this id; check it with get_instance' };
+    return (
+      sent.get(id) ?? {
+        id,
+        result: 'failed',
+        message: 'the cloud gave no answer for this id; check it with get_instance',
+      }
+    );
   });
 }
 
@@ -133,7 +152,12 @@ export class TtlCache<T> {
  * An optional operation of an adapter, when its capability allows it; otherwise the refusal derived from the
  * capability's own sentence (nothing is sent). Adapters write no stubs for what they cannot do.
  */
-export function need<F extends (...args: never[]) => unknown>(p: Provider, cap: CapabilityName, what: string, op: F | undefined): F {
+export function need<F extends (...args: never[]) => unknown>(
+  p: Provider,
+  cap: CapabilityName,
+  what: string,
+  op: F | undefined,
+): F {
   const c: Capability = p.capabilities[cap];
   if (!op || isUnsupported(c)) {
     const why = isUnsupported(c) ? c.unsupported : 'this version has no way to do it';

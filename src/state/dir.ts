@@ -8,8 +8,20 @@
  * is synced before the call goes on, so a crash never loses a line that was acted upon.
  */
 import {
-  chmodSync, closeSync, constants, existsSync, fchmodSync, fstatSync, fsyncSync, lstatSync, mkdirSync, openSync, readFileSync, readSync,
-  readdirSync, writeSync,
+  chmodSync,
+  closeSync,
+  constants,
+  existsSync,
+  fchmodSync,
+  fstatSync,
+  fsyncSync,
+  lstatSync,
+  mkdirSync,
+  openSync,
+  readFileSync,
+  readSync,
+  readdirSync,
+  writeSync,
 } from 'node:fs';
 import { homedir } from 'node:os';
 import { join } from 'node:path';
@@ -64,7 +76,7 @@ export class StateDir {
       const last = Buffer.alloc(1);
       const torn = size > 0 && readSync(fd, last, 0, 1, size - 1) === 1 && last[0] !== 0x0a;
       const line = Buffer.from(`${torn ? '\n' : ''}${JSON.stringify(entry)}\n`);
-      for (let done = 0; done < line.length; ) done += writeSync(fd, line, done, line.length - done);
+      for (let done = 0; done < line.length;) done += writeSync(fd, line, done, line.length - done);
       fsyncSync(fd);
       fchmodSync(fd, 0o600);
     } finally {
@@ -78,7 +90,8 @@ export class StateDir {
     try {
       return openSync(file, flags | constants.O_NOFOLLOW, 0o600);
     } catch (e) {
-      if ((e as NodeJS.ErrnoException).code === 'ELOOP') throw new StateError(`${file} is a link; state files must be regular files: remove it`);
+      if ((e as NodeJS.ErrnoException).code === 'ELOOP')
+        throw new StateError(`${file} is a link; state files must be regular files: remove it`);
       throw e;
     }
   }
@@ -140,10 +153,12 @@ export class StateDir {
         closeSync(fd);
       }
     } catch (e) {
-      if ((e as NodeJS.ErrnoException).code !== 'EEXIST') throw new StateError(`cannot create ${file}: ${(e as Error).message}`);
+      if ((e as NodeJS.ErrnoException).code !== 'EEXIST')
+        throw new StateError(`cannot create ${file}: ${(e as Error).message}`);
     }
     const st = lstatSync(file);
-    if (!st.isFile()) throw new StateError(`${file} is not a regular file (a link?); remove it and start again to make a new secret`);
+    if (!st.isFile())
+      throw new StateError(`${file} is not a regular file (a link?); remove it and start again to make a new secret`);
     this.fixMode(file, st.mode, 0o600);
     let secret: Buffer;
     try {
@@ -162,9 +177,12 @@ export class StateDir {
   /** The directory and every file in it: owner-only, fixed where they are not, refused where that fails. */
   private harden(): void {
     const st = lstatSync(this.dir);
-    if (!st.isDirectory()) throw new StateError(`${this.dir} is not a directory (a link?); point COMPUTE_MCP_STATE_DIR at a directory`);
+    if (!st.isDirectory())
+      throw new StateError(`${this.dir} is not a directory (a link?); point COMPUTE_MCP_STATE_DIR at a directory`);
     if (typeof process.getuid === 'function' && st.uid !== process.getuid())
-      throw new StateError(`${this.dir} belongs to another user (uid ${st.uid}); use a state directory of your own (COMPUTE_MCP_STATE_DIR)`);
+      throw new StateError(
+        `${this.dir} belongs to another user (uid ${st.uid}); use a state directory of your own (COMPUTE_MCP_STATE_DIR)`,
+      );
     this.fixMode(this.dir, st.mode, 0o700);
     for (const name of readdirSync(this.dir)) {
       const file = this.path(name);
@@ -180,7 +198,9 @@ export class StateDir {
     try {
       chmodSync(file, want);
     } catch (e) {
-      throw new StateError(`${file} has mode ${was}, readable by others, and cannot be fixed (${(e as Error).message}); run chmod ${want.toString(8)} on it`);
+      throw new StateError(
+        `${file} has mode ${was}, readable by others, and cannot be fixed (${(e as Error).message}); run chmod ${want.toString(8)} on it`,
+      );
     }
     this.fixes.push(`${file} had mode ${was}, readable by others: changed to ${want.toString(8)}`);
   }

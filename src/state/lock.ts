@@ -62,9 +62,13 @@ export class FileLock {
       if (tryCreate(this.file, JSON.stringify({ pid: process.pid, host: HOST, tag } satisfies Owner))) return tag;
       if (this.abandoned()) this.breakAbandoned();
       else if (Date.now() > deadline)
-        throw new ComputeError('CONFLICT', 'another compute-mcp process has held the spend lock for too long; nothing was done', {
-          hint: `Try again in a minute; if no other compute-mcp is running, delete ${this.file}.`,
-        });
+        throw new ComputeError(
+          'CONFLICT',
+          'another compute-mcp process has held the spend lock for too long; nothing was done',
+          {
+            hint: `Try again in a minute; if no other compute-mcp is running, delete ${this.file}.`,
+          },
+        );
       await pause(Math.min(5 + attempt * 5, 50));
     }
   }
@@ -125,7 +129,9 @@ function tryCreate(file: string, content: string): boolean {
 function readOwner(file: string): Owner | undefined {
   try {
     const o = JSON.parse(readFileSync(file, 'utf8')) as Partial<Owner>;
-    return typeof o.pid === 'number' && typeof o.host === 'string' && typeof o.tag === 'string' ? (o as Owner) : undefined;
+    return typeof o.pid === 'number' && typeof o.host === 'string' && typeof o.tag === 'string'
+      ? (o as Owner)
+      : undefined;
   } catch {
     return undefined; // gone, or torn while being written
   }

@@ -7,7 +7,10 @@ import { MAX_ID_LENGTH, unsafeIdReason, type IdKind, type Provider } from '../do
 import type { ToolContext } from './define.js';
 
 export const providerArg = z.enum(CLOUD_IDS).describe('Cloud id');
-export const optionalProviderArg = z.enum(CLOUD_IDS).optional().describe('Only this cloud; omit for all enabled clouds');
+export const optionalProviderArg = z
+  .enum(CLOUD_IDS)
+  .optional()
+  .describe('Only this cloud; omit for all enabled clouds');
 export const instanceIdArg = z.string().min(1).max(MAX_ID_LENGTH).describe('Instance id');
 export const limitArg = (def: number) => z.number().int().min(1).max(100).default(def).describe('Max items');
 export const cursorArg = z.string().max(2000).optional().describe('next_cursor of the last page');
@@ -87,7 +90,10 @@ export function decodeCursor<T>(cursor: string, schema: z.ZodType<T>): T {
   } catch {
     // fall through
   }
-  throw new ComputeError('INVALID_INPUT', 'the cursor is not valid', { hint: 'Pass next_cursor exactly as returned, with the same filters, or omit it.' });
+  throw new ComputeError('INVALID_INPUT', 'the cursor is not valid', {
+    hint: 'Pass next_cursor exactly as returned, with the same filters, or omit it.',
+  });
 }
 
-export const money = (usd: number | null | undefined) => (usd === null || usd === undefined ? 'price unknown' : `$${usd.toFixed(2)}/h`);
+export const money = (usd: number | null | undefined) =>
+  usd === null || usd === undefined ? 'price unknown' : `$${usd.toFixed(2)}/h`;

@@ -37,9 +37,17 @@ export const createVm = defineTool({
   handler: async (args, ctx) => {
     const p = ctx.providers.get(args.provider);
     const request = requestOf(args);
-    if (request.image && request.from_snapshot) throw new ComputeError('INVALID_INPUT', 'pass image or from_snapshot, not both', { provider: p.id, hint: 'Drop one of them.' });
+    if (request.image && request.from_snapshot)
+      throw new ComputeError('INVALID_INPUT', 'pass image or from_snapshot, not both', {
+        provider: p.id,
+        hint: 'Drop one of them.',
+      });
     const { provider, lifetime_hours, idempotency_key, confirmation_token, dry_run } = args;
-    const out = await guardedCreate(p, { provider, request, lifetime_hours, idempotency_key, confirmation_token, dry_run }, ctx.gate);
+    const out = await guardedCreate(
+      p,
+      { provider, request, lifetime_hours, idempotency_key, confirmation_token, dry_run },
+      ctx.gate,
+    );
     if (out.status === 'created' && args.wait_seconds > 0) {
       const w = await waitForStatus(ctx, p, out.instance.id, 'running', args.wait_seconds);
       if (w.instance) return { ...out, instance: w.instance };

@@ -30,7 +30,11 @@ export interface ToolContext {
  * `output` is the schema tools/list shows and the SDK validates `structuredContent` against; `R` is the handler's own
  * (domain-typed) result, which must satisfy it.
  */
-export interface ToolSpec<I extends z.ZodRawShape, O extends z.ZodRawShape, R extends z.infer<z.ZodObject<O>> = z.infer<z.ZodObject<O>>> {
+export interface ToolSpec<
+  I extends z.ZodRawShape,
+  O extends z.ZodRawShape,
+  R extends z.infer<z.ZodObject<O>> = z.infer<z.ZodObject<O>>,
+> {
   name: string;
   title: string;
   description: string;
@@ -42,7 +46,9 @@ export interface ToolSpec<I extends z.ZodRawShape, O extends z.ZodRawShape, R ex
   render: (out: R) => string;
 }
 
-export function defineTool<I extends z.ZodRawShape, O extends z.ZodRawShape, R extends z.infer<z.ZodObject<O>>>(spec: ToolSpec<I, O, R>): ToolSpec<I, O, R> {
+export function defineTool<I extends z.ZodRawShape, O extends z.ZodRawShape, R extends z.infer<z.ZodObject<O>>>(
+  spec: ToolSpec<I, O, R>,
+): ToolSpec<I, O, R> {
   return spec;
 }
 

@@ -29,6 +29,8 @@ export const deleteVm = defineTool({
     if (out.status === 'confirmation_required')
       return `CONFIRMATION REQUIRED. ${out.summary}\nShow this to the human. If they approve, call delete_vm again with confirmation_token="${out.confirmation_token}" (expires ${out.expires_at}).`;
     if (out.status === 'declined') return `Declined: ${out.message}`;
-    return out.already_gone && !out.instance ? out.message ?? 'Already gone.' : `Delete of ${out.instance?.id ?? ''} accepted by ${out.instance?.provider ?? 'the cloud'}; wait_for_instance with status "terminated" confirms it is gone.`;
+    return out.already_gone && !out.instance
+      ? (out.message ?? 'Already gone.')
+      : `Delete of ${out.instance?.id ?? ''} accepted by ${out.instance?.provider ?? 'the cloud'}; wait_for_instance with status "terminated" confirms it is gone.`;
   },
 });

@@ -9,10 +9,17 @@ const flag = (b: boolean) => (b ? 'yes' : 'no');
 export function toolTable(tools: AnyTool[]): string {
   const rows = tools.map((t) => {
     const a = t.annotations;
-    const inputs = Object.keys(t.input).map((k) => `\`${k}\``).join(', ') || '—';
+    const inputs =
+      Object.keys(t.input)
+        .map((k) => `\`${k}\``)
+        .join(', ') || '—';
     return `| \`${t.name}\` | ${t.description.replace(/\|/g, '\\|')} | ${inputs} | ${flag(a.readOnlyHint)} | ${flag(a.destructiveHint)} | ${flag(a.idempotentHint)} | ${flag(a.openWorldHint)} |`;
   });
-  return ['| tool | what it does | inputs | read-only | destructive | idempotent | open world |', '|---|---|---|---|---|---|---|', ...rows].join('\n');
+  return [
+    '| tool | what it does | inputs | read-only | destructive | idempotent | open world |',
+    '|---|---|---|---|---|---|---|',
+    ...rows,
+  ].join('\n');
 }
 
 /** README text with the table between the markers replaced. */

@@ -12,5 +12,6 @@ export const getConsole = defineTool({
   // Not read-only: on clouds with console sessions this opens one.
   annotations: { readOnlyHint: false, destructiveHint: false, idempotentHint: false, openWorldHint: true },
   handler: async (args, ctx) => ctx.providers.get(args.provider).getConsole(args.id, { signal: ctx.signal }),
-  render: (out) => `${out.console.kind}: ${out.console.url ?? out.console.command ?? ''}${out.note ? `\n${out.note}` : ''}`,
+  render: (out) =>
+    `${out.console.kind}: ${out.console.url ?? out.console.command ?? ''}${out.note ? `\n${out.note}` : ''}`,
 });

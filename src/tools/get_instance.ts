@@ -9,7 +9,9 @@ export const getInstance = defineTool({
   input: { provider: providerArg, id: instanceIdArg },
   output: { instance: OutInstance },
   annotations: { readOnlyHint: true, destructiveHint: false, idempotentHint: true, openWorldHint: true },
-  handler: async (args, ctx) => ({ instance: await ctx.providers.get(args.provider).getInstance(args.id, { signal: ctx.signal }) }),
+  handler: async (args, ctx) => ({
+    instance: await ctx.providers.get(args.provider).getInstance(args.id, { signal: ctx.signal }),
+  }),
   render: ({ instance: i }) =>
     `${i.provider} ${i.id} "${i.name}": ${i.status} (${i.provider_status}), ${i.instance_type}${i.region ? ` in ${i.region}` : ''}, ${money(i.price_usd_per_hour)}${i.ssh ? `\nSSH: ${i.ssh}` : ''}`,
 });

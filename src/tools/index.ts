@@ -15,6 +15,17 @@ import { snapshot } from './snapshot.js';
 import { waitForInstance } from './wait_for_instance.js';
 
 export const ALL_TOOLS: AnyTool[] = [
-  listProviders, listInstanceTypes, listImages, listInstances, getInstance, createVm, waitForInstance,
-  getConsole, pauseInstances, resumeInstances, snapshot, listSnapshots, deleteVm,
+  listProviders,
+  listInstanceTypes,
+  listImages,
+  listInstances,
+  getInstance,
+  createVm,
+  waitForInstance,
+  getConsole,
+  pauseInstances,
+  resumeInstances,
+  snapshot,
+  listSnapshots,
+  deleteVm,
 ];

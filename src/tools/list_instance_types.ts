@@ -2,12 +2,25 @@ import { createHash } from 'node:crypto';
 import { z } from 'zod';
 import { ComputeError } from '../domain/errors.js';
 import type { InstanceType } from '../domain/model.js';
-import { cursorArg, decodeCursor, encodeCursor, fanOut, limitArg, money, optionalProviderArg, targets } from './common.js';
+import {
+  cursorArg,
+  decodeCursor,
+  encodeCursor,
+  fanOut,
+  limitArg,
+  money,
+  optionalProviderArg,
+  targets,
+} from './common.js';
 import { defineTool } from './define.js';
 import { OutError, OutInstanceType } from './shapes.js';
 
 /** Lower-case letters and digits only, vendor words dropped: "NVIDIA H100" → "h100", "RTX-3090" → "rtx3090". */
-export const normalizeGpu = (s: string) => s.toLowerCase().replace(/nvidia|geforce|intel|amd|®|™/g, '').replace(/[^a-z0-9]/g, '');
+export const normalizeGpu = (s: string) =>
+  s
+    .toLowerCase()
+    .replace(/nvidia|geforce|intel|amd|®|™/g, '')
+    .replace(/[^a-z0-9]/g, '');
 
 /** Case-insensitive model match with aliases: "h100" matches "H100", "3090" matches "RTX 3090". */
 export function gpuMatches(model: string, query: string): boolean {
@@ -52,8 +65,12 @@ export const listInstanceTypes = defineTool({
     const fingerprint = createHash('sha256').update(JSON.stringify(filters)).digest('base64url').slice(0, 12);
     const offset = cursor ? decodeCursor(cursor, CursorSchema) : { o: 0, f: fingerprint };
     if (offset.f !== fingerprint)
-      throw new ComputeError('INVALID_INPUT', 'the cursor was issued for other filters', { hint: 'Repeat the call with the same filters, or omit cursor.' });
-    const { results, errors } = await fanOut(targets(ctx, args.provider), (p) => p.listInstanceTypes({ region: args.region, signal: ctx.signal }));
+      throw new ComputeError('INVALID_INPUT', 'the cursor was issued for other filters', {
+        hint: 'Repeat the call with the same filters, or omit cursor.',
+      });
+    const { results, errors } = await fanOut(targets(ctx, args.provider), (p) =>
+      p.listInstanceTypes({ region: args.region, signal: ctx.signal }),
+    );
     const all = results
       .flatMap((r) => r.value)
       .filter(
@@ -62,7 +79,8 @@ export const listInstanceTypes = defineTool({
           (args.min_gpus === undefined || (t.gpu?.count ?? 0) >= args.min_gpus) &&
           (args.min_vcpus === undefined || t.vcpus >= args.min_vcpus) &&
           (args.min_memory_gib === undefined || t.memory_gib >= args.min_memory_gib) &&
-          (args.max_usd_per_hour === undefined || (t.price.usd_per_hour !== null && t.price.usd_per_hour <= args.max_usd_per_hour)),
+          (args.max_usd_per_hour === undefined ||
+            (t.price.usd_per_hour !== null && t.price.usd_per_hour <= args.max_usd_per_hour)),
       )
       .sort(byPrice);
     const items = all.slice(offset.o, offset.o + limit);

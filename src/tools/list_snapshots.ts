@@ -13,7 +13,12 @@ export const listSnapshots = defineTool({
   annotations: { readOnlyHint: true, destructiveHint: false, idempotentHint: true, openWorldHint: true },
   handler: async (args, ctx) => {
     const p = ctx.providers.get(args.provider);
-    return { items: await need(p, 'snapshot', 'list snapshots', p.listSnapshots)({ instanceId: args.id, signal: ctx.signal }) };
+    return {
+      items: await need(p, 'snapshot', 'list snapshots', p.listSnapshots)({ instanceId: args.id, signal: ctx.signal }),
+    };
   },
-  render: (out) => out.items.map((s) => `${s.id} "${s.name}": ${s.status}${s.instance_id ? ` (of ${s.instance_id})` : ''}`).join('\n') || 'No snapshots.',
+  render: (out) =>
+    out.items
+      .map((s) => `${s.id} "${s.name}": ${s.status}${s.instance_id ? ` (of ${s.instance_id})` : ''}`)
+      .join('\n') || 'No snapshots.',
 });

@@ -10,28 +10,42 @@ export const powerInput = {
   ids: z.array(z.string().min(1).max(200)).min(1).max(50).describe('Instance ids (1-50)'),
 };
 export const powerOutput = {
-  results: z.array(z.object({ id: z.string(), result: z.string(), status: z.string().optional(), message: z.string().optional() })),
+  results: z.array(
+    z.object({ id: z.string(), result: z.string(), status: z.string().optional(), message: z.string().optional() }),
+  ),
 };
 
 /** The ids once each, or the capability's sentence for every id when the cloud cannot do it. */
-export function powerTargets(ctx: ToolContext, args: { provider: z.infer<typeof providerArg>; ids: string[] }, kind: 'pause' | 'resume') {
+export function powerTargets(
+  ctx: ToolContext,
+  args: { provider: z.infer<typeof providerArg>; ids: string[] },
+  kind: 'pause' | 'resume',
+) {
   const p = ctx.providers.get(args.provider);
   const ids = [...new Set(args.ids)];
   const cap = p.capabilities[kind];
   const op = p[kind];
   const why = isUnsupported(cap) ? cap.unsupported : op ? undefined : 'this version has no way to do it';
-  const unsupported = why ? { results: ids.map((id) => ({ id, result: 'unsupported' as const, message: why })) } : undefined;
+  const unsupported = why
+    ? { results: ids.map((id) => ({ id, result: 'unsupported' as const, message: why })) }
+    : undefined;
   return { p, ids, unsupported };
 }
 
 /** Pausing stops billing: no gate, and the ledger stops counting those VMs' GPUs and price. */
-export async function pause(ctx: ToolContext, args: { provider: z.infer<typeof providerArg>; ids: string[] }): Promise<{ results: PowerResult[] }> {
+export async function pause(
+  ctx: ToolContext,
+  args: { provider: z.infer<typeof providerArg>; ids: string[] },
+): Promise<{ results: PowerResult[] }> {
   const { p, ids, unsupported } = powerTargets(ctx, args, 'pause');
   if (unsupported) return unsupported;
   const results = await need(p, 'pause', 'pause instances', p.pause)(ids, { signal: ctx.signal });
-  for (const r of results) if (r.result === 'paused' || r.result === 'already_paused') ctx.gate.ledger.pausedInstance(p.id, r.id);
+  for (const r of results)
+    if (r.result === 'paused' || r.result === 'already_paused') ctx.gate.ledger.pausedInstance(p.id, r.id);
   return { results };
 }
 
 export const renderPower = (out: { results: PowerResult[] }) =>
-  out.results.map((r) => `${r.id}: ${r.result}${r.status ? ` (${r.status})` : ''}${r.message ? ` — ${r.message}` : ''}`).join('\n');
+  out.results
+    .map((r) => `${r.id}: ${r.result}${r.status ? ` (${r.status})` : ''}${r.message ? ` — ${r.message}` : ''}`)
+    .join('\n');

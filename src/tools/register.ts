@@ -6,7 +6,13 @@
 import { randomUUID } from 'node:crypto';
 import type { McpServer } from '@modelcontextprotocol/sdk/server/mcp.js';
 import { Protocol, type RequestHandlerExtra } from '@modelcontextprotocol/sdk/shared/protocol.js';
-import { ListToolsRequestSchema, type CallToolResult, type ServerNotification, type ServerRequest, type Tool } from '@modelcontextprotocol/sdk/types.js';
+import {
+  ListToolsRequestSchema,
+  type CallToolResult,
+  type ServerNotification,
+  type ServerRequest,
+  type Tool,
+} from '@modelcontextprotocol/sdk/types.js';
 import { z } from 'zod';
 import type { Logger } from 'pino';
 import type { Config } from '../config.js';
@@ -54,7 +60,13 @@ export function visibleTools(tools: AnyTool[], config: Config): AnyTool[] {
  * `pattern` is among them: id forms differ per cloud and are checked in code, with a sentence naming the form.
  */
 const UNLISTED = new Set([
-  '$schema', 'minLength', 'maxLength', 'maxItems', 'additionalProperties', 'propertyNames', 'pattern',
+  '$schema',
+  'minLength',
+  'maxLength',
+  'maxItems',
+  'additionalProperties',
+  'propertyNames',
+  'pattern',
 ]);
 
 /**
@@ -65,7 +77,9 @@ const UNLISTED = new Set([
 export function listingSchema(shape: z.ZodRawShape, io: 'input' | 'output'): Tool['inputSchema'] {
   const json = z.toJSONSchema(z.object(shape), { io, target: 'draft-7' });
   const out = JSON.parse(JSON.stringify(json), (k, v) =>
-    UNLISTED.has(k) || ((k === 'minimum' || k === 'maximum') && Math.abs(v) === Number.MAX_SAFE_INTEGER) ? undefined : v,
+    UNLISTED.has(k) || ((k === 'minimum' || k === 'maximum') && Math.abs(v) === Number.MAX_SAFE_INTEGER)
+      ? undefined
+      : v,
   ) as Tool['inputSchema'];
   // Nested output objects list their fields but not which are required: the top level says what always comes back.
   if (io === 'output') for (const p of Object.values(out.properties ?? {})) dropNestedRequired(p);
@@ -100,7 +114,10 @@ export function registerTools(server: McpServer, tools: AnyTool[], deps: ToolDep
     server.registerTool(
       tool.name,
       {
-        title: tool.title, description: tool.description, inputSchema: tool.input, outputSchema: tool.output,
+        title: tool.title,
+        description: tool.description,
+        inputSchema: tool.input,
+        outputSchema: tool.output,
         annotations: tool.annotations,
       },
       (args: Record<string, unknown>, extra: Extra) => answer({ name: tool.name, arguments: args }, extra),
@@ -131,7 +148,9 @@ interface Prepared {
 
 /** Unknown arguments are refused, not dropped: a misspelt filter would otherwise be silently ignored. */
 const prepare = (tool: AnyTool): Prepared => ({
-  tool, input: z.strictObject(tool.input), output: z.object(tool.output),
+  tool,
+  input: z.strictObject(tool.input),
+  output: z.object(tool.output),
 });
 
 interface Registry {
@@ -191,7 +210,12 @@ function example(t: AnyTool): string {
 
 /** Runs a checked call: context, audit before and after (changing tools), the handler, the output check, errors. */
 async function runTool(
-  r: Registry, p: Prepared, args: Record<string, unknown>, extra: Extra, callId: string, log: Logger,
+  r: Registry,
+  p: Prepared,
+  args: Record<string, unknown>,
+  extra: Extra,
+  callId: string,
+  log: Logger,
 ): Promise<CallToolResult> {
   const { server, deps } = r;
   const tool = p.tool;
@@ -209,10 +233,21 @@ async function runTool(
     },
   };
   const ctx: ToolContext = {
-    providers: deps.providers, config: deps.config, log, signal: extra.signal,
+    providers: deps.providers,
+    config: deps.config,
+    log,
+    signal: extra.signal,
     gate: {
-      policy: deps.config.policy, tokens: deps.tokens, idempotency: deps.idempotency, ledger: deps.ledger, audit, human,
-      spendLock: deps.spendLock, clouds: () => deps.providers.enabled(), log, signal: extra.signal,
+      policy: deps.config.policy,
+      tokens: deps.tokens,
+      idempotency: deps.idempotency,
+      ledger: deps.ledger,
+      audit,
+      human,
+      spendLock: deps.spendLock,
+      clouds: () => deps.providers.enabled(),
+      log,
+      signal: extra.signal,
       ...(deps.lostCreateLookup ? { lostCreateLookup: deps.lostCreateLookup } : {}),
     },
     pollIntervalMs: deps.pollIntervalMs ?? 2_000,
@@ -307,8 +342,13 @@ function missing(tool: AnyTool, path: PropertyKey[]): string {
 }
 
 const EXPECTED: Record<string, string> = {
-  string: 'a string', number: 'a number', int: 'a whole number', boolean: 'true or false',
-  array: 'an array', object: 'an object', record: 'an object',
+  string: 'a string',
+  number: 'a number',
+  int: 'a whole number',
+  boolean: 'true or false',
+  array: 'an array',
+  object: 'an object',
+  record: 'an object',
 };
 /** What a number or a boolean looks like when it was sent as a string by mistake. */
 const QUOTED: Record<string, RegExp> = { number: /^-?\d+(\.\d+)?$/, int: /^-?\d+$/, boolean: /^(true|false)$/ };

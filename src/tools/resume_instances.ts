@@ -20,7 +20,9 @@ export const resumeInstances = defineTool({
   annotations: { readOnlyHint: false, destructiveHint: false, idempotentHint: true, openWorldHint: true },
   handler: async (args, ctx) => {
     const { p, ids, unsupported } = powerTargets(ctx, args, 'resume');
-    return unsupported ? { status: 'done' as const, ...unsupported } : guardedResume(p, ids, args.confirmation_token, ctx.gate);
+    return unsupported
+      ? { status: 'done' as const, ...unsupported }
+      : guardedResume(p, ids, args.confirmation_token, ctx.gate);
   },
   render: (out) => {
     if (out.status === 'confirmation_required')

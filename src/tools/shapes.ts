@@ -11,8 +11,13 @@ const n = z.number();
 export const OutInstance = z.looseObject({ id: s, name: s, status: s });
 export const OutRequest = z.looseObject({ method: s, path: s });
 export const OutInstanceType = z.looseObject({
-  provider: s, id: s, vcpus: n, memory_gib: n, gpu: z.looseObject({ model: s, count: n }).nullable(),
-  price: z.looseObject({ usd_per_hour: n.nullable() }), regions: z.array(s),
+  provider: s,
+  id: s,
+  vcpus: n,
+  memory_gib: n,
+  gpu: z.looseObject({ model: s, count: n }).nullable(),
+  price: z.looseObject({ usd_per_hour: n.nullable() }),
+  regions: z.array(s),
 });
 export const OutSnapshot = z.looseObject({ provider: s, id: s, name: s, status: s });
 export const OutImage = z.looseObject({ id: s, name: s, kind: s });

@@ -18,7 +18,13 @@ const DEAD_ENDS: Partial<Record<InstanceStatus, InstanceStatus[]>> = {
   paused: ['error', 'terminated', 'terminating'],
 };
 
-export async function waitForStatus(ctx: ToolContext, p: Provider, id: string, target: InstanceStatus, timeoutSeconds: number): Promise<WaitResult> {
+export async function waitForStatus(
+  ctx: ToolContext,
+  p: Provider,
+  id: string,
+  target: InstanceStatus,
+  timeoutSeconds: number,
+): Promise<WaitResult> {
   const started = Date.now();
   const deadline = started + timeoutSeconds * 1000;
   const waited = () => Math.round((Date.now() - started) / 100) / 10;
@@ -35,17 +41,29 @@ export async function waitForStatus(ctx: ToolContext, p: Provider, id: string, t
       inst = await p.getInstance(id, { signal: ctx.signal });
     } catch (e) {
       if (e instanceof ComputeError && e.code === 'NOT_FOUND') {
-        if (target === 'terminated') return { reached: true, instance: null, waited_seconds: waited(), message: 'the instance no longer exists' };
+        if (target === 'terminated')
+          return { reached: true, instance: null, waited_seconds: waited(), message: 'the instance no longer exists' };
         throw e;
       }
       throw e;
     }
     if (inst.status === target) return { reached: true, instance: inst, waited_seconds: waited() };
     if (DEAD_ENDS[target]?.includes(inst.status))
-      return { reached: false, instance: inst, waited_seconds: waited(), message: `the instance is ${inst.status} and will not become ${target} by itself` };
+      return {
+        reached: false,
+        instance: inst,
+        waited_seconds: waited(),
+        message: `the instance is ${inst.status} and will not become ${target} by itself`,
+      };
     const left = deadline - Date.now();
     await progress(`${id}: ${inst.status} (${inst.provider_status})`);
-    if (left <= 0) return { reached: false, instance: inst, waited_seconds: waited(), message: `still ${inst.status} after ${timeoutSeconds}s; call wait_for_instance again` };
+    if (left <= 0)
+      return {
+        reached: false,
+        instance: inst,
+        waited_seconds: waited(),
+        message: `still ${inst.status} after ${timeoutSeconds}s; call wait_for_instance again`,
+      };
     try {
       await sleep(Math.min(ctx.pollIntervalMs, left), ctx.signal);
     } catch {

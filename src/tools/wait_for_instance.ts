@@ -15,9 +15,15 @@ export const waitForInstance = defineTool({
     status: InstanceStatusSchema.default('running').describe('"terminated" also matches a deleted VM'),
     timeout_seconds: z.number().int().min(1).max(50).default(30).describe('Seconds to wait, at most 50'),
   },
-  output: { reached: z.boolean(), instance: OutInstance.nullable(), waited_seconds: z.number(), message: z.string().optional() },
+  output: {
+    reached: z.boolean(),
+    instance: OutInstance.nullable(),
+    waited_seconds: z.number(),
+    message: z.string().optional(),
+  },
   annotations: { readOnlyHint: true, destructiveHint: false, idempotentHint: true, openWorldHint: true },
-  handler: async (args, ctx) => waitForStatus(ctx, ctx.providers.get(args.provider), args.id, args.status, args.timeout_seconds),
+  handler: async (args, ctx) =>
+    waitForStatus(ctx, ctx.providers.get(args.provider), args.id, args.status, args.timeout_seconds),
   render: (out) =>
     `${out.reached ? 'Reached' : 'Not reached'} after ${out.waited_seconds}s: ${out.instance ? `${out.instance.id} is ${out.instance.status}` : 'instance gone'}${out.message ? `. ${out.message}` : ''}`,
 });

@@ -85,7 +85,10 @@ export function parseListen(spec: string): { host: string; port: number } {
 
 /** COMPUTE_MCP_HTTP_TOKEN: one token or a comma-separated list; blanks around and between commas are ignored. */
 export function parseTokens(value: string | undefined): string[] {
-  return (value ?? '').split(',').map((t) => t.trim()).filter(Boolean);
+  return (value ?? '')
+    .split(',')
+    .map((t) => t.trim())
+    .filter(Boolean);
 }
 
 /** The session limits set in the environment; a value that is not a positive number stops the start. */
@@ -179,8 +182,13 @@ export async function startHttp(opts: HttpOptions): Promise<RunningHttp> {
   }
 
   /** A request on an existing session, if it exists for this credential. */
-  async function forward(sid: string, credential: Buffer | undefined, req: IncomingMessage, res: ServerResponse,
-    body?: unknown) {
+  async function forward(
+    sid: string,
+    credential: Buffer | undefined,
+    req: IncomingMessage,
+    res: ServerResponse,
+    body?: unknown,
+  ) {
     const s = table.get(sid, credential);
     if (!s) return reply(res, 404, -32001, SESSION_NOT_FOUND);
     table.track(s, res);
@@ -188,8 +196,13 @@ export async function startHttp(opts: HttpOptions): Promise<RunningHttp> {
   }
 
   /** An initialize request: a new McpServer and transport, if the caps allow one more session. */
-  async function open(client: string, credential: Buffer | undefined, req: IncomingMessage, res: ServerResponse,
-    body: unknown) {
+  async function open(
+    client: string,
+    credential: Buffer | undefined,
+    req: IncomingMessage,
+    res: ServerResponse,
+    body: unknown,
+  ) {
     const refusal = table.admit(client);
     if (refusal) {
       opts.log.warn({ status: refusal.status }, 'http session refused: too many sessions');
@@ -318,7 +331,8 @@ class SessionTable {
       return {
         status: 429,
         retryAfterSeconds: 60,
-        message: `Too many sessions: this client has ${mine} open, all in use (limit ${this.limits.perClient}). ` +
+        message:
+          `Too many sessions: this client has ${mine} open, all in use (limit ${this.limits.perClient}). ` +
           `Close sessions you no longer use (DELETE ${MCP_PATH} with their mcp-session-id header), ` +
           'or wait until one is idle, and initialize again.',
       };
@@ -328,7 +342,8 @@ class SessionTable {
       return {
         status: 503,
         retryAfterSeconds: 60,
-        message: `Server busy: ${all} sessions open (limit ${this.limits.total}). Try again later; idle sessions ` +
+        message:
+          `Server busy: ${all} sessions open (limit ${this.limits.total}). Try again later; idle sessions ` +
           `close after ${describeDuration(this.limits.idleMs)}.`,
       };
     return undefined;

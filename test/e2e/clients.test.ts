@@ -8,14 +8,31 @@ import { describe, expect, it } from 'vitest';
 const ROOT = join(import.meta.dirname, '../..');
 const README = readFileSync(join(ROOT, 'README.md'), 'utf8');
 const SPEC_ENV = [
-  'GENESISCLOUD_API_TOKEN', 'MITHRIL_API_KEY', 'MITHRIL_PROJECT', 'ONET_API_KEY', 'ONET_ORGANIZATION_ID', 'ONET_PROJECT_ID',
-  'K0RDENT_TOKEN', 'K0RDENT_REGION', 'K0RDENT_PROJECT', 'K0RDENT_ZONE', 'INSTAVM_API_KEY',
+  'GENESISCLOUD_API_TOKEN',
+  'MITHRIL_API_KEY',
+  'MITHRIL_PROJECT',
+  'ONET_API_KEY',
+  'ONET_ORGANIZATION_ID',
+  'ONET_PROJECT_ID',
+  'K0RDENT_TOKEN',
+  'K0RDENT_REGION',
+  'K0RDENT_PROJECT',
+  'K0RDENT_ZONE',
+  'INSTAVM_API_KEY',
 ];
 
-interface Entry { type?: string; command?: string; args?: string[]; env?: Record<string, string>; url?: string }
+interface Entry {
+  type?: string;
+  command?: string;
+  args?: string[];
+  env?: Record<string, string>;
+  url?: string;
+}
 
 const blocks = [...README.matchAll(/```json\n([\s\S]*?)```/g)].map((m) => m[1]!);
-const configs = blocks.map((b) => JSON.parse(b) as Record<string, unknown>).filter((c) => 'mcpServers' in c || 'servers' in c);
+const configs = blocks
+  .map((b) => JSON.parse(b) as Record<string, unknown>)
+  .filter((c) => 'mcpServers' in c || 'servers' in c);
 const entries = configs.flatMap((c) => Object.entries((c.mcpServers ?? c.servers) as Record<string, Entry>));
 
 /** What a client does with the placeholders: ${VAR:-}, ${input:x}, ${env:X} become values; here, empty ones. */
@@ -24,14 +41,19 @@ const expand = (v: string) => v.replace(/\$\{[^}]+\}/g, '').replaceAll('/path/to
 async function startsServer(e: Entry, cwd: string) {
   const env = Object.fromEntries(Object.entries(e.env ?? {}).map(([k, v]) => [k, expand(v)]));
   const transport = new StdioClientTransport({
-    command: e.command === 'node' ? process.execPath : e.command!, args: (e.args ?? []).map(expand), cwd,
-    env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '/tmp', ...env }, stderr: 'ignore',
+    command: e.command === 'node' ? process.execPath : e.command!,
+    args: (e.args ?? []).map(expand),
+    cwd,
+    env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '/tmp', ...env },
+    stderr: 'ignore',
   });
   const client = new Client({ name: 'readme-check', version: '0' });
   await client.connect(transport);
   try {
     expect((await client.listTools()).tools).toHaveLength(13);
-    return (await client.callTool({ name: 'list_providers', arguments: {} })).structuredContent as { items: { id: string; enabled: boolean; mode: string | null }[] };
+    return (await client.callTool({ name: 'list_providers', arguments: {} })).structuredContent as {
+      items: { id: string; enabled: boolean; mode: string | null }[];
+    };
   } finally {
     await client.close();
   }
@@ -43,7 +65,12 @@ describe('client set-up in README', () => {
     for (const b of blocks) expect(() => JSON.parse(b)).not.toThrow();
     expect(README).toContain('claude mcp add compute');
     expect(configs.some((c) => 'servers' in c && 'inputs' in c)).toBe(true); // VS Code
-    for (const want of ['"${GENESISCLOUD_API_TOKEN:-}"', '"${input:genesiscloud-token}"', '"${env:GENESISCLOUD_API_TOKEN}"']) expect(README).toContain(want);
+    for (const want of [
+      '"${GENESISCLOUD_API_TOKEN:-}"',
+      '"${input:genesiscloud-token}"',
+      '"${env:GENESISCLOUD_API_TOKEN}"',
+    ])
+      expect(README).toContain(want);
   });
 
   it('every stdio entry passes all the cloud variables of SPEC §1', () => {
@@ -52,10 +79,13 @@ describe('client set-up in README', () => {
     for (const [, e] of stdio) expect(Object.keys(e.env ?? {}).sort()).toEqual([...SPEC_ENV].sort());
   });
 
-  it.each(entries.filter(([, e]) => e.command).map(([name, e], i) => [`${name} #${i}`, e] as const))('%s starts the server', async (_n, e) => {
-    const r = await startsServer(e, ROOT);
-    expect(r.items.map((p) => p.id)).toContain('genesiscloud');
-  });
+  it.each(entries.filter(([, e]) => e.command).map(([name, e], i) => [`${name} #${i}`, e] as const))(
+    '%s starts the server',
+    async (_n, e) => {
+      const r = await startsServer(e, ROOT);
+      expect(r.items.map((p) => p.id)).toContain('genesiscloud');
+    },
+  );
 
   it('HTTP entries point at /mcp on loopback', () => {
     for (const [, e] of entries.filter(([, e]) => e.url)) expect(e.url).toMatch(/^http:\/\/127\.0\.0\.1:\d+\/mcp$/);

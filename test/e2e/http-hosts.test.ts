@@ -10,14 +10,49 @@ beforeAll(assertBuilt);
 describe('isLoopback', () => {
   // The rule: IP literals in 127.0.0.0/8, ::1 (bracketed or not, any spelling), ::ffff:127.x.y.z, and `localhost`.
   const LOOPBACK = [
-    '127.0.0.1', '127.0.0.2', '127.255.255.254', '::1', '[::1]', '0:0:0:0:0:0:0:1', '[0::1]', '::ffff:127.0.0.1',
-    '[::ffff:127.1.2.3]', '::ffff:7f00:1', 'localhost', 'LOCALHOST',
+    '127.0.0.1',
+    '127.0.0.2',
+    '127.255.255.254',
+    '::1',
+    '[::1]',
+    '0:0:0:0:0:0:0:1',
+    '[0::1]',
+    '::ffff:127.0.0.1',
+    '[::ffff:127.1.2.3]',
+    '::ffff:7f00:1',
+    'localhost',
+    'LOCALHOST',
   ];
   const NOT_LOOPBACK = [
-    '127.attacker.example', '127.0.0.1.nip.io', '127.0.0.1.', 'localhost.evil.com', 'localhost.', 'evil-localhost',
-    'sub.localhost', '0x7f000001', '2130706433', '127.1', '0177.0.0.1', '127.000.000.001', '[::1].evil', '[::1]evil',
-    '::1.evil', '[127.0.0.1]', '[localhost]', '::ffff:10.0.0.1', '::ffff:128.0.0.1', '::2', '::', '0.0.0.0',
-    '128.0.0.1', '10.0.0.1', '::1%lo', '', ' 127.0.0.1', 'localhost:80', '127.0.0.1:80',
+    '127.attacker.example',
+    '127.0.0.1.nip.io',
+    '127.0.0.1.',
+    'localhost.evil.com',
+    'localhost.',
+    'evil-localhost',
+    'sub.localhost',
+    '0x7f000001',
+    '2130706433',
+    '127.1',
+    '0177.0.0.1',
+    '127.000.000.001',
+    '[::1].evil',
+    '[::1]evil',
+    '::1.evil',
+    '[127.0.0.1]',
+    '[localhost]',
+    '::ffff:10.0.0.1',
+    '::ffff:128.0.0.1',
+    '::2',
+    '::',
+    '0.0.0.0',
+    '128.0.0.1',
+    '10.0.0.1',
+    '::1%lo',
+    '',
+    ' 127.0.0.1',
+    'localhost:80',
+    '127.0.0.1:80',
   ];
   it.each(LOOPBACK)('%j is loopback', (h) => expect(isLoopback(h)).toBe(true));
   it.each(NOT_LOOPBACK)('%j is not loopback', (h) => expect(isLoopback(h)).toBe(false));
@@ -45,8 +80,16 @@ describe('the Host and Origin checks on a loopback bind', () => {
     }
     expect(await status({ host: 'localhost' }), 'no port').toBe(200);
     const hostile = [
-      '127.attacker.example', '127.0.0.1.nip.io', 'localhost.evil.com', '0x7f000001', '2130706433', '127.1',
-      '[::1].evil', 'evil.example.com', 'user@127.0.0.1', '127.0.0.1/x',
+      '127.attacker.example',
+      '127.0.0.1.nip.io',
+      'localhost.evil.com',
+      '0x7f000001',
+      '2130706433',
+      '127.1',
+      '[::1].evil',
+      'evil.example.com',
+      'user@127.0.0.1',
+      '127.0.0.1/x',
     ];
     for (const host of hostile) {
       expect(await status({ host: `${host}:${port}` }), host).toBe(403);

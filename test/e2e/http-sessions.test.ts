@@ -7,7 +7,19 @@ import { McpServer } from '@modelcontextprotocol/sdk/server/mcp.js';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { createLogger } from '../../src/log.js';
 import { startHttp, type HttpOptions } from '../../src/transport/http.js';
-import { assertBuilt, cleanupAfterEach, BASE_ENV, CLI, INIT, MCP_HEADERS, openRaw, raw, rpcError, startHttpCli, until } from './serve.js';
+import {
+  assertBuilt,
+  cleanupAfterEach,
+  BASE_ENV,
+  CLI,
+  INIT,
+  MCP_HEADERS,
+  openRaw,
+  raw,
+  rpcError,
+  startHttpCli,
+  until,
+} from './serve.js';
 
 const ROOT = join(import.meta.dirname, '../..');
 const PROTOCOL = { 'mcp-protocol-version': '2025-11-25' };

@@ -43,7 +43,11 @@ describe('COMPUTE_MCP_HTTP_TOKEN with several tokens', () => {
     const asB = { authorization: `Bearer ${B}`, ...PROTOCOL };
     const unknown = await raw(url, 'POST', { ...asB, 'mcp-session-id': randomUUID() }, LIST);
     expect(unknown.status).toBe(404);
-    for (const [method, body] of [['POST', LIST], ['GET', undefined], ['DELETE', undefined]] as const) {
+    for (const [method, body] of [
+      ['POST', LIST],
+      ['GET', undefined],
+      ['DELETE', undefined],
+    ] as const) {
       const r = await raw(url, method, { ...asB, 'mcp-session-id': sid }, body);
       expect(r.status, `${method} with B`).toBe(404);
       expect(r.body, `${method} with B`).toBe(unknown.body);

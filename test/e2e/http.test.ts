@@ -13,7 +13,11 @@ import { GenesisEmulator } from '../../src/providers/genesiscloud/emulator.js';
 import { H100, SSH_KEY } from '../helpers/harness.js';
 
 const CLI = join(import.meta.dirname, '../../dist/index.js');
-const BASE_ENV = { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '/tmp', COMPUTE_MCP_EMULATOR_PACE: 'instant' };
+const BASE_ENV = {
+  PATH: process.env.PATH ?? '',
+  HOME: process.env.HOME ?? '/tmp',
+  COMPUTE_MCP_EMULATOR_PACE: 'instant',
+};
 
 let cleanup: (() => Promise<void> | void)[] = [];
 afterEach(async () => {
@@ -22,7 +26,10 @@ afterEach(async () => {
 });
 
 /** Starts `compute-mcp --http`, resolves with its URL (from the line it prints on stderr). */
-async function startHttpCli(args: string[], env: Record<string, string> = {}): Promise<{ url: string; child: ChildProcess; stderr: () => string }> {
+async function startHttpCli(
+  args: string[],
+  env: Record<string, string> = {},
+): Promise<{ url: string; child: ChildProcess; stderr: () => string }> {
   const child = spawn(process.execPath, [CLI, ...args], { env: { ...BASE_ENV, ...env } });
   let err = '';
   child.stderr.on('data', (d) => (err += String(d)));
@@ -44,30 +51,55 @@ async function startHttpCli(args: string[], env: Record<string, string> = {}): P
 }
 
 async function httpClient(url: string, opts: { elicit?: boolean; token?: string } = {}) {
-  const client = new Client({ name: 'http-e2e', version: '0' }, { capabilities: opts.elicit ? { elicitation: { form: {} } } : {} });
-  if (opts.elicit) client.setRequestHandler(ElicitRequestSchema, async () => ({ action: 'accept', content: { approve: true } }));
-  const transport = new StreamableHTTPClientTransport(new URL(url), opts.token ? { requestInit: { headers: { authorization: `Bearer ${opts.token}` } } } : undefined);
+  const client = new Client(
+    { name: 'http-e2e', version: '0' },
+    { capabilities: opts.elicit ? { elicitation: { form: {} } } : {} },
+  );
+  if (opts.elicit)
+    client.setRequestHandler(ElicitRequestSchema, async () => ({ action: 'accept', content: { approve: true } }));
+  const transport = new StreamableHTTPClientTransport(
+    new URL(url),
+    opts.token ? { requestInit: { headers: { authorization: `Bearer ${opts.token}` } } } : undefined,
+  );
   await client.connect(transport);
   cleanup.push(() => client.close());
   return { client, transport };
 }
 
-const init = { jsonrpc: '2.0', id: 1, method: 'initialize', params: { protocolVersion: '2025-11-25', capabilities: {}, clientInfo: { name: 'raw', version: '0' } } };
+const init = {
+  jsonrpc: '2.0',
+  id: 1,
+  method: 'initialize',
+  params: { protocolVersion: '2025-11-25', capabilities: {}, clientInfo: { name: 'raw', version: '0' } },
+};
 /** A raw POST with any Host header (fetch does not let a caller set Host). */
 function rawPost(url: string, host: string): Promise<number> {
   const u = new URL(url);
   return new Promise((resolve, reject) => {
-    const r = request({ host: u.hostname, port: u.port, path: u.pathname, method: 'POST', headers: { host, 'content-type': 'application/json', accept: 'application/json, text/event-stream' } }, (res) => {
-      res.resume();
-      resolve(res.statusCode!);
-    });
+    const r = request(
+      {
+        host: u.hostname,
+        port: u.port,
+        path: u.pathname,
+        method: 'POST',
+        headers: { host, 'content-type': 'application/json', accept: 'application/json, text/event-stream' },
+      },
+      (res) => {
+        res.resume();
+        resolve(res.statusCode!);
+      },
+    );
     r.on('error', reject);
     r.end(JSON.stringify(init));
   });
 }
 
 const post = (url: string, headers: Record<string, string> = {}, body: string = JSON.stringify(init)) =>
-  fetch(url, { method: 'POST', headers: { 'content-type': 'application/json', accept: 'application/json, text/event-stream', ...headers }, body });
+  fetch(url, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json', accept: 'application/json, text/event-stream', ...headers },
+    body,
+  });
 
 describe('compute-mcp --http', () => {
   it('serves stateful sessions on 127.0.0.1 and closes them cleanly', async () => {
@@ -78,7 +110,11 @@ describe('compute-mcp --http', () => {
     expect(sid).toMatch(/^[0-9a-f-]{36}$/);
     expect((await client.listTools()).tools).toHaveLength(13);
     await transport.terminateSession();
-    const after = await post(url, { 'mcp-session-id': sid }, JSON.stringify({ jsonrpc: '2.0', id: 2, method: 'tools/list' }));
+    const after = await post(
+      url,
+      { 'mcp-session-id': sid },
+      JSON.stringify({ jsonrpc: '2.0', id: 2, method: 'tools/list' }),
+    );
     expect(after.status).toBe(404);
   });
 
@@ -98,7 +134,10 @@ describe('compute-mcp --http', () => {
   it('asks a human over HTTP (elicitation on the tool call stream) and creates on yes', async () => {
     const { url } = await startHttpCli(['--emulate', '--http', '127.0.0.1:0']);
     const { client } = await httpClient(url, { elicit: true });
-    const r = await client.callTool({ name: 'create_vm', arguments: { provider: 'genesiscloud', instance_type: H100, name: 'h', ssh_public_key: SSH_KEY } });
+    const r = await client.callTool({
+      name: 'create_vm',
+      arguments: { provider: 'genesiscloud', instance_type: H100, name: 'h', ssh_public_key: SSH_KEY },
+    });
     expect(r.structuredContent).toMatchObject({ status: 'created', approved_by: 'elicitation' });
   });
 
@@ -117,7 +156,10 @@ describe('compute-mcp --http', () => {
     expect((await post(url, { authorization: 'Bearer wrong' })).status).toBe(401);
     expect((await post(url, { authorization: `Bearer ${TOKEN}` })).status).toBe(200);
     const { client } = await httpClient(url, { token: TOKEN });
-    const r = await client.callTool({ name: 'create_vm', arguments: { provider: 'genesiscloud', instance_type: H100, name: 'h', ssh_public_key: SSH_KEY } });
+    const r = await client.callTool({
+      name: 'create_vm',
+      arguments: { provider: 'genesiscloud', instance_type: H100, name: 'h', ssh_public_key: SSH_KEY },
+    });
     expect(r.isError).toBe(true);
     expect((r.content as { text: string }[])[0]!.text).toMatch(/^\[CONFIRMATION_UNAVAILABLE\]/);
   });
@@ -136,19 +178,36 @@ describe('progress and cancellation', () => {
     cleanup.push(() => em.stop());
     const dir = mkdtempSync(join(tmpdir(), 'cm-progress-'));
     // A price for the cheap type, so the create needs no confirmation under the default policy.
-    writeFileSync(join(dir, 'config.json'), JSON.stringify({ prices: { genesiscloud: { 'vcpu-2_memory-4g_disk-80g': 0.04 } } }));
+    writeFileSync(
+      join(dir, 'config.json'),
+      JSON.stringify({ prices: { genesiscloud: { 'vcpu-2_memory-4g_disk-80g': 0.04 } } }),
+    );
     return {
       em,
-      env: { GENESISCLOUD_API_TOKEN: 'tok', GENESISCLOUD_BASE_URL: em.baseUrl, COMPUTE_MCP_STATE_DIR: join(dir, 'state'), COMPUTE_MCP_CONFIG: join(dir, 'config.json') },
+      env: {
+        GENESISCLOUD_API_TOKEN: 'tok',
+        GENESISCLOUD_BASE_URL: em.baseUrl,
+        COMPUTE_MCP_STATE_DIR: join(dir, 'state'),
+        COMPUTE_MCP_CONFIG: join(dir, 'config.json'),
+      },
     };
   }
 
   /** `logs` is the server's stderr so far: the end of the cancelled call shows there. */
   async function exercise(client: Client, em: GenesisEmulator, logs: () => string) {
-    const cheap = { provider: 'genesiscloud', instance_type: 'vcpu-2_memory-4g_disk-80g', name: 'slow', ssh_public_key: SSH_KEY };
+    const cheap = {
+      provider: 'genesiscloud',
+      instance_type: 'vcpu-2_memory-4g_disk-80g',
+      name: 'slow',
+      ssh_public_key: SSH_KEY,
+    };
     // create_vm with wait_seconds reports progress while it waits
     const progress: { message?: string }[] = [];
-    const created = await client.callTool({ name: 'create_vm', arguments: { ...cheap, wait_seconds: 3 } }, CallToolResultSchema, { onprogress: (p) => progress.push(p) });
+    const created = await client.callTool(
+      { name: 'create_vm', arguments: { ...cheap, wait_seconds: 3 } },
+      CallToolResultSchema,
+      { onprogress: (p) => progress.push(p) },
+    );
     const id = (created.structuredContent as { instance: { id: string; status: string } }).instance.id;
     expect((created.structuredContent as { instance: { status: string } }).instance.status).toBe('pending');
     expect(progress.length).toBeGreaterThan(0);
@@ -157,23 +216,33 @@ describe('progress and cancellation', () => {
     // wait_for_instance stops promptly when the request is cancelled
     const ac = new AbortController();
     const seen: unknown[] = [];
-    const waiting = client.callTool({ name: 'wait_for_instance', arguments: { provider: 'genesiscloud', id, timeout_seconds: 50 } }, CallToolResultSchema, {
-      signal: ac.signal,
-      onprogress: (p) => {
-        seen.push(p);
-        if (seen.length === 2) ac.abort('the user moved on');
+    const waiting = client.callTool(
+      { name: 'wait_for_instance', arguments: { provider: 'genesiscloud', id, timeout_seconds: 50 } },
+      CallToolResultSchema,
+      {
+        signal: ac.signal,
+        onprogress: (p) => {
+          seen.push(p);
+          if (seen.length === 2) ac.abort('the user moved on');
+        },
       },
-    });
+    );
     const started = Date.now();
     await expect(waiting).rejects.toThrow();
     expect(Date.now() - started).toBeLessThan(10_000);
     const polls = () => em.http.count('GET', `/compute/v1/instances/${id}`);
     // The server ends the call (and logs it) once it sees the cancellation; after that nothing may poll again.
-    await vi.waitFor(() => expect(logs()).toMatch(/"tool":"wait_for_instance".*"code":"CANCELLED"/), { timeout: 10_000, interval: 20 });
+    await vi.waitFor(() => expect(logs()).toMatch(/"tool":"wait_for_instance".*"code":"CANCELLED"/), {
+      timeout: 10_000,
+      interval: 20,
+    });
     const before = polls();
     // A full round trip on the same connection: had the loop survived, its next poll (every 2 s) would be counted by
     // the time a later wait_for_instance with a 2-second budget ends.
-    await client.callTool({ name: 'wait_for_instance', arguments: { provider: 'genesiscloud', id, status: 'paused', timeout_seconds: 2 } });
+    await client.callTool({
+      name: 'wait_for_instance',
+      arguments: { provider: 'genesiscloud', id, status: 'paused', timeout_seconds: 2 },
+    });
     expect(polls() - before).toBeLessThanOrEqual(2); // the new call's own polls (at 0 s and 2 s) only
   }
 
@@ -186,7 +255,12 @@ describe('progress and cancellation', () => {
 
   it('over stdio', async () => {
     const { em, env } = await slowCloud();
-    const transport = new StdioClientTransport({ command: process.execPath, args: [CLI], env: { ...BASE_ENV, ...env }, stderr: 'pipe' });
+    const transport = new StdioClientTransport({
+      command: process.execPath,
+      args: [CLI],
+      env: { ...BASE_ENV, ...env },
+      stderr: 'pipe',
+    });
     let err = '';
     transport.stderr?.on('data', (d) => (err += String(d)));
     const client = new Client({ name: 'stdio-e2e', version: '0' });

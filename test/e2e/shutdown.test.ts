@@ -46,7 +46,11 @@ async function startStdio(): Promise<Stdio> {
   return { child, stdout: () => out, stderr: () => err, exited, write };
 }
 
-const messages = (out: string) => out.split('\n').filter(Boolean).map((l) => JSON.parse(l) as Record<string, unknown>);
+const messages = (out: string) =>
+  out
+    .split('\n')
+    .filter(Boolean)
+    .map((l) => JSON.parse(l) as Record<string, unknown>);
 
 /** stderr holds pino JSON lines only (no stack trace, no recursion), none at error level (50) or above. */
 function expectCleanStderr(stderr: string): void {

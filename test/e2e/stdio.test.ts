@@ -12,14 +12,23 @@ import { H100, SSH_KEY } from '../helpers/harness.js';
 const ROOT = join(import.meta.dirname, '../..');
 const CLI = join(ROOT, 'dist/index.js');
 const VERSION = (JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as { version: string }).version;
-const BASE_ENV = { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '/tmp', COMPUTE_MCP_EMULATOR_PACE: 'instant' };
+const BASE_ENV = {
+  PATH: process.env.PATH ?? '',
+  HOME: process.env.HOME ?? '/tmp',
+  COMPUTE_MCP_EMULATOR_PACE: 'instant',
+};
 
 beforeAll(() => {
   if (!existsSync(CLI)) throw new Error('dist/index.js is missing: run `npm run build` (npm test does it)');
 });
 
 const run = (args: string[], env: Record<string, string> = {}) =>
-  spawnSync(process.execPath, [CLI, ...args], { env: { ...BASE_ENV, ...env }, encoding: 'utf8', timeout: 20_000, input: '' });
+  spawnSync(process.execPath, [CLI, ...args], {
+    env: { ...BASE_ENV, ...env },
+    encoding: 'utf8',
+    timeout: 20_000,
+    input: '',
+  });
 
 let cleanup: (() => Promise<void>)[] = [];
 afterEach(async () => {
@@ -28,7 +37,12 @@ afterEach(async () => {
 });
 
 async function connect(args: string[], env: Record<string, string> = {}) {
-  const transport = new StdioClientTransport({ command: process.execPath, args: [CLI, ...args], env: { ...BASE_ENV, ...env }, stderr: 'pipe' });
+  const transport = new StdioClientTransport({
+    command: process.execPath,
+    args: [CLI, ...args],
+    env: { ...BASE_ENV, ...env },
+    stderr: 'pipe',
+  });
   const stderr: string[] = [];
   transport.stderr?.on('data', (d) => stderr.push(String(d)));
   const client = new Client({ name: 'e2e', version: '0' });
@@ -43,15 +57,34 @@ describe('compute-mcp over stdio', () => {
     expect(client.getServerVersion()).toMatchObject({ name: 'compute-mcp', version: VERSION });
     const { tools } = await client.listTools();
     expect(tools).toHaveLength(13);
-    const types = (await client.callTool({ name: 'list_instance_types', arguments: { gpu: 'h100' } })).structuredContent as { items: { provider: string; id: string }[] };
-    expect(types.items.map((t) => `${t.provider}/${t.id}`)).toEqual(['mithril/h100-80gb.sxm.8x', `genesiscloud/${H100}`]);
+    const types = (await client.callTool({ name: 'list_instance_types', arguments: { gpu: 'h100' } }))
+      .structuredContent as { items: { provider: string; id: string }[] };
+    expect(types.items.map((t) => `${t.provider}/${t.id}`)).toEqual([
+      'mithril/h100-80gb.sxm.8x',
+      `genesiscloud/${H100}`,
+    ]);
     const args = { provider: 'genesiscloud', instance_type: H100, name: 'e2e', ssh_public_key: SSH_KEY };
-    const ask = (await client.callTool({ name: 'create_vm', arguments: args })).structuredContent as { status: string; confirmation_token: string };
+    const ask = (await client.callTool({ name: 'create_vm', arguments: args })).structuredContent as {
+      status: string;
+      confirmation_token: string;
+    };
     expect(ask.status).toBe('confirmation_required');
-    const made = (await client.callTool({ name: 'create_vm', arguments: { ...args, confirmation_token: ask.confirmation_token, wait_seconds: 10 } })).structuredContent as { status: string; instance: { id: string; status: string } };
+    const made = (
+      await client.callTool({
+        name: 'create_vm',
+        arguments: { ...args, confirmation_token: ask.confirmation_token, wait_seconds: 10 },
+      })
+    ).structuredContent as { status: string; instance: { id: string; status: string } };
     expect(made).toMatchObject({ status: 'created', instance: { status: 'running' } });
-    const del = (await client.callTool({ name: 'delete_vm', arguments: { provider: 'genesiscloud', id: made.instance.id } })).structuredContent as { confirmation_token: string };
-    const done = (await client.callTool({ name: 'delete_vm', arguments: { provider: 'genesiscloud', id: made.instance.id, confirmation_token: del.confirmation_token } })).structuredContent as { status: string };
+    const del = (
+      await client.callTool({ name: 'delete_vm', arguments: { provider: 'genesiscloud', id: made.instance.id } })
+    ).structuredContent as { confirmation_token: string };
+    const done = (
+      await client.callTool({
+        name: 'delete_vm',
+        arguments: { provider: 'genesiscloud', id: made.instance.id, confirmation_token: del.confirmation_token },
+      })
+    ).structuredContent as { status: string };
     expect(done.status).toBe('deleted');
     // stderr carries pino JSON lines only
     const lines = stderr.join('').split('\n').filter(Boolean);
@@ -64,11 +97,21 @@ describe('compute-mcp over stdio', () => {
     let out = '';
     child.stdout.on('data', (d) => (out += String(d)));
     const send = (m: object) => child.stdin.write(`${JSON.stringify(m)}\n`);
-    send({ jsonrpc: '2.0', id: 1, method: 'initialize', params: { protocolVersion: '2025-11-25', capabilities: {}, clientInfo: { name: 'raw', version: '0' } } });
+    send({
+      jsonrpc: '2.0',
+      id: 1,
+      method: 'initialize',
+      params: { protocolVersion: '2025-11-25', capabilities: {}, clientInfo: { name: 'raw', version: '0' } },
+    });
     send({ jsonrpc: '2.0', method: 'notifications/initialized' });
     send({ jsonrpc: '2.0', id: 2, method: 'tools/list' });
     send({ jsonrpc: '2.0', id: 3, method: 'tools/call', params: { name: 'list_instances', arguments: {} } });
-    send({ jsonrpc: '2.0', id: 4, method: 'tools/call', params: { name: 'get_instance', arguments: { provider: 'genesiscloud', id: 'nope' } } });
+    send({
+      jsonrpc: '2.0',
+      id: 4,
+      method: 'tools/call',
+      params: { name: 'get_instance', arguments: { provider: 'genesiscloud', id: 'nope' } },
+    });
     await new Promise<void>((resolve, reject) => {
       const t = setTimeout(() => reject(new Error(`timeout; stdout so far: ${out}`)), 15_000);
       child.stdout.on('data', () => {
@@ -83,7 +126,9 @@ describe('compute-mcp over stdio', () => {
     const lines = out.split('\n').filter(Boolean);
     expect(lines).toHaveLength(4);
     for (const l of lines) expect(JSON.parse(l)).toMatchObject({ jsonrpc: '2.0' });
-    const byId = new Map(lines.map((l) => JSON.parse(l) as { id: number; result: { isError?: boolean } }).map((m) => [m.id, m]));
+    const byId = new Map(
+      lines.map((l) => JSON.parse(l) as { id: number; result: { isError?: boolean } }).map((m) => [m.id, m]),
+    );
     expect(byId.get(4)!.result.isError).toBe(true);
     expect(byId.get(3)!.result.isError).toBeFalsy();
   });
@@ -93,11 +138,20 @@ describe('compute-mcp over stdio', () => {
     const em = new GenesisEmulator({ token: CANARY });
     await em.start();
     cleanup.push(() => em.stop());
-    const { client, stderr } = await connect([], { GENESISCLOUD_API_TOKEN: CANARY, GENESISCLOUD_BASE_URL: em.baseUrl, LOG_LEVEL: 'trace' });
+    const { client, stderr } = await connect([], {
+      GENESISCLOUD_API_TOKEN: CANARY,
+      GENESISCLOUD_BASE_URL: em.baseUrl,
+      LOG_LEVEL: 'trace',
+    });
     const results: unknown[] = [];
     results.push(await client.callTool({ name: 'list_providers', arguments: {} }));
     results.push(await client.callTool({ name: 'list_instances', arguments: {} }));
-    results.push(await client.callTool({ name: 'create_vm', arguments: { provider: 'genesiscloud', instance_type: H100, name: 'x', ssh_public_key: SSH_KEY, dry_run: true } }));
+    results.push(
+      await client.callTool({
+        name: 'create_vm',
+        arguments: { provider: 'genesiscloud', instance_type: H100, name: 'x', ssh_public_key: SSH_KEY, dry_run: true },
+      }),
+    );
     em.http.injectFault({ method: 'GET', path: '/compute/v1/instances', status: 401, times: 0 });
     results.push(await client.callTool({ name: 'list_instances', arguments: { provider: 'genesiscloud' } }));
     await client.close();
@@ -122,10 +176,20 @@ describe('the command line', () => {
     const ok = run(['call', 'list_instance_types', '{"gpu":"h100","provider":"genesiscloud"}', '--emulate']);
     expect(ok.status, ok.stderr).toBe(0);
     expect(JSON.parse(ok.stdout).items[0].id).toBe(H100);
-    const toolErr = run(['call', 'get_instance', '{"provider":"genesiscloud","id":"00000000-0000-4000-8000-000000000000"}', '--emulate']);
+    const toolErr = run([
+      'call',
+      'get_instance',
+      '{"provider":"genesiscloud","id":"00000000-0000-4000-8000-000000000000"}',
+      '--emulate',
+    ]);
     expect(toolErr.status).toBe(1);
     expect(JSON.parse(toolErr.stdout).error).toMatchObject({ code: 'NOT_FOUND', provider: 'genesiscloud' });
-    const gated = run(['call', 'create_vm', JSON.stringify({ provider: 'genesiscloud', instance_type: H100, name: 'x', ssh_public_key: SSH_KEY }), '--emulate']);
+    const gated = run([
+      'call',
+      'create_vm',
+      JSON.stringify({ provider: 'genesiscloud', instance_type: H100, name: 'x', ssh_public_key: SSH_KEY }),
+      '--emulate',
+    ]);
     expect(gated.status).toBe(0);
     expect(JSON.parse(gated.stdout).status).toBe('confirmation_required');
     expect(run(['call', 'no_such_tool', '{}', '--emulate']).status).toBe(2);
@@ -147,14 +211,30 @@ describe('the command line', () => {
   it('without credentials the server starts and says how to enable a cloud', () => {
     const r = run(['call', 'list_providers']);
     expect(r.status).toBe(0);
-    expect(JSON.parse(r.stdout).items[0]).toMatchObject({ id: 'genesiscloud', enabled: false, reason: 'Set GENESISCLOUD_API_TOKEN to enable it.' });
+    expect(JSON.parse(r.stdout).items[0]).toMatchObject({
+      id: 'genesiscloud',
+      enabled: false,
+      reason: 'Set GENESISCLOUD_API_TOKEN to enable it.',
+    });
   });
 
   it('demo runs the main job end to end', () => {
     const r = run(['demo']);
     expect(r.status, r.stdout + r.stderr).toBe(0);
-    for (const s of ['CONFIRMATION REQUIRED', 'Created genesiscloud', 'no new VM was created', 'is running', 'ssh ubuntu@', 'paused', 'Snapshot',
-      'Created mithril', '(your bid limit)', 'second-price auction', 'resumed', 'Done:'])
+    for (const s of [
+      'CONFIRMATION REQUIRED',
+      'Created genesiscloud',
+      'no new VM was created',
+      'is running',
+      'ssh ubuntu@',
+      'paused',
+      'Snapshot',
+      'Created mithril',
+      '(your bid limit)',
+      'second-price auction',
+      'resumed',
+      'Done:',
+    ])
       expect(r.stdout).toContain(s);
   });
 });

@@ -52,8 +52,30 @@ const BASE: Record<string, Record<string, unknown>> = {
 
 /** Ids that would move a request or smuggle structure into a URL path. */
 const HOSTILE_IDS = [
-  '.', '..', '../..', 'a/../b', '../../etc/passwd', '%2e%2e', '%2E%2E%2F', '..%2f', 'a\\b', '..\\..', 'x\ny', 'x\ty', ' x',
-  'x ', '\u0000', '\u202e', 'é', 'a?b=1', 'a#b', '/', '//', '\\', '\u00a0', '😀',
+  '.',
+  '..',
+  '../..',
+  'a/../b',
+  '../../etc/passwd',
+  '%2e%2e',
+  '%2E%2E%2F',
+  '..%2f',
+  'a\\b',
+  '..\\..',
+  'x\ny',
+  'x\ty',
+  ' x',
+  'x ',
+  '\u0000',
+  '\u202e',
+  'é',
+  'a?b=1',
+  'a#b',
+  '/',
+  '//',
+  '\\',
+  '\u00a0',
+  '😀',
 ];
 /** Fewer for the second cloud: the rule is the same code path. */
 const HOSTILE_IDS_MITHRIL = ['..', 'a/../b', '%2e%2e', 'x\ny', 'bid_a/..', 'inst_x?y', 'not-a-fid', UUID];
@@ -97,7 +119,10 @@ function hostileValues(field: string, prop: JsonProp): unknown[] {
   } else if (type === 'array') {
     out.push('x', 7, [7], [null], [[UUID]]);
     if (prop.minItems) out.push([]);
-    if (prop.maxItems !== undefined) out.push(Array.from({ length: prop.maxItems + 1 }, (_, i) => `${UUID.slice(0, -4)}${String(i).padStart(4, '0')}`));
+    if (prop.maxItems !== undefined)
+      out.push(
+        Array.from({ length: prop.maxItems + 1 }, (_, i) => `${UUID.slice(0, -4)}${String(i).padStart(4, '0')}`),
+      );
     if (ID_ARGS[field]) out.push(...HOSTILE_IDS.map((id) => [id]), ...HOSTILE_IDS.slice(0, 4).map((id) => [UUID, id]));
   } else {
     throw new Error(`no hostile values for ${field} (${JSON.stringify(prop)}): teach the corpus this type`);
@@ -111,10 +136,16 @@ function buildCorpus(): Entry[] {
   for (const tool of ALL_TOOLS) {
     const base = BASE[tool.name];
     if (!base) throw new Error(`add ${tool.name} to BASE`);
-    const schema = z.toJSONSchema(z.object(tool.input), { io: 'input' }) as { properties?: Record<string, JsonProp>; required?: string[] };
-    const call = (args: unknown, field?: string) => entries.push({ batch: tool.name, params: { name: tool.name, arguments: args }, field, ours: true });
-    for (const [field, prop] of Object.entries(schema.properties ?? {})) for (const v of hostileValues(field, prop)) call({ ...base, [field]: v }, field);
-    for (const field of schema.required ?? []) call(Object.fromEntries(Object.entries(base).filter(([k]) => k !== field)), field);
+    const schema = z.toJSONSchema(z.object(tool.input), { io: 'input' }) as {
+      properties?: Record<string, JsonProp>;
+      required?: string[];
+    };
+    const call = (args: unknown, field?: string) =>
+      entries.push({ batch: tool.name, params: { name: tool.name, arguments: args }, field, ours: true });
+    for (const [field, prop] of Object.entries(schema.properties ?? {}))
+      for (const v of hostileValues(field, prop)) call({ ...base, [field]: v }, field);
+    for (const field of schema.required ?? [])
+      call(Object.fromEntries(Object.entries(base).filter(([k]) => k !== field)), field);
     for (const args of [[], [base], 'x', '{}', 7, true, null]) call(args, 'arguments');
     call({ ...base, zzz: 1 }, 'zzz');
     call({ ...base, Provider: 'genesiscloud' }, 'Provider');
@@ -124,10 +155,27 @@ function buildCorpus(): Entry[] {
     if (tool.input.id) for (const id of HOSTILE_IDS_MITHRIL) call({ ...base, provider: 'mithril', id }, 'id');
     if (tool.input.ids) for (const id of HOSTILE_IDS_MITHRIL) call({ ...base, provider: 'mithril', ids: [id] }, 'ids');
   }
-  const names = ['no_such_tool', 'GET_INSTANCE', 'get-instance', ' get_instance', 'get_instance\n', '', 'x'.repeat(10_000), '工具', '\u0000', '../list_providers', 'list_providers?'];
+  const names = [
+    'no_such_tool',
+    'GET_INSTANCE',
+    'get-instance',
+    ' get_instance',
+    'get_instance\n',
+    '',
+    'x'.repeat(10_000),
+    '工具',
+    '\u0000',
+    '../list_providers',
+    'list_providers?',
+  ];
   for (const name of names) entries.push({ batch: 'names', params: { name, arguments: {} }, ours: true });
-  for (const name of [7, null, {}, [], true, ['get_instance']]) entries.push({ batch: 'names', params: { name, arguments: {} }, field: 'name', ours: true });
-  for (const [params, field] of [[undefined, 'params'], [{}, 'name'], [{ arguments: BASE.get_instance }, 'name']] as const)
+  for (const name of [7, null, {}, [], true, ['get_instance']])
+    entries.push({ batch: 'names', params: { name, arguments: {} }, field: 'name', ours: true });
+  for (const [params, field] of [
+    [undefined, 'params'],
+    [{}, 'name'],
+    [{ arguments: BASE.get_instance }, 'name'],
+  ] as const)
     entries.push({ batch: 'names', params, field, ours: true });
   return entries;
 }
@@ -144,7 +192,8 @@ function expectSentence(r: CallToolResult, e: Entry): void {
   if (e.ours) expect(t, what).toMatch(/^\[INVALID_INPUT\] \S.*\S\. +\S.*\.$/s); // what is wrong, then what to do
   expect(t, what).not.toMatch(/MCP error|"code":|"path":|invalid_type|^\s*\[\s*\{/);
   expect(t.length, what).toBeLessThan(1_200);
-  if (e.field && t.startsWith('[INVALID_INPUT]')) expect(t, what).toContain(e.field.length > 40 ? e.field.slice(0, 10) : e.field);
+  if (e.field && t.startsWith('[INVALID_INPUT]'))
+    expect(t, what).toContain(e.field.length > 40 ? e.field.slice(0, 10) : e.field);
   for (const s of SECRETS) expect(JSON.stringify(r), what).not.toContain(s);
 }
 
@@ -161,18 +210,34 @@ describe('bad input corpus', () => {
     });
     afterAll(async () => h.close());
     const requests = () => h.emulator.http.requests.length + h.mithril!.http.requests.length;
-    const send = (params: Params) => h.client.request({ method: 'tools/call', ...(params === undefined ? {} : { params }) } as never, CallToolResultSchema);
+    const send = (params: Params) =>
+      h.client.request(
+        { method: 'tools/call', ...(params === undefined ? {} : { params }) } as never,
+        CallToolResultSchema,
+      );
 
-    it.each(BATCHES)('%s: every call answers a sentence, none reaches a cloud, and the server stays up', async (batch) => {
-      for (const e of CORPUS.filter((x) => x.batch === batch)) expectSentence(await send(e.params), e);
-      expect(requests()).toBe(0);
-      expect((await h.call('list_providers')).isError).toBeFalsy();
-    });
+    it.each(BATCHES)(
+      '%s: every call answers a sentence, none reaches a cloud, and the server stays up',
+      async (batch) => {
+        for (const e of CORPUS.filter((x) => x.batch === batch)) expectSentence(await send(e.params), e);
+        expect(requests()).toBe(0);
+        expect((await h.call('list_providers')).isError).toBeFalsy();
+      },
+    );
 
     it('numbers JSON cannot carry (NaN, ±Infinity) are refused the same way', async () => {
       for (const v of [NaN, Infinity, -Infinity]) {
-        for (const [name, field] of [['list_instances', 'limit'], ['create_vm', 'disk_gib'], ['wait_for_instance', 'timeout_seconds']] as const) {
-          const e: Entry = { batch: 'numbers', params: { name, arguments: { ...BASE[name], [field]: v } }, field, ours: true };
+        for (const [name, field] of [
+          ['list_instances', 'limit'],
+          ['create_vm', 'disk_gib'],
+          ['wait_for_instance', 'timeout_seconds'],
+        ] as const) {
+          const e: Entry = {
+            batch: 'numbers',
+            params: { name, arguments: { ...BASE[name], [field]: v } },
+            field,
+            ours: true,
+          };
           expectSentence(await send(e.params), e);
         }
       }
@@ -183,7 +248,9 @@ describe('bad input corpus', () => {
       const ro = await startHarness({ config: { policy: { readOnly: true } } });
       try {
         const r = await ro.call('create_vm', BASE.create_vm);
-        expect(text(r)).toBe('[INVALID_INPUT] create_vm is turned off on this server (by readOnly, disableDestructive, enabledTools or disabledTools). Use the tools that tools/list shows.');
+        expect(text(r)).toBe(
+          '[INVALID_INPUT] create_vm is turned off on this server (by readOnly, disableDestructive, enabledTools or disabledTools). Use the tools that tools/list shows.',
+        );
       } finally {
         await ro.close();
       }
@@ -192,9 +259,18 @@ describe('bad input corpus', () => {
     // Well-formed calls the clouds or the gate refuse: they reach the emulator, and still create nothing.
     const semantic: [string, Record<string, unknown>][] = [
       ['create_vm', { provider: 'genesiscloud', instance_type: 'no-such-type', name: 'x', ssh_public_key: SSH_KEY }],
-      ['create_vm', { provider: 'genesiscloud', instance_type: H100, name: 'x', ssh_public_key: SSH_KEY, region: 'NA-CA-PRG-1' }],
-      ['create_vm', { provider: 'genesiscloud', instance_type: CPU2, name: 'x', ssh_public_key: SSH_KEY, region: 'MARS-1' }],
-      ['create_vm', { provider: 'genesiscloud', instance_type: CPU2, name: 'x', ssh_public_key: SSH_KEY, disk_gib: 20 }],
+      [
+        'create_vm',
+        { provider: 'genesiscloud', instance_type: H100, name: 'x', ssh_public_key: SSH_KEY, region: 'NA-CA-PRG-1' },
+      ],
+      [
+        'create_vm',
+        { provider: 'genesiscloud', instance_type: CPU2, name: 'x', ssh_public_key: SSH_KEY, region: 'MARS-1' },
+      ],
+      [
+        'create_vm',
+        { provider: 'genesiscloud', instance_type: CPU2, name: 'x', ssh_public_key: SSH_KEY, disk_gib: 20 },
+      ],
       ['create_vm', { provider: 'genesiscloud', instance_type: CPU2, name: 'x', ssh_public_key: 'not a key' }],
       ['create_vm', { provider: 'genesiscloud', instance_type: CPU2, name: 'x', image: 'a', from_snapshot: UUID }],
       ['create_vm', { provider: 'genesiscloud', instance_type: CPU2, name: 'x' }], // no key given, none in the account
@@ -220,7 +296,12 @@ describe('bad input corpus', () => {
     it('answers every call with a sentence, sends nothing to the emulated clouds, and stays up', async () => {
       if (!existsSync(CLI)) throw new Error('dist/index.js is missing: run `npm run build` (npm test does it)');
       const child = spawn(process.execPath, [CLI, '--emulate'], {
-        env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '/tmp', COMPUTE_MCP_EMULATOR_PACE: 'instant', LOG_LEVEL: 'info' },
+        env: {
+          PATH: process.env.PATH ?? '',
+          HOME: process.env.HOME ?? '/tmp',
+          COMPUTE_MCP_EMULATOR_PACE: 'instant',
+          LOG_LEVEL: 'info',
+        },
       });
       let out = '';
       let err = '';
@@ -228,32 +309,54 @@ describe('bad input corpus', () => {
       child.stderr.on('data', (d) => (err += String(d)));
       const line = (s: string) => child.stdin.write(`${s}\n`);
       const send = (m: object) => line(JSON.stringify(m));
-      send({ jsonrpc: '2.0', id: 'init', method: 'initialize', params: { protocolVersion: '2025-11-25', capabilities: {}, clientInfo: { name: 'corpus', version: '0' } } });
+      send({
+        jsonrpc: '2.0',
+        id: 'init',
+        method: 'initialize',
+        params: { protocolVersion: '2025-11-25', capabilities: {}, clientInfo: { name: 'corpus', version: '0' } },
+      });
       send({ jsonrpc: '2.0', method: 'notifications/initialized' });
       const expected = new Set<string | number>(['init']);
       CORPUS.forEach((e, i) => {
         send({ jsonrpc: '2.0', id: i, method: 'tools/call', ...(e.params === undefined ? {} : { params: e.params }) });
         expected.add(i);
         if (CORPUS[i + 1]?.batch !== e.batch) {
-          send({ jsonrpc: '2.0', id: `alive-${e.batch}`, method: 'tools/call', params: { name: 'list_providers', arguments: {} } });
+          send({
+            jsonrpc: '2.0',
+            id: `alive-${e.batch}`,
+            method: 'tools/call',
+            params: { name: 'list_providers', arguments: {} },
+          });
           expected.add(`alive-${e.batch}`);
         }
       });
       // Numbers only raw JSON can carry: JSON.parse reads 1e999 as Infinity.
-      line('{"jsonrpc":"2.0","id":"inf","method":"tools/call","params":{"name":"list_instances","arguments":{"limit":1e999}}}');
+      line(
+        '{"jsonrpc":"2.0","id":"inf","method":"tools/call","params":{"name":"list_instances","arguments":{"limit":1e999}}}',
+      );
       expected.add('inf');
 
-      const answers = new Map<string | number, { result?: CallToolResult; error?: { code: number; message: string } }>();
+      const answers = new Map<
+        string | number,
+        { result?: CallToolResult; error?: { code: number; message: string } }
+      >();
       let logs: unknown[];
       try {
         await new Promise<void>((resolve, reject) => {
           const missing = () => [...expected].filter((id) => !answers.has(id));
-          const timer = setTimeout(() => reject(new Error(`unanswered: ${JSON.stringify(missing().slice(0, 5))}`)), 50_000);
+          const timer = setTimeout(
+            () => reject(new Error(`unanswered: ${JSON.stringify(missing().slice(0, 5))}`)),
+            50_000,
+          );
           const read = () => {
             const lines = out.split('\n');
             out = lines.pop()!;
             for (const l of lines.filter(Boolean)) {
-              const m = JSON.parse(l) as { id: string | number; result?: CallToolResult; error?: { code: number; message: string } };
+              const m = JSON.parse(l) as {
+                id: string | number;
+                result?: CallToolResult;
+                error?: { code: number; message: string };
+              };
               answers.set(m.id, m);
             }
             if (missing().length === 0) {
@@ -265,7 +368,9 @@ describe('bad input corpus', () => {
           read();
         });
         const logLines = err.split('\n').filter((l) => l.startsWith('{') && l.endsWith('}'));
-        const urls = logLines.map((l) => JSON.parse(l) as { emulators?: Record<string, string> }).find((l) => l.emulators)!.emulators!;
+        const urls = logLines
+          .map((l) => JSON.parse(l) as { emulators?: Record<string, string> })
+          .find((l) => l.emulators)!.emulators!;
         logs = await Promise.all(Object.values(urls).map(async (u) => (await fetch(`${u}/_emulator/requests`)).json()));
       } finally {
         child.stdin.end();

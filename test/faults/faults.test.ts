@@ -13,7 +13,13 @@ describe('faults', () => {
   it('a read that gets 429 + Retry-After is retried after the delay and succeeds', async () => {
     h = await startHarness();
     await h.call('create_vm', CREATE);
-    h.emulator.http.injectFault({ method: 'GET', path: '/compute/v1/instances', status: 429, headers: { 'retry-after': '1' }, times: 1 });
+    h.emulator.http.injectFault({
+      method: 'GET',
+      path: '/compute/v1/instances',
+      status: 429,
+      headers: { 'retry-after': '1' },
+      times: 1,
+    });
     const started = Date.now();
     const r = await h.call('list_instances', { provider: 'genesiscloud' });
     expect(r.isError).toBeFalsy();
@@ -26,7 +32,9 @@ describe('faults', () => {
     h.emulator.http.injectFault({ method: 'POST', path: /^\/compute\/v1\/instances$/, status: 503, times: 0 });
     const r = await h.call('create_vm', CREATE);
     expect(r.isError).toBe(true);
-    expect(text(r)).toMatch(/^\[PROVIDER_UNAVAILABLE\] genesiscloud: POST \/compute\/v1\/instances failed with HTTP 503.*not re-sent, so nothing was duplicated/);
+    expect(text(r)).toMatch(
+      /^\[PROVIDER_UNAVAILABLE\] genesiscloud: POST \/compute\/v1\/instances failed with HTTP 503.*not re-sent, so nothing was duplicated/,
+    );
     expect(h.emulator.http.count('POST', '/compute/v1/instances')).toBe(1);
     expect(h.emulator.liveInstances()).toHaveLength(0);
   });
@@ -36,7 +44,9 @@ describe('faults', () => {
     // The cloud creates the VM but answers after the client gave up.
     h.emulator.http.injectFault({ method: 'POST', path: /^\/compute\/v1\/instances$/, delayMs: 400, times: 1 });
     const r = await h.call('create_vm', CREATE);
-    expect(text(r)).toMatch(/^\[TIMEOUT\] genesiscloud: POST \/compute\/v1\/instances timed out\. The request may have reached the cloud and was not re-sent; check list_instances/);
+    expect(text(r)).toMatch(
+      /^\[TIMEOUT\] genesiscloud: POST \/compute\/v1\/instances timed out\. The request may have reached the cloud and was not re-sent; check list_instances/,
+    );
     // The late answer is written after the client gave up; wait for the cloud to have made the VM, not for a clock.
     await vi.waitFor(() => expect(h.emulator.liveInstances()).toHaveLength(1), { timeout: 2_000, interval: 20 });
     expect(h.emulator.http.count('POST', '/compute/v1/instances')).toBe(1);
@@ -46,7 +56,9 @@ describe('faults', () => {
     h = await startHarness();
     h.emulator.http.injectFault({ method: 'GET', path: '/compute/v1/instances', malformed: true, times: 0 });
     const r = await h.call('list_instances', { provider: 'genesiscloud' });
-    expect(text(r)).toMatch(/^\[PROVIDER_BAD_RESPONSE\] genesiscloud: unexpected answer to GET \/compute\/v1\/instances: the body is not JSON/);
+    expect(text(r)).toMatch(
+      /^\[PROVIDER_BAD_RESPONSE\] genesiscloud: unexpected answer to GET \/compute\/v1\/instances: the body is not JSON/,
+    );
     h.emulator.http.clearFaults();
     expect((await h.call('list_instances', { provider: 'genesiscloud' })).isError).toBeFalsy();
   });
@@ -54,7 +66,9 @@ describe('faults', () => {
   it('one failing cloud becomes an entry in errors of a cross-cloud list', async () => {
     h = await startHarness({ retry: { maxAttempts: 2 } });
     h.emulator.http.injectFault({ method: 'GET', path: '/compute/v1/instances', status: 500, times: 0 });
-    const r = sc<{ items: unknown[]; errors: { provider: string; code: string }[] }>(await h.call('list_instances', {}));
+    const r = sc<{ items: unknown[]; errors: { provider: string; code: string }[] }>(
+      await h.call('list_instances', {}),
+    );
     expect(r.items).toEqual([]);
     expect(r.errors).toEqual([expect.objectContaining({ provider: 'genesiscloud', code: 'PROVIDER_UNAVAILABLE' })]);
   });
@@ -62,7 +76,9 @@ describe('faults', () => {
   it('without the availability endpoint, the catalog still answers (availability unknown)', async () => {
     h = await startHarness({ retry: { maxAttempts: 1 } });
     h.emulator.http.injectFault({ method: 'GET', path: /\/availability\//, status: 503, times: 0 });
-    const r = sc<{ items: { available?: boolean; regions: string[] }[] }>(await h.call('list_instance_types', { gpu: 'h100' }));
+    const r = sc<{ items: { available?: boolean; regions: string[] }[] }>(
+      await h.call('list_instance_types', { gpu: 'h100' }),
+    );
     expect(r.items).toHaveLength(1);
     expect(r.items[0]!.available).toBeUndefined();
     expect(r.items[0]!.regions).toContain('ARC-IS-HAF-1'); // the documented table, and every region the images name

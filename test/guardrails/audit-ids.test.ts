@@ -22,8 +22,11 @@ function byCall(lines: AuditEntry[]): Map<string, AuditEntry[]> {
 describe('audit call ids', () => {
   it('two parallel creates: each call id groups one complete call → decision → send → cloud → result sequence', async () => {
     h = await startHarness({ emulator: { latencyMs: 5 } });
-    const create = (name: string) => h.call('create_vm', { provider: 'genesiscloud', instance_type: CPU2, name, ssh_public_key: SSH_KEY });
-    const made = (await Promise.all([create('p1'), create('p2')])).map((r) => sc<{ status: string; instance: { id: string } }>(r));
+    const create = (name: string) =>
+      h.call('create_vm', { provider: 'genesiscloud', instance_type: CPU2, name, ssh_public_key: SSH_KEY });
+    const made = (await Promise.all([create('p1'), create('p2')])).map((r) =>
+      sc<{ status: string; instance: { id: string } }>(r),
+    );
     expect(made.map((m) => m.status)).toEqual(['created', 'created']);
 
     const lines = audit();
@@ -39,9 +42,11 @@ describe('audit call ids', () => {
     expect(ids.sort()).toEqual(made.map((m) => m.instance.id).sort());
   });
 
-  it('the gate\'s decision lines of a delete carry the call id of the delete that wrote them; every call gets its own', async () => {
+  it("the gate's decision lines of a delete carry the call id of the delete that wrote them; every call gets its own", async () => {
     h = await startHarness();
-    const id = sc<{ instance: { id: string } }>(await h.call('create_vm', { provider: 'genesiscloud', instance_type: CPU2, name: 'd', ssh_public_key: SSH_KEY })).instance.id;
+    const id = sc<{ instance: { id: string } }>(
+      await h.call('create_vm', { provider: 'genesiscloud', instance_type: CPU2, name: 'd', ssh_public_key: SSH_KEY }),
+    ).instance.id;
     const ask = sc<{ confirmation_token: string }>(await h.call('delete_vm', { provider: 'genesiscloud', id }));
     await h.call('delete_vm', { provider: 'genesiscloud', id, confirmation_token: ask.confirmation_token });
     await h.call('list_instances', {}); // reads write nothing

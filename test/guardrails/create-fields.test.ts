@@ -13,26 +13,51 @@ const sc = <T = Record<string, unknown>>(r: { structuredContent?: unknown }) => 
 
 describe('create fields', () => {
   it('create_vm takes every request field, and requestOf gives the adapter exactly those', () => {
-    const args = Object.fromEntries(Object.keys(createInputShape()).map((k) => [k, k === 'disk_gib' || k === 'limit_price' ? 1 : `v-${k}`]));
-    expect(Object.keys(requestOf({ ...args, provider: 'x', confirmation_token: 't', dry_run: true })).sort()).toEqual(Object.keys(CREATE_FIELDS).sort());
+    const args = Object.fromEntries(
+      Object.keys(createInputShape()).map((k) => [k, k === 'disk_gib' || k === 'limit_price' ? 1 : `v-${k}`]),
+    );
+    expect(Object.keys(requestOf({ ...args, provider: 'x', confirmation_token: 't', dry_run: true })).sort()).toEqual(
+      Object.keys(CREATE_FIELDS).sort(),
+    );
   });
 
   it('every field reaches the adapter as approved, and a field changed after the yes is refused', async () => {
     h = await startHarness();
     const seen: CreateRequest[] = [];
     const real = h.providers.get('genesiscloud');
-    h.providers.replace(Object.assign(Object.create(Object.getPrototypeOf(real)), real, {
-      planCreate: (req: CreateRequest, o?: object): Promise<CreatePlan> => (seen.push(req), real.planCreate(req, o)),
-    }));
-    const base = { provider: 'genesiscloud', instance_type: H100, name: 'fields', ssh_public_key: SSH_KEY, disk_gib: 200, startup_script: 'echo hi' };
+    h.providers.replace(
+      Object.assign(Object.create(Object.getPrototypeOf(real)), real, {
+        planCreate: (req: CreateRequest, o?: object): Promise<CreatePlan> => (seen.push(req), real.planCreate(req, o)),
+      }),
+    );
+    const base = {
+      provider: 'genesiscloud',
+      instance_type: H100,
+      name: 'fields',
+      ssh_public_key: SSH_KEY,
+      disk_gib: 200,
+      startup_script: 'echo hi',
+    };
     const ask = sc<{ confirmation_token: string; summary: string }>(await h.call('create_vm', base));
     expect(ask.summary).toMatch(/With SSH key sha256:[0-9a-f]{16}, startup script of 7 bytes, boot disk 200 GiB\./);
-    for (const change of [{ disk_gib: 300 }, { startup_script: 'rm -rf /' }, { name: 'other' }, { region: 'NORD-NO-KRS-1' }, { image: 'ubuntu-24.04' }]) {
+    for (const change of [
+      { disk_gib: 300 },
+      { startup_script: 'rm -rf /' },
+      { name: 'other' },
+      { region: 'NORD-NO-KRS-1' },
+      { image: 'ubuntu-24.04' },
+    ]) {
       const r = await h.call('create_vm', { ...base, ...change, confirmation_token: ask.confirmation_token });
       expect(text(r), JSON.stringify(change)).toMatch(/^\[CONFIRMATION_INVALID\] .*issued for different arguments/);
     }
     const made = await h.call('create_vm', { ...base, confirmation_token: ask.confirmation_token });
     expect(sc(made).status).toBe('created');
-    expect(seen.at(-1)).toEqual({ instance_type: H100, name: 'fields', ssh_public_key: SSH_KEY, disk_gib: 200, startup_script: 'echo hi' });
+    expect(seen.at(-1)).toEqual({
+      instance_type: H100,
+      name: 'fields',
+      ssh_public_key: SSH_KEY,
+      disk_gib: 200,
+      startup_script: 'echo hi',
+    });
   });
 });

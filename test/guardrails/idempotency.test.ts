@@ -12,7 +12,13 @@ afterEach(async () => {
   extra = [];
 });
 const sc = <T = Record<string, unknown>>(r: { structuredContent?: unknown }) => r.structuredContent as T;
-const ARGS = { provider: 'genesiscloud', instance_type: CPU2, name: 'idem', ssh_public_key: SSH_KEY, idempotency_key: 'job-42' };
+const ARGS = {
+  provider: 'genesiscloud',
+  instance_type: CPU2,
+  name: 'idem',
+  ssh_public_key: SSH_KEY,
+  idempotency_key: 'job-42',
+};
 const posts = () => h.emulator.http.count('POST', '/compute/v1/instances');
 
 async function sharedEmulator() {
@@ -28,7 +34,11 @@ describe('idempotency_key', () => {
     const a = sc<{ status: string; instance: { id: string } }>(await h.call('create_vm', ARGS));
     const b = sc<{ status: string; instance: { id: string }; message: string }>(await h.call('create_vm', ARGS));
     expect(a.status).toBe('created');
-    expect(b).toMatchObject({ status: 'existing', instance: { id: a.instance.id }, message: expect.stringContaining('no new VM was created') });
+    expect(b).toMatchObject({
+      status: 'existing',
+      instance: { id: a.instance.id },
+      message: expect.stringContaining('no new VM was created'),
+    });
     expect(h.emulator.liveInstances()).toHaveLength(1);
     expect(posts()).toBe(1);
   });
@@ -37,7 +47,10 @@ describe('idempotency_key', () => {
     h = await startHarness();
     await h.call('create_vm', ARGS);
     const lines = h.state.lines<IdempotencyRecord>('idempotency.jsonl');
-    expect(lines.map((l) => [l.key, l.status])).toEqual([['job-42', 'pending'], ['job-42', 'created']]);
+    expect(lines.map((l) => [l.key, l.status])).toEqual([
+      ['job-42', 'pending'],
+      ['job-42', 'created'],
+    ]);
     expect(lines[1]!.instance_id).toBe(h.emulator.liveInstances()[0]!.id);
   });
 
@@ -45,7 +58,9 @@ describe('idempotency_key', () => {
     h = await startHarness();
     await h.call('create_vm', ARGS);
     const r = await h.call('create_vm', { ...ARGS, name: 'other' });
-    expect(text(r)).toMatch(/^\[CONFLICT\] genesiscloud: idempotency_key "job-42" was already used with other arguments; nothing was created/);
+    expect(text(r)).toMatch(
+      /^\[CONFLICT\] genesiscloud: idempotency_key "job-42" was already used with other arguments; nothing was created/,
+    );
     expect(h.emulator.liveInstances()).toHaveLength(1);
   });
 
@@ -67,12 +82,19 @@ describe('idempotency_key', () => {
     const state = h.state;
     const gpu = { ...ARGS, instance_type: H100 };
     const ask = sc<{ confirmation_token: string }>(await h.call('create_vm', gpu));
-    const made = sc<{ instance: { id: string } }>(await h.call('create_vm', { ...gpu, confirmation_token: ask.confirmation_token }));
+    const made = sc<{ instance: { id: string } }>(
+      await h.call('create_vm', { ...gpu, confirmation_token: ask.confirmation_token }),
+    );
     await h.close();
     h = await startHarness({ sharedEmulator: em, state });
-    expect(sc<{ status: string; instance: { id: string } }>(await h.call('create_vm', gpu))).toMatchObject({ status: 'existing', instance: { id: made.instance.id } });
+    expect(sc<{ status: string; instance: { id: string } }>(await h.call('create_vm', gpu))).toMatchObject({
+      status: 'existing',
+      instance: { id: made.instance.id },
+    });
     // and the confirmation token, replayed after the restart, does the same
-    expect(sc<{ status: string }>(await h.call('create_vm', { ...gpu, confirmation_token: ask.confirmation_token })).status).toBe('existing');
+    expect(
+      sc<{ status: string }>(await h.call('create_vm', { ...gpu, confirmation_token: ask.confirmation_token })).status,
+    ).toBe('existing');
     expect(em.liveInstances()).toHaveLength(1);
   });
 
@@ -83,7 +105,11 @@ describe('idempotency_key', () => {
     // The cloud finishes the create after the client gave up.
     await vi.waitFor(() => expect(h.emulator.liveInstances()).toHaveLength(1), { timeout: 2_000, interval: 20 });
     const again = sc<{ status: string; instance: { id: string }; message: string }>(await h.call('create_vm', ARGS));
-    expect(again).toMatchObject({ status: 'existing', instance: { id: h.emulator.liveInstances()[0]!.id }, message: expect.stringContaining('answer was lost') });
+    expect(again).toMatchObject({
+      status: 'existing',
+      instance: { id: h.emulator.liveInstances()[0]!.id },
+      message: expect.stringContaining('answer was lost'),
+    });
     expect(h.emulator.liveInstances()).toHaveLength(1);
     expect(posts()).toBe(1);
   });
@@ -101,7 +127,9 @@ describe('idempotency_key', () => {
     const a = sc<{ instance: { id: string } }>(await h.call('create_vm', ARGS));
     await h.call('delete_vm', { provider: 'genesiscloud', id: a.instance.id });
     await h.call('wait_for_instance', { provider: 'genesiscloud', id: a.instance.id, status: 'terminated' });
-    expect(text(await h.call('create_vm', ARGS))).toMatch(/^\[CONFLICT\].*no longer exists; nothing was created\. Use a new idempotency_key/);
+    expect(text(await h.call('create_vm', ARGS))).toMatch(
+      /^\[CONFLICT\].*no longer exists; nothing was created\. Use a new idempotency_key/,
+    );
     expect(h.emulator.liveInstances()).toHaveLength(0);
   });
 

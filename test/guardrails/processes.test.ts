@@ -35,7 +35,8 @@ async function twoServers(configA: object, configB: object = configA): Promise<[
   await emulator.start();
   // The key is in the account already: no process registers it, so nothing but the gate can stop a create.
   const key = await fetch(`${emulator.baseUrl}/compute/v1/ssh-keys`, {
-    method: 'POST', headers: { authorization: `Bearer ${emulator.token}`, 'content-type': 'application/json' },
+    method: 'POST',
+    headers: { authorization: `Bearer ${emulator.token}`, 'content-type': 'application/json' },
     body: JSON.stringify({ name: 'test', value: SSH_KEY }),
   });
   expect(key.status).toBe(201);
@@ -43,7 +44,11 @@ async function twoServers(configA: object, configB: object = configA): Promise<[
   // counts during that time sees nothing yet.
   emulator.http.injectFault({ method: 'POST', path: /^\/compute\/v1\/instances$/, delayMs: 300, times: 0 });
   const stateDir = mkdtempSync(join(tmpdir(), 'compute-mcp-shared-'));
-  const env = { GENESISCLOUD_API_TOKEN: DEFAULT_TOKEN, GENESISCLOUD_BASE_URL: emulator.baseUrl, COMPUTE_MCP_STATE_DIR: stateDir };
+  const env = {
+    GENESISCLOUD_API_TOKEN: DEFAULT_TOKEN,
+    GENESISCLOUD_BASE_URL: emulator.baseUrl,
+    COMPUTE_MCP_STATE_DIR: stateDir,
+  };
   const [a, b] = await Promise.all([
     startCli(['--config', configFile({ prices: PRICES, ...configA })], env),
     startCli(['--config', configFile({ prices: PRICES, ...configB })], env),
@@ -78,7 +83,9 @@ describe('processes sharing a state directory', () => {
     const args = { ...GPU, name: 'one-yes' };
     const ask = sc<{ status: string; confirmation_token: string }>(await a.call('create_vm', args));
     expect(ask.status).toBe('confirmation_required');
-    const rs = await Promise.all([a, b, a, b].map((s) => s.call('create_vm', { ...args, confirmation_token: ask.confirmation_token })));
+    const rs = await Promise.all(
+      [a, b, a, b].map((s) => s.call('create_vm', { ...args, confirmation_token: ask.confirmation_token })),
+    );
     const created = rs.filter((r) => !r.isError && sc(r).status === 'created');
     expect(created).toHaveLength(1);
     const id = sc<{ instance: { id: string } }>(created[0]!).instance.id;
@@ -108,6 +115,8 @@ describe('processes sharing a state directory', () => {
     expect(textOf(r)).toMatch(/^\[CONFIRMATION_INVALID\] this server does not accept confirmation tokens/);
     expect(emulator.liveInstances()).toHaveLength(0);
     // The token is still good where it was issued: the refusal did not spend it.
-    expect(sc(await a.call('create_vm', { ...args, confirmation_token: ask.confirmation_token })).status).toBe('created');
+    expect(sc(await a.call('create_vm', { ...args, confirmation_token: ask.confirmation_token })).status).toBe(
+      'created',
+    );
   }, 60_000);
 });

@@ -24,7 +24,9 @@ function priceRisesAfter(h: Harness, n: number, usd: number): void {
 describe('re-check before spending', () => {
   it('elicitation: a price rise after the yes asks again, and a second yes creates at the new price', async () => {
     const asked: string[] = [];
-    h = await startHarness({ elicit: (r) => (asked.push(r.params.message), { action: 'accept', content: { approve: true } }) });
+    h = await startHarness({
+      elicit: (r) => (asked.push(r.params.message), { action: 'accept', content: { approve: true } }),
+    });
     priceRisesAfter(h, 1, 19.5);
     const r = sc<{ status: string; quote: { usd_per_hour: number } }>(await h.call('create_vm', GPU));
     expect(asked).toHaveLength(2);
@@ -36,7 +38,9 @@ describe('re-check before spending', () => {
 
   it('elicitation: a "no" to the new price creates nothing', async () => {
     let n = 0;
-    h = await startHarness({ elicit: () => (++n === 1 ? { action: 'accept', content: { approve: true } } : { action: 'decline' }) });
+    h = await startHarness({
+      elicit: () => (++n === 1 ? { action: 'accept', content: { approve: true } } : { action: 'decline' }),
+    });
     priceRisesAfter(h, 1, 19.5);
     expect(sc<{ status: string }>(await h.call('create_vm', GPU)).status).toBe('declined');
     expect(h.emulator.liveInstances()).toHaveLength(0);
@@ -46,18 +50,26 @@ describe('re-check before spending', () => {
     h = await startHarness();
     const ask = sc<{ confirmation_token: string }>(await h.call('create_vm', GPU));
     priceRisesAfter(h, 0, 21);
-    const r = sc<{ status: string; summary: string; confirmation_token: string }>(await h.call('create_vm', { ...GPU, confirmation_token: ask.confirmation_token }));
+    const r = sc<{ status: string; summary: string; confirmation_token: string }>(
+      await h.call('create_vm', { ...GPU, confirmation_token: ask.confirmation_token }),
+    );
     expect(r.status).toBe('confirmation_required');
-    expect(r.summary).toMatch(/^Changed since the human approved \$17\.92\/hour; nothing was done\. Ask again: .*\$21\.00\/hour/);
+    expect(r.summary).toMatch(
+      /^Changed since the human approved \$17\.92\/hour; nothing was done\. Ask again: .*\$21\.00\/hour/,
+    );
     expect(r.confirmation_token).not.toBe(ask.confirmation_token);
     expect(h.emulator.liveInstances()).toHaveLength(0);
-    const done = sc<{ status: string; quote: { usd_per_hour: number } }>(await h.call('create_vm', { ...GPU, confirmation_token: r.confirmation_token }));
+    const done = sc<{ status: string; quote: { usd_per_hour: number } }>(
+      await h.call('create_vm', { ...GPU, confirmation_token: r.confirmation_token }),
+    );
     expect(done).toMatchObject({ status: 'created', quote: { usd_per_hour: 21 } });
   });
 
   it('a price that fell does not ask again', async () => {
     const asked: string[] = [];
-    h = await startHarness({ elicit: (r) => (asked.push(r.params.message), { action: 'accept', content: { approve: true } }) });
+    h = await startHarness({
+      elicit: (r) => (asked.push(r.params.message), { action: 'accept', content: { approve: true } }),
+    });
     priceRisesAfter(h, 1, 10);
     expect(sc<{ status: string }>(await h.call('create_vm', GPU)).status).toBe('created');
     expect(asked).toHaveLength(1);

@@ -30,16 +30,25 @@ export function configFile(config: unknown): string {
 /** Starts `node dist/index.js ARGS` with exactly `env` (plus PATH and HOME) and connects a client to it. */
 export async function startCli(args: string[], env: Record<string, string>): Promise<CliServer> {
   const transport = new StdioClientTransport({
-    command: process.execPath, args: [CLI, ...args], stderr: 'pipe',
-    env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '/tmp', COMPUTE_MCP_EMULATOR_PACE: 'instant', ...env },
+    command: process.execPath,
+    args: [CLI, ...args],
+    stderr: 'pipe',
+    env: {
+      PATH: process.env.PATH ?? '',
+      HOME: process.env.HOME ?? '/tmp',
+      COMPUTE_MCP_EMULATOR_PACE: 'instant',
+      ...env,
+    },
   });
   const stderr: string[] = [];
   transport.stderr?.on('data', (d) => stderr.push(String(d)));
   const client = new Client({ name: 'process-test', version: '0' });
   await client.connect(transport);
   return {
-    client, stderr,
-    call: async (name, a = {}) => (await client.callTool({ name, arguments: a }, undefined, { timeout: 60_000 })) as CallToolResult,
+    client,
+    stderr,
+    call: async (name, a = {}) =>
+      (await client.callTool({ name, arguments: a }, undefined, { timeout: 60_000 })) as CallToolResult,
     close: () => client.close(),
   };
 }

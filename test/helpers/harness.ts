@@ -1,14 +1,24 @@
 /** A real SDK Client connected over InMemoryTransport to a real server, whose Genesis adapter talks to the emulator. */
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { InMemoryTransport } from '@modelcontextprotocol/sdk/inMemory.js';
-import { ElicitRequestSchema, type CallToolResult, type ElicitRequest, type ElicitResult } from '@modelcontextprotocol/sdk/types.js';
+import {
+  ElicitRequestSchema,
+  type CallToolResult,
+  type ElicitRequest,
+  type ElicitResult,
+} from '@modelcontextprotocol/sdk/types.js';
 import { parseConfig, type Config } from '../../src/config.js';
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ConfirmationTokens } from '../../src/guardrails/token.js';
 import { StateDir } from '../../src/state/dir.js';
-import { DEFAULT_TOKEN, DEMO_PRICES, GenesisEmulator, type GenesisEmulatorOptions } from '../../src/providers/genesiscloud/emulator.js';
+import {
+  DEFAULT_TOKEN,
+  DEMO_PRICES,
+  GenesisEmulator,
+  type GenesisEmulatorOptions,
+} from '../../src/providers/genesiscloud/emulator.js';
 import { ProviderSet } from '../../src/providers/index.js';
 import { MithrilEmulator } from '../../src/providers/mithril/emulator.js';
 import { createServer } from '../../src/server.js';
@@ -61,27 +71,58 @@ export async function startHarness(opts: HarnessOptions = {}): Promise<Harness> 
   const config = parseConfig(opts.config ?? {});
   const { log, lines } = memoryLogger();
   const providers = new ProviderSet({
-    env: opts.live ? { GENESISCLOUD_API_TOKEN: opts.live.token, GENESISCLOUD_BASE_URL: emulator.baseUrl } : (opts.env ?? {}),
+    env: opts.live
+      ? { GENESISCLOUD_API_TOKEN: opts.live.token, GENESISCLOUD_BASE_URL: emulator.baseUrl }
+      : (opts.env ?? {}),
     config,
     log,
     emulated: opts.live
       ? undefined
       : {
-          genesiscloud: { baseUrl: emulator.baseUrl, env: { GENESISCLOUD_API_TOKEN: opts.emulator?.token ?? DEFAULT_TOKEN }, demoPrices: opts.demoPrices ?? DEMO_PRICES },
-          ...(mithril ? { mithril: { baseUrl: mithril.baseUrl, env: { MITHRIL_API_KEY: mithril.key, MITHRIL_PROJECT: mithril.project } } } : {}),
+          genesiscloud: {
+            baseUrl: emulator.baseUrl,
+            env: { GENESISCLOUD_API_TOKEN: opts.emulator?.token ?? DEFAULT_TOKEN },
+            demoPrices: opts.demoPrices ?? DEMO_PRICES,
+          },
+          ...(mithril
+            ? {
+                mithril: {
+                  baseUrl: mithril.baseUrl,
+                  env: { MITHRIL_API_KEY: mithril.key, MITHRIL_PROJECT: mithril.project },
+                },
+              }
+            : {}),
         },
-    http: { retry: { baseDelayMs: 5, maxDelayMs: 20, ...opts.retry }, ...(opts.timeouts ? { timeouts: opts.timeouts } : {}) },
+    http: {
+      retry: { baseDelayMs: 5, maxDelayMs: 20, ...opts.retry },
+      ...(opts.timeouts ? { timeouts: opts.timeouts } : {}),
+    },
   });
   const server = createServer({
-    providers, config, log, state, guards: opts.tokens ? { tokens: opts.tokens } : undefined, pollIntervalMs: 10, elicitTimeoutMs: opts.elicitTimeoutMs,
+    providers,
+    config,
+    log,
+    state,
+    guards: opts.tokens ? { tokens: opts.tokens } : undefined,
+    pollIntervalMs: 10,
+    elicitTimeoutMs: opts.elicitTimeoutMs,
     lostCreateLookup: opts.lostCreateLookup ?? { attempts: 3, delayMs: 50 },
   });
   const [ct, st] = InMemoryTransport.createLinkedPair();
-  const client = new Client({ name: 'test', version: '0' }, { capabilities: opts.elicit ? { elicitation: { form: {} } } : {} });
+  const client = new Client(
+    { name: 'test', version: '0' },
+    { capabilities: opts.elicit ? { elicitation: { form: {} } } : {} },
+  );
   if (opts.elicit) client.setRequestHandler(ElicitRequestSchema, (req) => opts.elicit!(req));
   await Promise.all([server.connect(st), client.connect(ct)]);
   return {
-    client, emulator, mithril, providers, config, state, logLines: lines,
+    client,
+    emulator,
+    mithril,
+    providers,
+    config,
+    state,
+    logLines: lines,
     call: async (name, args = {}) => (await client.callTool({ name, arguments: args })) as CallToolResult,
     close: async () => {
       await client.close();

@@ -22,7 +22,13 @@ export function wireServer(auth: string) {
     server.events.on('request:start', async ({ request }) => {
       const u = new URL(request.url);
       const text = await request.clone().text();
-      state.seen.push({ method: request.method, path: u.pathname, query: Object.fromEntries(u.searchParams), auth: request.headers.get('authorization'), body: text ? JSON.parse(text) : undefined });
+      state.seen.push({
+        method: request.method,
+        path: u.pathname,
+        query: Object.fromEntries(u.searchParams),
+        auth: request.headers.get('authorization'),
+        body: text ? JSON.parse(text) : undefined,
+      });
     });
   });
   afterEach(() => {

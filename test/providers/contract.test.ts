@@ -14,12 +14,24 @@ for (const cloud of BUILT_CLOUDS) {
     const emulator = await cloud.emulator({ pace: 'instant' });
     const make = (env: Record<string, string>) =>
       new ProviderSet({
-        env: {}, config: parseConfig({}), log: memoryLogger().log, http: { retry: { baseDelayMs: 5, maxDelayMs: 20 } },
-        emulated: { [cloud.id]: { baseUrl: emulator.baseUrl, env, ...(emulator.demoPrices ? { demoPrices: emulator.demoPrices } : {}) } },
+        env: {},
+        config: parseConfig({}),
+        log: memoryLogger().log,
+        http: { retry: { baseDelayMs: 5, maxDelayMs: 20 } },
+        emulated: {
+          [cloud.id]: {
+            baseUrl: emulator.baseUrl,
+            env,
+            ...(emulator.demoPrices ? { demoPrices: emulator.demoPrices } : {}),
+          },
+        },
       });
     const good = make(emulator.env);
     // Every credential wrong (settings kept): the cloud must refuse it.
-    const bad = make({ ...emulator.env, ...Object.fromEntries(cloud.credentials.map((k) => [k, `wrong-${emulator.env[k]}`])) });
+    const bad = make({
+      ...emulator.env,
+      ...Object.fromEntries(cloud.credentials.map((k) => [k, `wrong-${emulator.env[k]}`])),
+    });
     return {
       provider: good.get(cloud.id),
       withBadCredentials: bad.get(cloud.id),

@@ -78,7 +78,7 @@ export function providerContract(name: string, make: () => Promise<ContractSubje
       expect(s.liveCount()).toBe(0);
     });
 
-    it('creates one VM that lists with its plan\'s name, type and region, gets and reaches running', async () => {
+    it("creates one VM that lists with its plan's name, type and region, gets and reaches running", async () => {
       const plan = await s.provider.planCreate(s.createRequest('contract-vm'));
       const inst = await s.provider.create(plan);
       expect(['pending', 'running']).toContain(inst.status);
@@ -87,13 +87,20 @@ export function providerContract(name: string, make: () => Promise<ContractSubje
       expect(running!.id).toBe(inst.id);
       // The gate relies on it: what the human approved is what the cloud shows (and a lost create is found by it).
       const page = await s.provider.listInstances();
-      expect(page.items.find((i) => i.id === inst.id)).toMatchObject({ name: plan.name, instance_type: plan.instance_type.id, region: plan.region });
+      expect(page.items.find((i) => i.id === inst.id)).toMatchObject({
+        name: plan.name,
+        instance_type: plan.instance_type.id,
+        region: plan.region,
+      });
     });
 
     it('refuses a field it cannot use before anything is sent', async () => {
       for (const extra of s.unusable) {
         const before = s.emulator.requests.filter((r) => r.method !== 'GET').length;
-        await expect(s.provider.planCreate({ ...s.createRequest('unusable'), ...extra }), JSON.stringify(extra)).rejects.toMatchObject({ code: 'INVALID_INPUT' });
+        await expect(
+          s.provider.planCreate({ ...s.createRequest('unusable'), ...extra }),
+          JSON.stringify(extra),
+        ).rejects.toMatchObject({ code: 'INVALID_INPUT' });
         expect(s.emulator.requests.filter((r) => r.method !== 'GET')).toHaveLength(before);
       }
       expect(s.liveCount()).toBe(0);
@@ -102,7 +109,10 @@ export function providerContract(name: string, make: () => Promise<ContractSubje
     it('maps an unknown cloud status to unknown and keeps the raw value', async () => {
       const inst = await create();
       s.setRawStatus(inst.id, 'some_new_status');
-      expect(await s.provider.getInstance(inst.id)).toMatchObject({ status: 'unknown', provider_status: 'some_new_status' });
+      expect(await s.provider.getInstance(inst.id)).toMatchObject({
+        status: 'unknown',
+        provider_status: 'some_new_status',
+      });
     });
 
     it('pages through instances without losing or repeating any', async () => {
@@ -123,7 +133,12 @@ export function providerContract(name: string, make: () => Promise<ContractSubje
     });
 
     /** Each optional capability: exercised when the cloud has it; refused with its own sentence, sending nothing, when not. */
-    const optional = (cap: CapabilityName, what: string, op: (p: Provider) => ((...a: never[]) => unknown) | undefined, exercise: () => Promise<void>) =>
+    const optional = (
+      cap: CapabilityName,
+      what: string,
+      op: (p: Provider) => ((...a: never[]) => unknown) | undefined,
+      exercise: () => Promise<void>,
+    ) =>
       it(`${what}, or refuses it with the capability's sentence`, async () => {
         const c = s.provider.capabilities[cap];
         if (!isUnsupported(c)) {
@@ -132,41 +147,66 @@ export function providerContract(name: string, make: () => Promise<ContractSubje
         }
         expect(c.unsupported.length).toBeGreaterThan(20); // a sentence: why, and what to do instead
         const before = s.emulator.requests.length;
-        expect(() => need(s.provider, cap, what, op(s.provider))).toThrow(expect.objectContaining({ code: 'UNSUPPORTED', message: expect.stringContaining(c.unsupported) }));
+        expect(() => need(s.provider, cap, what, op(s.provider))).toThrow(
+          expect.objectContaining({ code: 'UNSUPPORTED', message: expect.stringContaining(c.unsupported) }),
+        );
         expect(s.emulator.requests.length).toBe(before);
       });
 
-    optional('pause', 'pauses and resumes, a second pause or resume being an honest no-op', (p) => p.pause, async () => {
-      const inst = await create();
-      await waitFor(s.provider, inst.id, 'running');
-      expect((await s.provider.pause!([inst.id]))[0]).toMatchObject({ id: inst.id, result: 'paused' });
-      expect((await s.provider.pause!([inst.id]))[0]).toMatchObject({ id: inst.id, result: 'already_paused' });
-      await waitFor(s.provider, inst.id, 'paused');
-      expect((await s.provider.resume!([inst.id]))[0]).toMatchObject({ id: inst.id, result: 'resumed' });
-      expect((await s.provider.resume!([inst.id]))[0]).toMatchObject({ id: inst.id, result: 'already_running' });
-      await waitFor(s.provider, inst.id, 'running');
-      // A batch: one result per id, in order, including unknown ids.
-      const r = await s.provider.pause!([inst.id, 'does-not-exist']);
-      expect(r.map((x) => [x.id, x.result])).toEqual([[inst.id, 'paused'], ['does-not-exist', 'failed']]);
-    });
+    optional(
+      'pause',
+      'pauses and resumes, a second pause or resume being an honest no-op',
+      (p) => p.pause,
+      async () => {
+        const inst = await create();
+        await waitFor(s.provider, inst.id, 'running');
+        expect((await s.provider.pause!([inst.id]))[0]).toMatchObject({ id: inst.id, result: 'paused' });
+        expect((await s.provider.pause!([inst.id]))[0]).toMatchObject({ id: inst.id, result: 'already_paused' });
+        await waitFor(s.provider, inst.id, 'paused');
+        expect((await s.provider.resume!([inst.id]))[0]).toMatchObject({ id: inst.id, result: 'resumed' });
+        expect((await s.provider.resume!([inst.id]))[0]).toMatchObject({ id: inst.id, result: 'already_running' });
+        await waitFor(s.provider, inst.id, 'running');
+        // A batch: one result per id, in order, including unknown ids.
+        const r = await s.provider.pause!([inst.id, 'does-not-exist']);
+        expect(r.map((x) => [x.id, x.result])).toEqual([
+          [inst.id, 'paused'],
+          ['does-not-exist', 'failed'],
+        ]);
+      },
+    );
 
-    optional('resume', 'resumes', (p) => p.resume, async () => {
-      expect(s.provider.capabilities.pause).not.toEqual(expect.objectContaining({ unsupported: expect.anything() }));
-    });
+    optional(
+      'resume',
+      'resumes',
+      (p) => p.resume,
+      async () => {
+        expect(s.provider.capabilities.pause).not.toEqual(expect.objectContaining({ unsupported: expect.anything() }));
+      },
+    );
 
-    optional('snapshot', 'snapshots an instance and lists the snapshot', (p) => p.snapshot, async () => {
-      const inst = await create();
-      await waitFor(s.provider, inst.id, 'running');
-      const snap = await s.provider.snapshot!(inst.id, 'snap-1');
-      expect(snap).toMatchObject({ provider: s.provider.id, name: 'snap-1' });
-      expect((await s.provider.listSnapshots!({ instanceId: inst.id })).map((x) => x.id)).toContain(snap.id);
-    });
+    optional(
+      'snapshot',
+      'snapshots an instance and lists the snapshot',
+      (p) => p.snapshot,
+      async () => {
+        const inst = await create();
+        await waitFor(s.provider, inst.id, 'running');
+        const snap = await s.provider.snapshot!(inst.id, 'snap-1');
+        expect(snap).toMatchObject({ provider: s.provider.id, name: 'snap-1' });
+        expect((await s.provider.listSnapshots!({ instanceId: inst.id })).map((x) => x.id)).toContain(snap.id);
+      },
+    );
 
-    optional('list_images', 'lists images', (p) => p.listImages, async () => {
-      const images = await s.provider.listImages!();
-      expect(images.length).toBeGreaterThan(0);
-      for (const i of images) expect(i.provider).toBe(s.provider.id);
-    });
+    optional(
+      'list_images',
+      'lists images',
+      (p) => p.listImages,
+      async () => {
+        const images = await s.provider.listImages!();
+        expect(images.length).toBeGreaterThan(0);
+        for (const i of images) expect(i.provider).toBe(s.provider.id);
+      },
+    );
 
     it('gives a way in to a running instance', async () => {
       const inst = await create();
@@ -185,22 +225,44 @@ export function providerContract(name: string, make: () => Promise<ContractSubje
     });
 
     it('answers NOT_FOUND for an unknown id', async () => {
-      await expect(s.provider.getInstance('no-such-instance')).rejects.toMatchObject({ code: 'NOT_FOUND', provider: s.provider.id });
+      await expect(s.provider.getInstance('no-such-instance')).rejects.toMatchObject({
+        code: 'NOT_FOUND',
+        provider: s.provider.id,
+      });
     });
 
     it('retries a read after 429 with Retry-After, and succeeds', async () => {
       const inst = await create();
-      s.emulator.injectFault({ method: s.readCall.method, path: s.readCall.path, status: 429, headers: { 'retry-after': '1' }, times: 1 });
+      s.emulator.injectFault({
+        method: s.readCall.method,
+        path: s.readCall.path,
+        status: 429,
+        headers: { 'retry-after': '1' },
+        times: 1,
+      });
       const started = Date.now();
       expect((await s.provider.getInstance(inst.id)).id).toBe(inst.id);
       expect(Date.now() - started).toBeGreaterThanOrEqual(900);
-      expect(s.emulator.requests.filter((r) => r.method === s.readCall.method && s.readCall.path.test(r.path) && r.status === 429)).toHaveLength(1);
+      expect(
+        s.emulator.requests.filter(
+          (r) => r.method === s.readCall.method && s.readCall.path.test(r.path) && r.status === 429,
+        ),
+      ).toHaveLength(1);
     });
 
     it('surfaces RATE_LIMITED with the delay when 429s persist', async () => {
       const inst = await create();
-      s.emulator.injectFault({ method: s.readCall.method, path: s.readCall.path, status: 429, headers: { 'retry-after': '120' }, times: 0 });
-      await expect(s.provider.getInstance(inst.id)).rejects.toMatchObject({ code: 'RATE_LIMITED', retryAfterMs: 120_000 });
+      s.emulator.injectFault({
+        method: s.readCall.method,
+        path: s.readCall.path,
+        status: 429,
+        headers: { 'retry-after': '120' },
+        times: 0,
+      });
+      await expect(s.provider.getInstance(inst.id)).rejects.toMatchObject({
+        code: 'RATE_LIMITED',
+        retryAfterMs: 120_000,
+      });
     });
 
     it('never re-sends a create that failed with 503, and creates nothing', async () => {

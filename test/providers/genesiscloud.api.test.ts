@@ -22,8 +22,11 @@ beforeAll(async () => {
   emulator = new GenesisEmulator();
   await emulator.start();
   http = new HttpClient({
-    provider: 'genesiscloud', baseUrl: emulator.baseUrl, headers: () => ({ authorization: `Bearer ${DEFAULT_TOKEN}` }),
-    parseError: (b) => ErrorBody.parse(b), retry: { baseDelayMs: 1, maxDelayMs: 2 },
+    provider: 'genesiscloud',
+    baseUrl: emulator.baseUrl,
+    headers: () => ({ authorization: `Bearer ${DEFAULT_TOKEN}` }),
+    parseError: (b) => ErrorBody.parse(b),
+    retry: { baseDelayMs: 1, maxDelayMs: 2 },
   });
   provider = new GenesisCloudProvider({ http });
 });
@@ -36,7 +39,10 @@ afterAll(async () => {
 async function api(method: string, path: string, body?: unknown): Promise<{ status: number; body: unknown }> {
   const res = await fetch(`${emulator.baseUrl}/compute/v1${path}`, {
     method,
-    headers: { authorization: `Bearer ${DEFAULT_TOKEN}`, ...(body === undefined ? {} : { 'content-type': 'application/json' }) },
+    headers: {
+      authorization: `Bearer ${DEFAULT_TOKEN}`,
+      ...(body === undefined ? {} : { 'content-type': 'application/json' }),
+    },
     ...(body === undefined ? {} : { body: JSON.stringify(body) }),
   });
   const text = await res.text();
@@ -44,7 +50,12 @@ async function api(method: string, path: string, body?: unknown): Promise<{ stat
 }
 
 async function createVm(name: string, region?: string) {
-  const plan = await provider.planCreate({ instance_type: CPU, name, ssh_public_key: KEY, ...(region ? { region } : {}) });
+  const plan = await provider.planCreate({
+    instance_type: CPU,
+    name,
+    ssh_public_key: KEY,
+    ...(region ? { region } : {}),
+  });
   return provider.create(plan);
 }
 
@@ -69,9 +80,13 @@ describe('regions come from the API, not a constant list', () => {
 
   it('refuses a region the cloud does not offer with a sentence derived from its answer', async () => {
     const before = emulator.liveInstances().length;
-    await expect(provider.planCreate({ instance_type: CPU, name: 'x', ssh_public_key: KEY, region: 'MARS-1' })).rejects.toMatchObject({
+    await expect(
+      provider.planCreate({ instance_type: CPU, name: 'x', ssh_public_key: KEY, region: 'MARS-1' }),
+    ).rejects.toMatchObject({
       code: 'INVALID_INPUT',
-      message: expect.stringContaining('Genesis Cloud does not offer region "MARS-1" (GET /compute/v1/availability/MARS-1/instances failed with HTTP 404'),
+      message: expect.stringContaining(
+        'Genesis Cloud does not offer region "MARS-1" (GET /compute/v1/availability/MARS-1/instances failed with HTTP 404',
+      ),
       hint: expect.stringContaining(NEW_REGION),
     });
     expect(emulator.liveInstances()).toHaveLength(before);
@@ -86,13 +101,18 @@ describe('termination protection', () => {
 
     // The emulator refuses as the seed says ("not possible to destroy the instance until it's switched to false").
     const raw = await api('DELETE', `/instances/${inst.id}`);
-    expect(raw).toMatchObject({ status: 400, body: { code: 'instance_protected', message: expect.stringContaining('until is_protected is switched to false') } });
+    expect(raw).toMatchObject({
+      status: 400,
+      body: { code: 'instance_protected', message: expect.stringContaining('until is_protected is switched to false') },
+    });
 
     const e = await provider.delete(inst.id).catch((x: unknown) => x);
     expect(e).toMatchObject({
       code: 'CONFLICT',
       message: expect.stringContaining(`instance ${inst.id} has termination protection on (is_protected: true)`),
-      hint: expect.stringMatching(/Genesis Cloud console, or send PATCH \/compute\/v1\/instances\/\S+ with \{"is_protected": false\}; then call delete_vm again\./),
+      hint: expect.stringMatching(
+        /Genesis Cloud console, or send PATCH \/compute\/v1\/instances\/\S+ with \{"is_protected": false\}; then call delete_vm again\./,
+      ),
     });
     expect(emulator.liveInstances().some((i) => i.id === inst.id && i.status !== 'deleting')).toBe(true);
 
@@ -102,7 +122,14 @@ describe('termination protection', () => {
 });
 
 describe('create password (seed: "minimum length of 16 characters")', () => {
-  const body = (password: unknown) => ({ name: 'pw', hostname: 'pw', type: CPU, region: 'NORD-NO-KRS-1', image: 'ubuntu-22.04', password });
+  const body = (password: unknown) => ({
+    name: 'pw',
+    hostname: 'pw',
+    type: CPU,
+    region: 'NORD-NO-KRS-1',
+    image: 'ubuntu-22.04',
+    password,
+  });
 
   it.each([
     ['Abcdef12', 'minimum length of 16'], // 8 characters: fine for the OpenAPI rule, short for the seed's

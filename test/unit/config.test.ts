@@ -10,24 +10,41 @@ describe('config', () => {
     expect(c.policy.confirm).toEqual({ gpu: 'always', aboveUsdPerHour: 0.5, delete: 'always', fallback: 'token' });
     // off loopback an unset fallback is deny; an explicit one is kept
     expect(parseConfig({}, 'config', { remote: true }).policy.confirm.fallback).toBe('deny');
-    expect(parseConfig({ policy: { confirm: { fallback: 'token' } } }, 'config', { remote: true }).policy.confirm.fallback).toBe('token');
+    expect(
+      parseConfig({ policy: { confirm: { fallback: 'token' } } }, 'config', { remote: true }).policy.confirm.fallback,
+    ).toBe('token');
     expect(c.policy.allow.providers).toEqual(['*']);
     expect(c.enabledTools).toBeNull();
   });
 
   it('accepts the SPEC example', () => {
     const c = parseConfig({
-      policy: { readOnly: false, disableDestructive: false, confirm: { gpu: 'always', aboveUsdPerHour: 0.5, delete: 'always', fallback: 'token' },
-        autoApprove: { maxUsdPerHour: 0 }, limits: { maxUsdPerHourPerVm: 40, maxUsdPerHourTotal: 80, maxGpusTotal: 16, maxInstances: 10, maxLifetimeHours: 72 },
-        allow: { providers: ['*'], regions: ['*'], instanceTypes: ['*'] } },
-      prices: { genesiscloud: { 'vcpu-4_memory-12g_disk-80g_nvidia3080-1': 0.35 } }, enabledTools: null, disabledTools: [],
+      policy: {
+        readOnly: false,
+        disableDestructive: false,
+        confirm: { gpu: 'always', aboveUsdPerHour: 0.5, delete: 'always', fallback: 'token' },
+        autoApprove: { maxUsdPerHour: 0 },
+        limits: {
+          maxUsdPerHourPerVm: 40,
+          maxUsdPerHourTotal: 80,
+          maxGpusTotal: 16,
+          maxInstances: 10,
+          maxLifetimeHours: 72,
+        },
+        allow: { providers: ['*'], regions: ['*'], instanceTypes: ['*'] },
+      },
+      prices: { genesiscloud: { 'vcpu-4_memory-12g_disk-80g_nvidia3080-1': 0.35 } },
+      enabledTools: null,
+      disabledTools: [],
     });
     expect(c.policy.limits.maxInstances).toBe(10);
     expect(c.prices.genesiscloud?.['vcpu-4_memory-12g_disk-80g_nvidia3080-1']).toBe(0.35);
   });
 
   it('names every bad field', () => {
-    expect(() => parseConfig({ policy: { confirm: { gpu: 'maybe' }, limits: { maxInstances: -1 } }, pricez: {} })).toThrowError(ConfigError);
+    expect(() =>
+      parseConfig({ policy: { confirm: { gpu: 'maybe' }, limits: { maxInstances: -1 } }, pricez: {} }),
+    ).toThrowError(ConfigError);
     try {
       parseConfig({ policy: { confirm: { gpu: 'maybe' }, limits: { maxInstances: -1 } }, pricez: {} });
     } catch (e) {

@@ -9,7 +9,9 @@ import { CLOUDS } from '../../src/providers/clouds.js';
 
 const SRC = join(import.meta.dirname, '../../src');
 const files = (dir: string): string[] =>
-  readdirSync(dir).flatMap((f) => (statSync(join(dir, f)).isDirectory() ? files(join(dir, f)) : f.endsWith('.ts') ? [join(dir, f)] : []));
+  readdirSync(dir).flatMap((f) =>
+    statSync(join(dir, f)).isDirectory() ? files(join(dir, f)) : f.endsWith('.ts') ? [join(dir, f)] : [],
+  );
 const ALL = files(SRC).map((f) => ({ path: relative(SRC, f), text: readFileSync(f, 'utf8') }));
 const TABLE = 'providers/clouds.ts';
 
@@ -30,17 +32,28 @@ describe('layout', () => {
   it('tools import nothing from http/, guardrails nothing from providers/', () => {
     const imports = (f: { text: string }) => [...f.text.matchAll(/from '([^']+)'/g)].map((m) => m[1]!);
     const bad = ALL.flatMap((f) => {
-      if (f.path.startsWith('tools/')) return imports(f).filter((i) => i.startsWith('../http/')).map((i) => `${f.path} → ${i}`);
-      if (f.path.startsWith('guardrails/')) return imports(f).filter((i) => i.startsWith('../providers/')).map((i) => `${f.path} → ${i}`);
+      if (f.path.startsWith('tools/'))
+        return imports(f)
+          .filter((i) => i.startsWith('../http/'))
+          .map((i) => `${f.path} → ${i}`);
+      if (f.path.startsWith('guardrails/'))
+        return imports(f)
+          .filter((i) => i.startsWith('../providers/'))
+          .map((i) => `${f.path} → ${i}`);
       return [];
     });
     expect(bad).toEqual([]);
   });
 
   it('every cloud folder is in the table, and every built cloud in the table has a folder with its module', () => {
-    const folders = readdirSync(join(SRC, 'providers')).filter((f) => statSync(join(SRC, 'providers', f)).isDirectory());
+    const folders = readdirSync(join(SRC, 'providers')).filter((f) =>
+      statSync(join(SRC, 'providers', f)).isDirectory(),
+    );
     const built = CLOUDS.filter((c) => !('planned' in c)).map((c) => c.id);
     expect(folders.sort()).toEqual([...built].sort());
-    for (const id of built) expect(readFileSync(join(SRC, 'providers', id, 'index.ts'), 'utf8')).toMatch(new RegExp(`export const \\w+: CloudModule`));
+    for (const id of built)
+      expect(readFileSync(join(SRC, 'providers', id, 'index.ts'), 'utf8')).toMatch(
+        new RegExp(`export const \\w+: CloudModule`),
+      );
   });
 });

@@ -8,7 +8,8 @@ import { FileLock } from '../../src/state/lock.js';
 
 const lockFile = () => join(mkdtempSync(join(tmpdir(), 'lock-')), 'spend.lock');
 /** The pid of a process that has exited: nobody holds anything under it any more. */
-const deadPid = () => spawnSync(process.execPath, ['-e', 'process.stdout.write(String(process.pid))'], { encoding: 'utf8' }).stdout;
+const deadPid = () =>
+  spawnSync(process.execPath, ['-e', 'process.stdout.write(String(process.pid))'], { encoding: 'utf8' }).stdout;
 
 describe('FileLock', () => {
   it('lets one holder in at a time, across lock objects (as across processes), and removes its file after', async () => {
@@ -51,7 +52,9 @@ describe('FileLock', () => {
     const owner = JSON.parse(await import('node:fs').then((fs) => fs.readFileSync(file, 'utf8'))) as { tag: string };
     writeFileSync(file, JSON.stringify({ pid: Number(deadPid()), host: 'another-host', tag: owner.tag }));
     const before = statSync(file).mtimeMs;
-    await expect(new FileLock(file, { timeoutMs: 400, staleMs: 100 }).run(async () => 'stolen')).rejects.toThrow(/too long/);
+    await expect(new FileLock(file, { timeoutMs: 400, staleMs: 100 }).run(async () => 'stolen')).rejects.toThrow(
+      /too long/,
+    );
     expect(statSync(file).mtimeMs).toBeGreaterThan(before); // touched while we waited
     release();
     await held;
@@ -61,7 +64,9 @@ describe('FileLock', () => {
     const file = lockFile();
     writeFileSync(file, JSON.stringify({ pid: process.pid, host: hostname(), tag: 'someone-else' }));
     let ran = false;
-    await expect(new FileLock(file, { timeoutMs: 150 }).run(async () => (ran = true))).rejects.toThrow(/another compute-mcp process has held the spend lock for too long; nothing was done/);
+    await expect(new FileLock(file, { timeoutMs: 150 }).run(async () => (ran = true))).rejects.toThrow(
+      /another compute-mcp process has held the spend lock for too long; nothing was done/,
+    );
     expect(ran).toBe(false);
     expect(existsSync(file)).toBe(true); // a live holder's lock is never broken
   });
@@ -69,7 +74,9 @@ describe('FileLock', () => {
   it('treats an unreadable lock file as abandoned only once it is old', async () => {
     const file = lockFile();
     writeFileSync(file, 'garbage');
-    await expect(new FileLock(file, { timeoutMs: 100, staleMs: 60_000 }).run(async () => 1)).rejects.toThrow(/too long/);
+    await expect(new FileLock(file, { timeoutMs: 100, staleMs: 60_000 }).run(async () => 1)).rejects.toThrow(
+      /too long/,
+    );
     const old = new Date(Date.now() - 120_000);
     utimesSync(file, old, old);
     expect(await new FileLock(file, { timeoutMs: 1_000, staleMs: 60_000 }).run(async () => 2)).toBe(2);

@@ -6,7 +6,8 @@ describe('Mithril map', () => {
   it('reads a batch entry as a status string, an object with status, or nothing', () => {
     expect(batchEntryStatus('STATUS_STOPPING')).toBe('STATUS_STOPPING');
     expect(batchEntryStatus({ fid: 'inst_a', status: 'STATUS_CONFIRMED' })).toBe('STATUS_CONFIRMED');
-    for (const v of [null, undefined, '', 42, {}, { status: 7 }, ['STATUS_PAUSED']]) expect(batchEntryStatus(v)).toBeUndefined();
+    for (const v of [null, undefined, '', 42, {}, { status: 7 }, ['STATUS_PAUSED']])
+      expect(batchEntryStatus(v)).toBeUndefined();
   });
 
   it('one rule for "already there": pause = stopping or paused; resume = pending, starting or running', () => {

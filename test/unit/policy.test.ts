@@ -6,20 +6,43 @@ import { globMatch } from '../../src/guardrails/glob.js';
 import type { CreatePlan } from '../../src/domain/model.js';
 
 const q = (over: Partial<Quote> = {}): Quote => ({
-  provider: 'genesiscloud', instance_type: 'vcpu-2_memory-4g_disk-80g', region: 'NORD-NO-KRS-1', image: 'ubuntu-22.04',
-  gpu: null, usd_per_hour: 0.04, price_source: 'config', lifetime_hours: null, max_total_usd: null, ...over,
+  provider: 'genesiscloud',
+  instance_type: 'vcpu-2_memory-4g_disk-80g',
+  region: 'NORD-NO-KRS-1',
+  image: 'ubuntu-22.04',
+  gpu: null,
+  usd_per_hour: 0.04,
+  price_source: 'config',
+  lifetime_hours: null,
+  max_total_usd: null,
+  ...over,
 });
 const policy = (p: unknown = {}) => parseConfig({ policy: p }).policy;
 
 describe('decideCreate', () => {
   it.each([
     ['a cheap CPU VM is allowed', q(), {}, 'allow'],
-    ['a GPU VM needs a yes', q({ gpu: { model: 'H100', count: 8 } , usd_per_hour: 17 }), {}, 'confirm'],
+    ['a GPU VM needs a yes', q({ gpu: { model: 'H100', count: 8 }, usd_per_hour: 17 }), {}, 'confirm'],
     ['an unknown price needs a yes', q({ usd_per_hour: null, price_source: null }), {}, 'confirm'],
     ['a CPU VM above aboveUsdPerHour needs a yes', q({ usd_per_hour: 0.6 }), {}, 'confirm'],
-    ['confirm.gpu never lets a cheap GPU VM through', q({ gpu: { model: 'RTX 3080', count: 1 }, usd_per_hour: 0.35 }), { confirm: { gpu: 'never' } }, 'allow'],
-    ['autoApprove covers a GPU VM under its price', q({ gpu: { model: 'RTX 3080', count: 1 }, usd_per_hour: 0.35 }), { autoApprove: { maxUsdPerHour: 0.4 } }, 'allow'],
-    ['autoApprove never covers an unknown price', q({ gpu: { model: 'RTX 3080', count: 1 }, usd_per_hour: null }), { autoApprove: { maxUsdPerHour: 5 } }, 'confirm'],
+    [
+      'confirm.gpu never lets a cheap GPU VM through',
+      q({ gpu: { model: 'RTX 3080', count: 1 }, usd_per_hour: 0.35 }),
+      { confirm: { gpu: 'never' } },
+      'allow',
+    ],
+    [
+      'autoApprove covers a GPU VM under its price',
+      q({ gpu: { model: 'RTX 3080', count: 1 }, usd_per_hour: 0.35 }),
+      { autoApprove: { maxUsdPerHour: 0.4 } },
+      'allow',
+    ],
+    [
+      'autoApprove never covers an unknown price',
+      q({ gpu: { model: 'RTX 3080', count: 1 }, usd_per_hour: null }),
+      { autoApprove: { maxUsdPerHour: 5 } },
+      'confirm',
+    ],
     ['read-only denies', q(), { readOnly: true }, 'deny'],
     ['a provider outside the allow-list is denied', q(), { allow: { providers: ['mithril'] } }, 'deny'],
     ['a region glob matches', q(), { allow: { regions: ['NORD-*'] } }, 'allow'],
@@ -44,7 +67,13 @@ describe('decideDelete', () => {
 });
 
 describe('quotes', () => {
-  const plan = { provider: 'genesiscloud', instance_type: { id: 't', gpu: { model: 'H100', count: 8 } }, region: 'R', image: 'i', price: { usd_per_hour: 0.1, source: 'config' } } as unknown as CreatePlan;
+  const plan = {
+    provider: 'genesiscloud',
+    instance_type: { id: 't', gpu: { model: 'H100', count: 8 } },
+    region: 'R',
+    image: 'i',
+    price: { usd_per_hour: 0.1, source: 'config' },
+  } as unknown as CreatePlan;
   it('computes the cap in micro-dollars without float drift', () => {
     expect(0.1 * 3).not.toBe(0.3);
     expect(makeQuote(plan, 3).max_total_usd).toBe(0.3);
@@ -55,14 +84,22 @@ describe('quotes', () => {
     expect(makeQuote({ ...plan, price: { usd_per_hour: null, source: null } }, 2).max_total_usd).toBeNull();
   });
   it('summarises GPUs, price and lifetime, and says when the price is unknown', () => {
-    expect(quoteSummary(makeQuote(plan, 2), { name: 'x' })).toBe('Create on genesiscloud: t (8× H100) in R, $0.10/hour (price from your config), planned for 2 h (about $0.20); it bills until paused or deleted. Name: "x".');
-    expect(quoteSummary(makeQuote({ ...plan, price: { usd_per_hour: null, source: null } }, null), { name: 'x' })).toContain('price unknown, no lifetime set: it bills until deleted');
+    expect(quoteSummary(makeQuote(plan, 2), { name: 'x' })).toBe(
+      'Create on genesiscloud: t (8× H100) in R, $0.10/hour (price from your config), planned for 2 h (about $0.20); it bills until paused or deleted. Name: "x".',
+    );
+    expect(
+      quoteSummary(makeQuote({ ...plan, price: { usd_per_hour: null, source: null } }, null), { name: 'x' }),
+    ).toContain('price unknown, no lifetime set: it bills until deleted');
   });
 });
 
 describe('globMatch', () => {
   it.each([
-    ['*', 'anything', true], ['NORD-*', 'NORD-NO-KRS-1', true], ['nord-*', 'NORD-NO-KRS-1', true],
-    ['EUC-?E-*', 'EUC-DE-MUC-1', true], ['EUC-*', 'NORD-NO-KRS-1', false], ['a.b', 'axb', false],
+    ['*', 'anything', true],
+    ['NORD-*', 'NORD-NO-KRS-1', true],
+    ['nord-*', 'NORD-NO-KRS-1', true],
+    ['EUC-?E-*', 'EUC-DE-MUC-1', true],
+    ['EUC-*', 'NORD-NO-KRS-1', false],
+    ['a.b', 'axb', false],
   ])('%s vs %s', (p, v, r) => expect(globMatch(p, v)).toBe(r));
 });

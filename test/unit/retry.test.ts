@@ -10,7 +10,9 @@ describe('parseRetryAfter', () => {
     ['HTTP-date in the past clamps to 0', 'Fri, 27 Nov 2026 09:59:00 GMT', 0],
   ])('reads %s', (_n, value, ms) => expect(parseRetryAfter(value, now)).toBe(ms));
 
-  it.each([[null], [undefined], [''], ['soon'], ['-5']])('ignores %j', (v) => expect(parseRetryAfter(v as string, now)).toBeUndefined());
+  it.each([[null], [undefined], [''], ['soon'], ['-5']])('ignores %j', (v) =>
+    expect(parseRetryAfter(v as string, now)).toBeUndefined(),
+  );
 });
 
 describe('backoffDelay', () => {
@@ -26,12 +28,22 @@ describe('backoffDelay', () => {
 describe('collectPages', () => {
   it('reads the first page even without a cursor, then follows next until it ends', async () => {
     const { collectPages } = await import('../../src/domain/paging.js');
-    const pages: Record<string, { items: number[]; next?: string }> = { start: { items: [1, 2], next: 'b' }, b: { items: [3], next: 'c' }, c: { items: [4] } };
-    expect(await collectPages('genesiscloud', undefined as string | undefined, async (c) => pages[c ?? 'start']!)).toEqual([1, 2, 3, 4]);
-    expect(await collectPages('genesiscloud', 1, async (p) => ({ items: [p], next: p < 3 ? p + 1 : undefined }))).toEqual([1, 2, 3]);
+    const pages: Record<string, { items: number[]; next?: string }> = {
+      start: { items: [1, 2], next: 'b' },
+      b: { items: [3], next: 'c' },
+      c: { items: [4] },
+    };
+    expect(
+      await collectPages('genesiscloud', undefined as string | undefined, async (c) => pages[c ?? 'start']!),
+    ).toEqual([1, 2, 3, 4]);
+    expect(
+      await collectPages('genesiscloud', 1, async (p) => ({ items: [p], next: p < 3 ? p + 1 : undefined })),
+    ).toEqual([1, 2, 3]);
   });
   it('stops a listing that never ends', async () => {
     const { collectPages } = await import('../../src/domain/paging.js');
-    await expect(collectPages('genesiscloud', 1, async (p) => ({ items: [p], next: p + 1 }))).rejects.toMatchObject({ code: 'PROVIDER_BAD_RESPONSE' });
+    await expect(collectPages('genesiscloud', 1, async (p) => ({ items: [p], next: p + 1 }))).rejects.toMatchObject({
+      code: 'PROVIDER_BAD_RESPONSE',
+    });
   });
 });

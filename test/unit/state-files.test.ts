@@ -55,7 +55,14 @@ describe('the approval summary', () => {
 });
 
 describe('ledger', () => {
-  const vm = (status: Instance['status']): Instance => ({ provider: 'c', id: 'vm1', name: 'n', status, provider_status: status, instance_type: 't' });
+  const vm = (status: Instance['status']): Instance => ({
+    provider: 'c',
+    id: 'vm1',
+    name: 'n',
+    status,
+    provider_status: status,
+    instance_type: 't',
+  });
   it('a created VM the listing does not show counts in full; paused it still counts as a VM; resumed its GPUs come back', () => {
     const l = new Ledger(new StateDir(fresh()));
     const c = l.claim({ key: 'k', kind: 'create', provider: 'c', gpus: 8, usd_per_hour: 20 });

@@ -6,14 +6,21 @@ import { ConfirmationTokens } from '../../src/guardrails/token.js';
 import { canonicalJson } from '../../src/guardrails/canonical.js';
 import { StateDir } from '../../src/state/dir.js';
 
-const binding = { request: { tool: 'create_vm', args: { provider: 'genesiscloud', name: 'a', lifetime_hours: 2 } }, quote: { usd_per_hour: 17.92, region: 'R' }, usd_per_hour: 17.92 };
+const binding = {
+  request: { tool: 'create_vm', args: { provider: 'genesiscloud', name: 'a', lifetime_hours: 2 } },
+  quote: { usd_per_hour: 17.92, region: 'R' },
+  usd_per_hour: 17.92,
+};
 const tmpState = () => new StateDir(mkdtempSync(join(tmpdir(), 'tok-')));
 
 describe('confirmation tokens', () => {
   it('redeems once for the same binding, whatever the key order', async () => {
     const t = new ConfirmationTokens();
     const { token } = t.issue(binding);
-    const reordered = { quote: { region: 'R', usd_per_hour: 17.92 }, request: { args: { lifetime_hours: 2, name: 'a', provider: 'genesiscloud' }, tool: 'create_vm' } };
+    const reordered = {
+      quote: { region: 'R', usd_per_hour: 17.92 },
+      request: { args: { lifetime_hours: 2, name: 'a', provider: 'genesiscloud' }, tool: 'create_vm' },
+    };
     expect(await t.redeem(token, reordered)).toEqual({ ok: true, nonce: expect.any(String) });
     expect(await t.redeem(token, binding)).toEqual({ ok: false, reason: 'used', nonce: expect.any(String) });
   });
@@ -21,14 +28,23 @@ describe('confirmation tokens', () => {
   it('refuses a changed request and keeps the token usable for the original', async () => {
     const t = new ConfirmationTokens();
     const { token } = t.issue(binding);
-    expect(await t.redeem(token, { ...binding, request: { ...binding.request, args: { ...binding.request.args, lifetime_hours: 3 } } })).toEqual({ ok: false, reason: 'mismatch' });
+    expect(
+      await t.redeem(token, {
+        ...binding,
+        request: { ...binding.request, args: { ...binding.request.args, lifetime_hours: 3 } },
+      }),
+    ).toEqual({ ok: false, reason: 'mismatch' });
     expect((await t.redeem(token, binding)).ok).toBe(true);
   });
 
   it('tells a changed quote apart from changed arguments, naming the approved price', async () => {
     const t = new ConfirmationTokens();
     const { token } = t.issue(binding);
-    expect(await t.redeem(token, { ...binding, quote: { usd_per_hour: 19, region: 'R' } })).toEqual({ ok: false, reason: 'quote_changed', approved_usd_per_hour: 17.92 });
+    expect(await t.redeem(token, { ...binding, quote: { usd_per_hour: 19, region: 'R' } })).toEqual({
+      ok: false,
+      reason: 'quote_changed',
+      approved_usd_per_hour: 17.92,
+    });
   });
 
   it('refuses after 10 minutes', async () => {
@@ -46,7 +62,9 @@ describe('confirmation tokens', () => {
     const { token } = a.issue(binding);
     expect(await b.redeem(token, binding)).toEqual({ ok: false, reason: 'signature' });
     const [p, payload, mac] = token.split('.');
-    const forged = Buffer.from(JSON.stringify({ ...JSON.parse(Buffer.from(payload!, 'base64url').toString()), e: 9e15 })).toString('base64url');
+    const forged = Buffer.from(
+      JSON.stringify({ ...JSON.parse(Buffer.from(payload!, 'base64url').toString()), e: 9e15 }),
+    ).toString('base64url');
     expect(await a.redeem(`${p}.${forged}.${mac}`, binding)).toEqual({ ok: false, reason: 'signature' });
     expect(await a.redeem('nonsense', binding)).toEqual({ ok: false, reason: 'malformed' });
   });
@@ -60,7 +78,10 @@ describe('confirmation tokens', () => {
     const restarted = new ConfirmationTokens({ state });
     expect(await restarted.redeem(t1, binding)).toMatchObject({ ok: false, reason: 'used' }); // no replay after a restart
     expect((await restarted.redeem(t2, binding)).ok).toBe(true); // an unspent token survives it
-    expect(await new ConfirmationTokens({ state: tmpState() }).redeem(t2, binding)).toEqual({ ok: false, reason: 'signature' });
+    expect(await new ConfirmationTokens({ state: tmpState() }).redeem(t2, binding)).toEqual({
+      ok: false,
+      reason: 'signature',
+    });
   });
 });
 

@@ -4,21 +4,46 @@
  */
 import { ComputeError } from '../../domain/errors.js';
 import type {
-  Capabilities, CreatePlan, CreateRequest, Image, Instance, InstanceType, Page, PowerResult, Price,
+  Capabilities,
+  CreatePlan,
+  CreateRequest,
+  Image,
+  Instance,
+  InstanceType,
+  Page,
+  PowerResult,
+  Price,
 } from '../../domain/model.js';
-import { pathSegment, type CallOptions, type IdFormats, type ListOptions, type Provider } from '../../domain/provider.js';
+import {
+  pathSegment,
+  type CallOptions,
+  type IdFormats,
+  type ListOptions,
+  type Provider,
+} from '../../domain/provider.js';
 import type { HttpClient } from '../../http/client.js';
 import { collectPages } from '../../domain/paging.js';
 import { ALREADY, batchPower, deleteIgnoringGone, resolveSshKeys, sshKeyName, type SshKeyPlan } from '../toolkit.js';
 import { GENESIS_REGIONS, GENESIS_TYPES, GENESIS_TYPES_BY_ID, type GenesisTypeRow } from './catalog.js';
-import { SSH_USER, isProtected, toHostname, toImage, toInstance, toInstanceType, toSnapshot, toSnapshotStatus } from './map.js';
+import {
+  SSH_USER,
+  isProtected,
+  toHostname,
+  toImage,
+  toInstance,
+  toInstanceType,
+  toSnapshot,
+  toSnapshotStatus,
+} from './map.js';
 import * as W from './wire.js';
 
 export const GENESIS_CAPABILITIES: Capabilities = {
   pause: true,
   resume: true,
   snapshot: true,
-  console: { differently: 'Genesis Cloud has no web or VNC console; get_console returns the SSH command for the public IP.' },
+  console: {
+    differently: 'Genesis Cloud has no web or VNC console; get_console returns the SSH command for the public IP.',
+  },
   list_images: true,
   regions: true,
 };
@@ -81,7 +106,8 @@ export class GenesisCloudProvider implements Provider {
       () => [] as string[], // the enum alone still works without the images endpoint
     );
     const out = [...GENESIS_REGIONS] as string[];
-    for (const r of [...[...new Set(fromImages)].sort(), ...extra]) if (!out.includes(r) && REGION_FORM.test(r)) out.push(r);
+    for (const r of [...[...new Set(fromImages)].sort(), ...extra])
+      if (!out.includes(r) && REGION_FORM.test(r)) out.push(r);
     return out;
   }
 
@@ -96,14 +122,23 @@ export class GenesisCloudProvider implements Provider {
     const ask = wanted.filter((r) => !byRegion.has(r));
     const answers = await Promise.allSettled(
       ask.map((r) =>
-        this.http.request({ method: 'GET', path: `${API}/availability/${encodeURIComponent(r)}/instances`, schema: W.Availability, signal: opts?.signal }),
+        this.http.request({
+          method: 'GET',
+          path: `${API}/availability/${encodeURIComponent(r)}/instances`,
+          schema: W.Availability,
+          signal: opts?.signal,
+        }),
       ),
     );
     answers.forEach((a, i) => {
       const region = ask[i]!;
       if (a.status === 'fulfilled')
-        byRegion.set(region, { kind: 'answered', types: new Set(a.value.data.availability.instance_types.filter((t) => t.available).map((t) => t.type)) });
-      else if (a.reason instanceof ComputeError && isRefusal(a.reason.status)) byRegion.set(region, { kind: 'refused', error: a.reason });
+        byRegion.set(region, {
+          kind: 'answered',
+          types: new Set(a.value.data.availability.instance_types.filter((t) => t.available).map((t) => t.type)),
+        });
+      else if (a.reason instanceof ComputeError && isRefusal(a.reason.status))
+        byRegion.set(region, { kind: 'refused', error: a.reason });
       else byRegion.set(region, { kind: 'failed' });
     });
     if (!fresh) this.availability = { at: this.now(), byRegion };
@@ -132,13 +167,19 @@ export class GenesisCloudProvider implements Provider {
 
   async listInstanceTypes(opts?: CallOptions & { region?: string }): Promise<InstanceType[]> {
     const avail = await this.availableRegions(opts?.region ? [opts.region] : [], opts);
-    return GENESIS_TYPES.map((row) => this.typeIn(row, avail)).filter((t) => !opts?.region || t.regions.includes(opts.region));
+    return GENESIS_TYPES.map((row) => this.typeIn(row, avail)).filter(
+      (t) => !opts?.region || t.regions.includes(opts.region),
+    );
   }
 
   private async listCloudImages(opts?: CallOptions) {
     return collectPages(this.id, 1, async (page) => {
       const r = await this.http.request({
-        method: 'GET', path: `${API}/images`, query: { type: 'cloud-image', page, per_page: MAX_PER_PAGE }, schema: W.ImageList, signal: opts?.signal,
+        method: 'GET',
+        path: `${API}/images`,
+        query: { type: 'cloud-image', page, per_page: MAX_PER_PAGE },
+        schema: W.ImageList,
+        signal: opts?.signal,
       });
       return { items: r.data.images, next: nextPage(r.data) };
     });
@@ -149,30 +190,54 @@ export class GenesisCloudProvider implements Provider {
     const out: Image[] = images.map(toImage);
     // Snapshots restore by passing their id as `image` (seed 002 "From a snapshot").
     for (const s of snapshots)
-      if (s.status === 'available') out.push({ provider: this.id, id: s.id, name: s.name, kind: 'snapshot', ...(s.region ? { regions: [s.region] } : {}) });
+      if (s.status === 'available')
+        out.push({
+          provider: this.id,
+          id: s.id,
+          name: s.name,
+          kind: 'snapshot',
+          ...(s.region ? { regions: [s.region] } : {}),
+        });
     return out.filter((i) => !opts?.region || !i.regions || i.regions.includes(opts.region));
   }
 
   async listInstances(opts?: ListOptions): Promise<Page<Instance>> {
     const page = opts?.cursor ? Number(opts.cursor) : 1;
     if (!Number.isInteger(page) || page < 1)
-      throw new ComputeError('INVALID_INPUT', `bad cursor ${JSON.stringify(opts?.cursor)}`, { provider: this.id, hint: 'Pass back next_cursor exactly as returned, or omit it.' });
+      throw new ComputeError('INVALID_INPUT', `bad cursor ${JSON.stringify(opts?.cursor)}`, {
+        provider: this.id,
+        hint: 'Pass back next_cursor exactly as returned, or omit it.',
+      });
     const perPage = Math.min(Math.max(opts?.limit ?? 50, 1), MAX_PER_PAGE);
     const r = await this.http.request({
-      method: 'GET', path: `${API}/instances`, query: { page, per_page: perPage }, schema: W.InstanceList, signal: opts?.signal,
+      method: 'GET',
+      path: `${API}/instances`,
+      query: { page, per_page: perPage },
+      schema: W.InstanceList,
+      signal: opts?.signal,
     });
     const next = nextPage(r.data);
-    return { items: r.data.instances.map((w) => toInstance(w, this.price)), ...(next ? { next_cursor: String(next) } : {}) };
+    return {
+      items: r.data.instances.map((w) => toInstance(w, this.price)),
+      ...(next ? { next_cursor: String(next) } : {}),
+    };
   }
 
   async getInstance(id: string, opts?: CallOptions): Promise<Instance> {
-    const r = await this.http.request({ method: 'GET', path: `${API}/instances/${enc(id)}`, schema: W.InstanceEnvelope, signal: opts?.signal });
+    const r = await this.http.request({
+      method: 'GET',
+      path: `${API}/instances/${enc(id)}`,
+      schema: W.InstanceEnvelope,
+      signal: opts?.signal,
+    });
     return toInstance(r.data.instance, this.price);
   }
 
   async planCreate(req: CreateRequest, opts?: CallOptions): Promise<CreatePlan> {
     const row = this.checkCreateRequest(req);
-    const snapshotRegion = req.from_snapshot ? await this.snapshotRegion(req.from_snapshot, req.region, opts) : undefined;
+    const snapshotRegion = req.from_snapshot
+      ? await this.snapshotRegion(req.from_snapshot, req.region, opts)
+      : undefined;
     const { type, region } = await this.chooseRegion(row, req.region ?? snapshotRegion, opts);
     const image = await this.resolveImage(req, region, opts);
     const keys = await this.resolveSshKeys(req.ssh_public_key, opts);
@@ -195,29 +260,57 @@ export class GenesisCloudProvider implements Provider {
     const row = GENESIS_TYPES_BY_ID.get(req.instance_type);
     if (!row)
       throw new ComputeError('INVALID_INPUT', `unknown instance type ${JSON.stringify(req.instance_type)}`, {
-        provider: this.id, hint: 'Pick an id from list_instance_types with provider "genesiscloud".',
+        provider: this.id,
+        hint: 'Pick an id from list_instance_types with provider "genesiscloud".',
       });
     if (req.limit_price_usd !== undefined)
-      throw new ComputeError('INVALID_INPUT', 'Genesis Cloud has fixed prices, not bids: limit_price does not apply', { provider: this.id, hint: 'Drop limit_price.' });
+      throw new ComputeError('INVALID_INPUT', 'Genesis Cloud has fixed prices, not bids: limit_price does not apply', {
+        provider: this.id,
+        hint: 'Drop limit_price.',
+      });
     if (req.disk_gib !== undefined && req.disk_gib < MIN_DISK_GIB)
-      throw new ComputeError('INVALID_INPUT', `disk_gib must be at least ${MIN_DISK_GIB}`, { provider: this.id, hint: `Use ${MIN_DISK_GIB} or more, or omit it.` });
+      throw new ComputeError('INVALID_INPUT', `disk_gib must be at least ${MIN_DISK_GIB}`, {
+        provider: this.id,
+        hint: `Use ${MIN_DISK_GIB} or more, or omit it.`,
+      });
     if (req.startup_script !== undefined && Buffer.byteLength(req.startup_script) > STARTUP_SCRIPT_MAX_BYTES)
-      throw new ComputeError('INVALID_INPUT', 'startup_script is larger than 64 KiB', { provider: this.id, hint: 'Shorten it, or fetch a larger script from inside it.' });
+      throw new ComputeError('INVALID_INPUT', 'startup_script is larger than 64 KiB', {
+        provider: this.id,
+        hint: 'Shorten it, or fetch a larger script from inside it.',
+      });
     // Only the form is checked here (it becomes a path segment); whether the cloud offers it is asked in chooseRegion.
     if (req.region !== undefined && !REGION_FORM.test(req.region))
       throw new ComputeError('INVALID_INPUT', `region ${JSON.stringify(req.region)} is not a Genesis Cloud region id`, {
-        provider: this.id, hint: 'Region ids look like NORD-NO-KRS-1; see the regions in list_instance_types, or omit region.',
+        provider: this.id,
+        hint: 'Region ids look like NORD-NO-KRS-1; see the regions in list_instance_types, or omit region.',
       });
     return row;
   }
 
   /** Step 2: a snapshot restores only in its own region: take that region, or refuse a different one before sending. */
-  private async snapshotRegion(snapshotId: string, wanted: string | undefined, opts?: CallOptions): Promise<string | undefined> {
-    const snap = (await this.http.request({ method: 'GET', path: `${API}/snapshots/${enc(snapshotId)}`, schema: W.SnapshotEnvelope, signal: opts?.signal })).data.snapshot;
+  private async snapshotRegion(
+    snapshotId: string,
+    wanted: string | undefined,
+    opts?: CallOptions,
+  ): Promise<string | undefined> {
+    const snap = (
+      await this.http.request({
+        method: 'GET',
+        path: `${API}/snapshots/${enc(snapshotId)}`,
+        schema: W.SnapshotEnvelope,
+        signal: opts?.signal,
+      })
+    ).data.snapshot;
     if (toSnapshotStatus(snap.status) !== 'available')
-      throw new ComputeError('NOT_READY', `snapshot ${snapshotId} is ${snap.status}`, { provider: this.id, hint: 'Wait until list_snapshots shows it available.' });
+      throw new ComputeError('NOT_READY', `snapshot ${snapshotId} is ${snap.status}`, {
+        provider: this.id,
+        hint: 'Wait until list_snapshots shows it available.',
+      });
     if (wanted && snap.region && wanted !== snap.region)
-      throw new ComputeError('INVALID_INPUT', `snapshot ${snapshotId} is in ${snap.region}, not ${wanted}`, { provider: this.id, hint: `Omit region or use ${snap.region}.` });
+      throw new ComputeError('INVALID_INPUT', `snapshot ${snapshotId} is in ${snap.region}, not ${wanted}`, {
+        provider: this.id,
+        hint: `Omit region or use ${snap.region}.`,
+      });
     return snap.region;
   }
 
@@ -226,7 +319,11 @@ export class GenesisCloudProvider implements Provider {
    * constant list): refused by the cloud → INVALID_INPUT, answered without the type → CAPACITY. Without a wanted
    * region, the first region that has the type.
    */
-  private async chooseRegion(row: GenesisTypeRow, wanted: string | undefined, opts?: CallOptions): Promise<{ type: InstanceType; region: string }> {
+  private async chooseRegion(
+    row: GenesisTypeRow,
+    wanted: string | undefined,
+    opts?: CallOptions,
+  ): Promise<{ type: InstanceType; region: string }> {
     const avail = await this.availableRegions(wanted ? [wanted] : [], opts);
     const type = this.typeIn(row, avail);
     const withCapacity = type.available !== undefined ? type.regions : [];
@@ -235,17 +332,29 @@ export class GenesisCloudProvider implements Provider {
       : 'No region has capacity for it now; pick another type from list_instance_types.';
     if (!wanted) {
       const first = type.regions[0];
-      if (!first) throw new ComputeError('CAPACITY', `${row.id} is not available in any region`, { provider: this.id, hint: 'Pick another type from list_instance_types.' });
+      if (!first)
+        throw new ComputeError('CAPACITY', `${row.id} is not available in any region`, {
+          provider: this.id,
+          hint: 'Pick another type from list_instance_types.',
+        });
       return { type, region: first };
     }
     const answer = avail.answers.get(wanted);
     // A refusal counts only when the endpoint works for other regions (otherwise it says nothing about this one).
     if (answer?.kind === 'refused' && type.available !== undefined)
-      throw new ComputeError('INVALID_INPUT', `Genesis Cloud does not offer region ${JSON.stringify(wanted)} (${answer.error.message})`, {
-        provider: this.id, hint: `Omit region, or use one the cloud offers. ${elsewhere}`,
-      });
+      throw new ComputeError(
+        'INVALID_INPUT',
+        `Genesis Cloud does not offer region ${JSON.stringify(wanted)} (${answer.error.message})`,
+        {
+          provider: this.id,
+          hint: `Omit region, or use one the cloud offers. ${elsewhere}`,
+        },
+      );
     if (answer?.kind === 'answered' && !answer.types.has(row.id))
-      throw new ComputeError('CAPACITY', `${row.id} is not available in ${wanted}`, { provider: this.id, hint: elsewhere });
+      throw new ComputeError('CAPACITY', `${row.id} is not available in ${wanted}`, {
+        provider: this.id,
+        hint: elsewhere,
+      });
     return { type, region: wanted };
   }
 
@@ -254,15 +363,25 @@ export class GenesisCloudProvider implements Provider {
     if (req.from_snapshot) return req.from_snapshot; // seed 002: "pass the snapshot id as the image property"
     if (req.image) return req.image;
     const images = await this.listImages({ ...opts, region });
-    const chosen = images.find((i) => i.kind === 'image' && i.id === DEFAULT_IMAGE_SLUG) ?? images.find((i) => i.kind === 'image' && /ubuntu/i.test(i.name));
-    if (!chosen) throw new ComputeError('INVALID_INPUT', `no default image in ${region}`, { provider: this.id, hint: 'Pass image (see list_images).' });
+    const chosen =
+      images.find((i) => i.kind === 'image' && i.id === DEFAULT_IMAGE_SLUG) ??
+      images.find((i) => i.kind === 'image' && /ubuntu/i.test(i.name));
+    if (!chosen)
+      throw new ComputeError('INVALID_INPUT', `no default image in ${region}`, {
+        provider: this.id,
+        hint: 'Pass image (see list_images).',
+      });
     return chosen.id;
   }
 
   /** Step 5: the SSH keys: the given key (reused if the account has it, else registered first), or the account's keys. */
   private resolveSshKeys(publicKey: string | undefined, opts?: CallOptions): Promise<SshKeyPlan> {
     return resolveSshKeys({
-      cloud: this.displayName, provider: this.id, publicKey, registerCall: `POST ${API}/ssh-keys`, scope: 'account',
+      cloud: this.displayName,
+      provider: this.id,
+      publicKey,
+      registerCall: `POST ${API}/ssh-keys`,
+      scope: 'account',
       list: () => this.listSshKeys(opts),
     });
   }
@@ -272,16 +391,31 @@ export class GenesisCloudProvider implements Provider {
     const registerKey = plan.internal.registerKey as string | undefined;
     if (registerKey) body.ssh_keys = [(await this.registerSshKey(registerKey, opts)).id];
     // A create is never retried (idempotent: false): a duplicated VM costs money.
-    const r = await this.http.request({ method: 'POST', path: `${API}/instances`, body, schema: W.InstanceEnvelope, idempotent: false, signal: opts?.signal });
+    const r = await this.http.request({
+      method: 'POST',
+      path: `${API}/instances`,
+      body,
+      schema: W.InstanceEnvelope,
+      idempotent: false,
+      signal: opts?.signal,
+    });
     return toInstance(r.data.instance, this.price);
   }
 
   async delete(id: string, opts?: CallOptions): Promise<{ already_gone: boolean }> {
     try {
       // DELETE is idempotent: a retry after a lost 204 sees 404, which means the same thing.
-      return await deleteIgnoringGone(() => this.http.request({ method: 'DELETE', path: `${API}/instances/${enc(id)}`, idempotent: true, signal: opts?.signal }));
+      return await deleteIgnoringGone(() =>
+        this.http.request({
+          method: 'DELETE',
+          path: `${API}/instances/${enc(id)}`,
+          idempotent: true,
+          signal: opts?.signal,
+        }),
+      );
     } catch (e) {
-      if (e instanceof ComputeError && (isRefusal(e.status) || e.status === 403 || e.status === 409)) throw (await this.protectionError(id, e, opts)) ?? e;
+      if (e instanceof ComputeError && (isRefusal(e.status) || e.status === 403 || e.status === 409))
+        throw (await this.protectionError(id, e, opts)) ?? e;
       throw e;
     }
   }
@@ -291,10 +425,17 @@ export class GenesisCloudProvider implements Provider {
    * "Update an Instance" (PATCH /instances/{id}) is how it is switched. The status and code of the refusal are not
    * documented, so a refused delete looks at the instance and, when it is protected, says so and how to lift it.
    */
-  private async protectionError(id: string, refusal: ComputeError, opts?: CallOptions): Promise<ComputeError | undefined> {
+  private async protectionError(
+    id: string,
+    refusal: ComputeError,
+    opts?: CallOptions,
+  ): Promise<ComputeError | undefined> {
     const inst = await this.http
       .request({ method: 'GET', path: `${API}/instances/${enc(id)}`, schema: W.InstanceEnvelope, signal: opts?.signal })
-      .then((r) => r.data.instance, () => undefined);
+      .then(
+        (r) => r.data.instance,
+        () => undefined,
+      );
     if (!inst || !isProtected(inst)) return undefined;
     return new ComputeError(
       'CONFLICT',
@@ -319,24 +460,42 @@ export class GenesisCloudProvider implements Provider {
   /** start/stop through `/actions`: each target checked first (exists, not already there, action allowed now). */
   private power(ids: string[], action: 'start' | 'stop', opts?: CallOptions): Promise<PowerResult[]> {
     return batchPower({
-      ids, kind: action === 'stop' ? 'pause' : 'resume',
+      ids,
+      kind: action === 'stop' ? 'pause' : 'resume',
       check: async (id) => {
         const inst = await this.getInstance(id, opts);
-        if (ALREADY[action === 'stop' ? 'pause' : 'resume'].includes(inst.status)) return { status: inst.status, data: undefined };
-        const allowed = await this.http.request({ method: 'GET', path: `${API}/instances/${enc(id)}/actions`, schema: W.Actions, signal: opts?.signal });
+        if (ALREADY[action === 'stop' ? 'pause' : 'resume'].includes(inst.status))
+          return { status: inst.status, data: undefined };
+        const allowed = await this.http.request({
+          method: 'GET',
+          path: `${API}/instances/${enc(id)}/actions`,
+          schema: W.Actions,
+          signal: opts?.signal,
+        });
         const refuse = allowed.data.actions.includes(action)
           ? undefined
           : `cannot ${action} while the instance is ${inst.provider_status}; wait_for_instance until it settles, then try again`;
         return { status: inst.status, data: undefined, ...(refuse ? { refuse } : {}) };
       },
-      send: async (go) => new Map(await Promise.all(go.map(async ({ id }) => [id, await this.sendAction(id, action, opts)] as const))),
+      send: async (go) =>
+        new Map(await Promise.all(go.map(async ({ id }) => [id, await this.sendAction(id, action, opts)] as const))),
     });
   }
 
   private async sendAction(id: string, action: 'start' | 'stop', opts?: CallOptions): Promise<PowerResult> {
     try {
-      await this.http.request({ method: 'POST', path: `${API}/instances/${enc(id)}/actions`, body: { action }, idempotent: false, signal: opts?.signal });
-      return { id, result: action === 'stop' ? 'paused' : 'resumed', status: action === 'stop' ? 'stopping' : 'starting' };
+      await this.http.request({
+        method: 'POST',
+        path: `${API}/instances/${enc(id)}/actions`,
+        body: { action },
+        idempotent: false,
+        signal: opts?.signal,
+      });
+      return {
+        id,
+        result: action === 'stop' ? 'paused' : 'resumed',
+        status: action === 'stop' ? 'stopping' : 'starting',
+      };
     } catch (e) {
       if (e instanceof ComputeError) return { id, result: 'failed', message: e.toText() };
       throw e;
@@ -345,7 +504,12 @@ export class GenesisCloudProvider implements Provider {
 
   async snapshot(id: string, name: string, opts?: CallOptions) {
     const r = await this.http.request({
-      method: 'POST', path: `${API}/instances/${enc(id)}/snapshots`, body: { name }, schema: W.SnapshotEnvelope, idempotent: false, signal: opts?.signal,
+      method: 'POST',
+      path: `${API}/instances/${enc(id)}/snapshots`,
+      body: { name },
+      schema: W.SnapshotEnvelope,
+      idempotent: false,
+      signal: opts?.signal,
     });
     return toSnapshot(r.data.snapshot);
   }
@@ -353,7 +517,13 @@ export class GenesisCloudProvider implements Provider {
   async listSnapshots(opts?: CallOptions & { instanceId?: string }) {
     const path = opts?.instanceId ? `${API}/instances/${enc(opts.instanceId)}/snapshots` : `${API}/snapshots`;
     const items = await collectPages(this.id, 1, async (page) => {
-      const r = await this.http.request({ method: 'GET', path, query: { page, per_page: MAX_PER_PAGE }, schema: W.SnapshotList, signal: opts?.signal });
+      const r = await this.http.request({
+        method: 'GET',
+        path,
+        query: { page, per_page: MAX_PER_PAGE },
+        schema: W.SnapshotList,
+        signal: opts?.signal,
+      });
       return { items: r.data.snapshots, next: nextPage(r.data) };
     });
     return items.map(toSnapshot);
@@ -363,24 +533,41 @@ export class GenesisCloudProvider implements Provider {
     const inst = await this.getInstance(id, opts);
     if (!inst.public_ip)
       throw new ComputeError('NOT_READY', `instance ${id} has no public IP yet (status ${inst.provider_status})`, {
-        provider: this.id, hint: 'Call wait_for_instance until it is running, then get_console again.',
+        provider: this.id,
+        hint: 'Call wait_for_instance until it is running, then get_console again.',
       });
     return {
-      console: { provider: this.id, instance_id: id, kind: 'ssh' as const, command: `ssh ${SSH_USER}@${inst.public_ip}` },
+      console: {
+        provider: this.id,
+        instance_id: id,
+        kind: 'ssh' as const,
+        command: `ssh ${SSH_USER}@${inst.public_ip}`,
+      },
       note: 'Genesis Cloud has no web console; connect with SSH using the key given at creation.',
     };
   }
 
   private async listSshKeys(opts?: CallOptions) {
     return collectPages(this.id, 1, async (page) => {
-      const r = await this.http.request({ method: 'GET', path: `${API}/ssh-keys`, query: { page, per_page: MAX_PER_PAGE }, schema: W.SshKeyList, signal: opts?.signal });
+      const r = await this.http.request({
+        method: 'GET',
+        path: `${API}/ssh-keys`,
+        query: { page, per_page: MAX_PER_PAGE },
+        schema: W.SshKeyList,
+        signal: opts?.signal,
+      });
       return { items: r.data.ssh_keys, next: nextPage(r.data) };
     });
   }
 
   private async registerSshKey(value: string, opts?: CallOptions) {
     const r = await this.http.request({
-      method: 'POST', path: `${API}/ssh-keys`, body: { name: sshKeyName(value), value }, schema: W.WireSshKey, idempotent: false, signal: opts?.signal,
+      method: 'POST',
+      path: `${API}/ssh-keys`,
+      body: { name: sshKeyName(value), value },
+      schema: W.WireSshKey,
+      idempotent: false,
+      signal: opts?.signal,
     });
     return r.data;
   }
@@ -392,7 +579,8 @@ const enc = (id: string) => pathSegment('genesiscloud', id);
 const REGION_FORM = /^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$/;
 
 /** What the availability endpoint said about one region. */
-type RegionAnswer = { kind: 'answered'; types: Set<string> } | { kind: 'refused'; error: ComputeError } | { kind: 'failed' };
+type RegionAnswer =
+  { kind: 'answered'; types: Set<string> } | { kind: 'refused'; error: ComputeError } | { kind: 'failed' };
 
 interface Availability {
   /** Regions with capacity per type id; null when no region answered (availability unknown). */
@@ -406,7 +594,13 @@ interface Availability {
 const isRefusal = (status: number | undefined) => status === 400 || status === 404 || status === 422;
 
 /** Step 6: the documented create body (seed 002 "Create an Instance"). */
-function buildCreateBody(req: CreateRequest, row: GenesisTypeRow, region: string, image: string, sshKeys: string[]): W.WireCreateInstance {
+function buildCreateBody(
+  req: CreateRequest,
+  row: GenesisTypeRow,
+  region: string,
+  image: string,
+  sshKeys: string[],
+): W.WireCreateInstance {
   return {
     name: req.name,
     hostname: toHostname(req.name),
@@ -422,4 +616,3 @@ function buildCreateBody(req: CreateRequest, row: GenesisTypeRow, region: string
 function nextPage(p: { total_count: number; page: number; per_page: number }): number | undefined {
   return p.page * p.per_page < p.total_count ? p.page + 1 : undefined;
 }
-

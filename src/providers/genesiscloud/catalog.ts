@@ -24,9 +24,19 @@ const GPUS = {
 } as const;
 
 const range = (n: number) => Array.from({ length: n }, (_, i) => i + 1);
-const gpu = (g: (typeof GPUS)[keyof typeof GPUS], count: number): Gpu => ({ model: g.model, count, memory_gib: g.memory_gib });
+const gpu = (g: (typeof GPUS)[keyof typeof GPUS], count: number): Gpu => ({
+  model: g.model,
+  count,
+  memory_gib: g.memory_gib,
+});
 
-function family(g: (typeof GPUS)[keyof typeof GPUS], suffix: string, max: number, vcpuPer: number, memPer: number): GenesisTypeRow[] {
+function family(
+  g: (typeof GPUS)[keyof typeof GPUS],
+  suffix: string,
+  max: number,
+  vcpuPer: number,
+  memPer: number,
+): GenesisTypeRow[] {
   return range(max).map((k) => ({
     id: `vcpu-${vcpuPer * k}_memory-${memPer * k}g_disk-80g_${suffix}-${k}`,
     product: `GPU Instance ${k}x ${g.label}`,
@@ -41,23 +51,40 @@ export const GENESIS_TYPES: readonly GenesisTypeRow[] = [
   {
     id: 'vcpu-192_memory-1920g_nvidia-h100-sxm5-8',
     product: `Accelerator Instance 8x ${GPUS.h100.label}`,
-    vcpus: 192, memory_gib: 1920, disk_gib: 80, local_nvme_gib: 28600, gpu: gpu(GPUS.h100, 8),
+    vcpus: 192,
+    memory_gib: 1920,
+    disk_gib: 80,
+    local_nvme_gib: 28600,
+    gpu: gpu(GPUS.h100, 8),
   },
   ...range(8).map((k) => ({
     id: `vcpu-${16 * k}_memory-${120 * k}g_intel-gaudi2-${k}`,
     product: `Accelerator Instance ${k}x ${GPUS.gaudi2.label}`,
-    vcpus: 16 * k, memory_gib: 120 * k, disk_gib: 80, local_nvme_gib: 445 * k, gpu: gpu(GPUS.gaudi2, k),
+    vcpus: 16 * k,
+    memory_gib: 120 * k,
+    disk_gib: 80,
+    local_nvme_gib: 445 * k,
+    gpu: gpu(GPUS.gaudi2, k),
   })),
   ...family(GPUS.rtx3090, 'nvidia3090', 8, 4, 24),
   // "Optimized CPU & Memory" variants share ids with the plain family's shape but double the vCPUs per GPU.
-  ...family(GPUS.rtx3090, 'nvidia3090', 4, 8, 48).map((r) => ({ ...r, product: `${r.product} (Optimized CPU & Memory)` })),
+  ...family(GPUS.rtx3090, 'nvidia3090', 4, 8, 48).map((r) => ({
+    ...r,
+    product: `${r.product} (Optimized CPU & Memory)`,
+  })),
   ...family(GPUS.rtx3080, 'nvidia3080', 8, 4, 12),
-  ...family(GPUS.rtx3080, 'nvidia3080', 4, 8, 32).map((r) => ({ ...r, product: `${r.product} (Optimized CPU & Memory)` })),
+  ...family(GPUS.rtx3080, 'nvidia3080', 4, 8, 32).map((r) => ({
+    ...r,
+    product: `${r.product} (Optimized CPU & Memory)`,
+  })),
   ...family(GPUS.gtx1080ti, 'nvidia1080ti', 8, 4, 12),
   ...[2, 4, 8, 12, 16, 20, 24].map((n) => ({
     id: `vcpu-${n}_memory-${2 * n}g_disk-80g`,
     product: `CPU Instance ${n}x vCPU`,
-    vcpus: n, memory_gib: 2 * n, disk_gib: 80, gpu: null,
+    vcpus: n,
+    memory_gib: 2 * n,
+    disk_gib: 80,
+    gpu: null,
   })),
 ];
 
@@ -70,5 +97,11 @@ export const GENESIS_TYPES_BY_ID = new Map(GENESIS_TYPES.map((t) => [t.id, t]));
  * endpoint names and never refuses a region for being absent here.
  */
 export const GENESIS_REGIONS = [
-  'EUC-DE-MUC-1', 'EUW-GB-MNC-1', 'EUW-NL-AMS-1', 'NA-CA-FTS-1', 'NA-CA-MNZ-1', 'NA-CA-PRG-1', 'NORD-NO-KRS-1',
+  'EUC-DE-MUC-1',
+  'EUW-GB-MNC-1',
+  'EUW-NL-AMS-1',
+  'NA-CA-FTS-1',
+  'NA-CA-MNZ-1',
+  'NA-CA-PRG-1',
+  'NORD-NO-KRS-1',
 ] as const;

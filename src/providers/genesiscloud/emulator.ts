@@ -6,15 +6,29 @@
  * ASSUMPTION. Prices here are demo prices, labelled `source: 'emulator'`; Genesis has no price API.
  */
 import { randomUUID } from 'node:crypto';
-import { CloudEmulator, HttpEmulator, Timeline, type EmulatorRequest, type EmulatorResponse } from '../../emulator/server.js';
+import {
+  CloudEmulator,
+  HttpEmulator,
+  Timeline,
+  type EmulatorRequest,
+  type EmulatorResponse,
+} from '../../emulator/server.js';
 import { GENESIS_TYPES, GENESIS_TYPES_BY_ID } from './catalog.js';
 import { API_PREFIX as P, type WireInstance, type WireSnapshot } from './wire.js';
 
 /** Demo prices in USD per hour (not Genesis Cloud's real prices, which are only on its pricing page). */
 export const DEMO_PRICES: Record<string, number> = Object.fromEntries(
   GENESIS_TYPES.map((t) => {
-    const perGpu: Record<string, number> = { H100: 2.19, Gaudi2: 1.2, 'RTX 3090': 0.45, 'RTX 3080': 0.35, 'GTX 1080 Ti': 0.2 };
-    const base = t.gpu ? (perGpu[t.gpu.model] ?? 1) * t.gpu.count + (t.vcpus / t.gpu.count > 4 ? 0.05 * t.gpu.count : 0) : 0.02 * t.vcpus;
+    const perGpu: Record<string, number> = {
+      H100: 2.19,
+      Gaudi2: 1.2,
+      'RTX 3090': 0.45,
+      'RTX 3080': 0.35,
+      'GTX 1080 Ti': 0.2,
+    };
+    const base = t.gpu
+      ? (perGpu[t.gpu.model] ?? 1) * t.gpu.count + (t.vcpus / t.gpu.count > 4 ? 0.05 * t.gpu.count : 0)
+      : 0.02 * t.vcpus;
     return [t.id, Math.round(base * 100) / 100];
   }),
 );
@@ -39,10 +53,35 @@ const DEMO_AVAILABILITY: Record<string, (typeId: string) => boolean> = {
 export const EMULATOR_REGIONS = Object.keys(DEMO_AVAILABILITY);
 
 const DEMO_IMAGES = [
-  { id: 'b7e8a1c2-0a6e-4d7e-9c55-3b1f0d2e4a10', name: 'Ubuntu 22.04', slug: 'ubuntu-22.04', family: 'ubuntu', versions: ['2024-10-01'] },
-  { id: 'c1d2e3f4-5a6b-4c7d-8e9f-0a1b2c3d4e5f', name: 'Ubuntu 24.04', slug: 'ubuntu-24.04', family: 'ubuntu', versions: ['2025-05-01'] },
-  { id: 'd4c3b2a1-6f5e-4d3c-2b1a-0f9e8d7c6b5a', name: 'Ubuntu 22.04 with NVIDIA driver 550', slug: 'ubuntu-22.04-nvidia-550', family: 'ubuntu', versions: ['2025-01-15'] },
-].map((i) => ({ ...i, os_type: 'linux', type: 'cloud-image', regions: [...EMULATOR_REGIONS], created_at: '2024-10-01T00:00:00.000Z', updated_at: '2025-05-01T00:00:00.000Z' }));
+  {
+    id: 'b7e8a1c2-0a6e-4d7e-9c55-3b1f0d2e4a10',
+    name: 'Ubuntu 22.04',
+    slug: 'ubuntu-22.04',
+    family: 'ubuntu',
+    versions: ['2024-10-01'],
+  },
+  {
+    id: 'c1d2e3f4-5a6b-4c7d-8e9f-0a1b2c3d4e5f',
+    name: 'Ubuntu 24.04',
+    slug: 'ubuntu-24.04',
+    family: 'ubuntu',
+    versions: ['2025-05-01'],
+  },
+  {
+    id: 'd4c3b2a1-6f5e-4d3c-2b1a-0f9e8d7c6b5a',
+    name: 'Ubuntu 22.04 with NVIDIA driver 550',
+    slug: 'ubuntu-22.04-nvidia-550',
+    family: 'ubuntu',
+    versions: ['2025-01-15'],
+  },
+].map((i) => ({
+  ...i,
+  os_type: 'linux',
+  type: 'cloud-image',
+  regions: [...EMULATOR_REGIONS],
+  created_at: '2024-10-01T00:00:00.000Z',
+  updated_at: '2025-05-01T00:00:00.000Z',
+}));
 
 export interface GenesisDelays {
   createMs: number;
@@ -54,7 +93,14 @@ export interface GenesisDelays {
 }
 
 export const INSTANT: GenesisDelays = { createMs: 0, stopMs: 0, startMs: 0, resetMs: 0, deleteMs: 0, snapshotMs: 0 };
-export const DEMO_DELAYS: GenesisDelays = { createMs: 3000, stopMs: 1500, startMs: 1500, resetMs: 1000, deleteMs: 1500, snapshotMs: 2000 };
+export const DEMO_DELAYS: GenesisDelays = {
+  createMs: 3000,
+  stopMs: 1500,
+  startMs: 1500,
+  resetMs: 1000,
+  deleteMs: 1500,
+  snapshotMs: 2000,
+};
 
 export interface GenesisEmulatorOptions {
   token?: string;
@@ -83,7 +129,10 @@ export class GenesisEmulator extends CloudEmulator {
   private readonly now: () => number;
   private readonly instances = new Map<string, Inst>();
   private readonly snapshots = new Map<string, Snap>();
-  private readonly sshKeys = new Map<string, { id: string; name: string; value: string; fingerprint: string; created_at: string }>();
+  private readonly sshKeys = new Map<
+    string,
+    { id: string; name: string; value: string; fingerprint: string; created_at: string }
+  >();
   private ipCounter = 10;
 
   constructor(opts: GenesisEmulatorOptions = {}) {
@@ -100,21 +149,61 @@ export class GenesisEmulator extends CloudEmulator {
       routes: [
         { method: 'GET', path: `${P}/instances`, handler: (r) => this.listInstances(r) },
         { method: 'POST', path: `${P}/instances`, handler: (r) => this.createInstance(r) },
-        { method: 'GET', path: `${P}/instances/:id`, handler: (r) => this.withInstance(r, (i) => ok(200, { instance: i.wire })) },
-        { method: 'PATCH', path: `${P}/instances/:id`, handler: (r) => this.withInstance(r, (i) => this.patchInstance(i, r)) },
-        { method: 'DELETE', path: `${P}/instances/:id`, handler: (r) => this.withInstance(r, (i) => this.deleteInstance(i)) },
-        { method: 'GET', path: `${P}/instances/:id/actions`, handler: (r) => this.withInstance(r, (i) => ok(200, { actions: allowedActions(i.wire.status) })) },
-        { method: 'POST', path: `${P}/instances/:id/actions`, handler: (r) => this.withInstance(r, (i) => this.action(i, r)) },
-        { method: 'POST', path: `${P}/instances/:id/snapshots`, handler: (r) => this.withInstance(r, (i) => this.createSnapshot(i, r)) },
-        { method: 'GET', path: `${P}/instances/:id/snapshots`, handler: (r) => this.withInstance(r, () => this.listSnapshots(r, r.params.id)) },
+        {
+          method: 'GET',
+          path: `${P}/instances/:id`,
+          handler: (r) => this.withInstance(r, (i) => ok(200, { instance: i.wire })),
+        },
+        {
+          method: 'PATCH',
+          path: `${P}/instances/:id`,
+          handler: (r) => this.withInstance(r, (i) => this.patchInstance(i, r)),
+        },
+        {
+          method: 'DELETE',
+          path: `${P}/instances/:id`,
+          handler: (r) => this.withInstance(r, (i) => this.deleteInstance(i)),
+        },
+        {
+          method: 'GET',
+          path: `${P}/instances/:id/actions`,
+          handler: (r) => this.withInstance(r, (i) => ok(200, { actions: allowedActions(i.wire.status) })),
+        },
+        {
+          method: 'POST',
+          path: `${P}/instances/:id/actions`,
+          handler: (r) => this.withInstance(r, (i) => this.action(i, r)),
+        },
+        {
+          method: 'POST',
+          path: `${P}/instances/:id/snapshots`,
+          handler: (r) => this.withInstance(r, (i) => this.createSnapshot(i, r)),
+        },
+        {
+          method: 'GET',
+          path: `${P}/instances/:id/snapshots`,
+          handler: (r) => this.withInstance(r, () => this.listSnapshots(r, r.params.id)),
+        },
         { method: 'GET', path: `${P}/snapshots`, handler: (r) => this.listSnapshots(r) },
-        { method: 'GET', path: `${P}/snapshots/:id`, handler: (r) => this.withSnapshot(r, (s) => ok(200, { snapshot: s.wire })) },
-        { method: 'DELETE', path: `${P}/snapshots/:id`, handler: (r) => this.withSnapshot(r, (s) => this.deleteSnapshot(s)) },
+        {
+          method: 'GET',
+          path: `${P}/snapshots/:id`,
+          handler: (r) => this.withSnapshot(r, (s) => ok(200, { snapshot: s.wire })),
+        },
+        {
+          method: 'DELETE',
+          path: `${P}/snapshots/:id`,
+          handler: (r) => this.withSnapshot(r, (s) => this.deleteSnapshot(s)),
+        },
         { method: 'GET', path: `${P}/images`, handler: (r) => this.listImages(r) },
         { method: 'GET', path: `${P}/availability/:region/instances`, handler: (r) => this.availability(r) },
         { method: 'GET', path: `${P}/ssh-keys`, handler: (r) => paginate(r, 'ssh_keys', [...this.sshKeys.values()]) },
         { method: 'POST', path: `${P}/ssh-keys`, handler: (r) => this.createSshKey(r) },
-        { method: 'DELETE', path: `${P}/ssh-keys/:id`, handler: (r) => (this.sshKeys.delete(r.params.id!) ? ok(204) : notFound('ssh key')) },
+        {
+          method: 'DELETE',
+          path: `${P}/ssh-keys/:id`,
+          handler: (r) => (this.sshKeys.delete(r.params.id!) ? ok(204) : notFound('ssh key')),
+        },
       ],
     });
   }
@@ -166,19 +255,25 @@ export class GenesisEmulator extends CloudEmulator {
     if (!GENESIS_TYPES_BY_ID.has(type)) return bad(`invalid instance type ${type}`);
     if (!EMULATOR_REGIONS.includes(region)) return bad(`invalid region ${region}`);
     // ASSUMPTION: no capacity in the region answers 400 with code "resource_unavailable".
-    if (!DEMO_AVAILABILITY[region]?.(type)) return err(400, 'resource_unavailable', `instance type ${type} is not available in ${region}`);
+    if (!DEMO_AVAILABILITY[region]?.(type))
+      return err(400, 'resource_unavailable', `instance type ${type} is not available in ${region}`);
     const image = this.resolveImage(b.image as string, region);
     if (!image) return bad(`image ${b.image as string} not found in ${region}`);
     const hasKeys = Array.isArray(b.ssh_keys) && b.ssh_keys.length > 0;
     if (hasKeys && b.password !== undefined) return bad('only one of ssh_keys or password can be provided');
     if (!hasKeys && b.password === undefined) return bad('ssh_keys or password is required');
     if (hasKeys)
-      for (const k of b.ssh_keys as unknown[]) if (typeof k !== 'string' || !this.sshKeys.has(k)) return bad(`ssh key ${String(k)} not found`);
+      for (const k of b.ssh_keys as unknown[])
+        if (typeof k !== 'string' || !this.sshKeys.has(k)) return bad(`ssh key ${String(k)} not found`);
     const pw = b.password === undefined ? undefined : passwordProblem(b.password);
     if (pw) return bad(pw);
-    if (b.disk_size !== undefined && !(Number.isInteger(b.disk_size) && (b.disk_size as number) >= 80)) return bad('disk_size must be an integer of at least 80');
+    if (b.disk_size !== undefined && !(Number.isInteger(b.disk_size) && (b.disk_size as number) >= 80))
+      return bad('disk_size must be an integer of at least 80');
     const meta = b.metadata as { startup_script?: unknown } | undefined;
-    if (meta?.startup_script !== undefined && (typeof meta.startup_script !== 'string' || Buffer.byteLength(meta.startup_script) > 64 * 1024))
+    if (
+      meta?.startup_script !== undefined &&
+      (typeof meta.startup_script !== 'string' || Buffer.byteLength(meta.startup_script) > 64 * 1024)
+    )
       return bad('metadata.startup_script must be a string of at most 64 KiB');
 
     const now = new Date(this.now()).toISOString();
@@ -254,7 +349,11 @@ export class GenesisEmulator extends CloudEmulator {
     // false" (PATCH /instances/{id} {"is_protected": false}). ASSUMPTION: the refusal's status and code (400
     // "instance_protected"); the docs give neither.
     if (i.wire.is_protected)
-      return err(400, 'instance_protected', "instance is termination protected: it's not possible to destroy the instance until is_protected is switched to false");
+      return err(
+        400,
+        'instance_protected',
+        "instance is termination protected: it's not possible to destroy the instance until is_protected is switched to false",
+      );
     i.timeline.clear();
     i.wire.status = 'deleting';
     this.touch(i);
@@ -267,13 +366,18 @@ export class GenesisEmulator extends CloudEmulator {
 
   private action(i: Inst, r: EmulatorRequest): EmulatorResponse {
     const action = (r.body as { action?: unknown } | undefined)?.action;
-    if (action !== 'start' && action !== 'stop' && action !== 'reset') return bad('action must be one of start, stop, reset');
+    if (action !== 'start' && action !== 'stop' && action !== 'reset')
+      return bad('action must be one of start, stop, reset');
     // ASSUMPTION: an action that is not currently allowed answers 409 "action_not_allowed".
     if (!allowedActions(i.wire.status).includes(action))
       return err(409, 'action_not_allowed', `action ${action} is not allowed while the instance is ${i.wire.status}`);
     i.timeline.clear();
     const [during, after, ms] =
-      action === 'stop' ? ['stopping', 'stopped', this.delays.stopMs] : action === 'start' ? ['starting', 'active', this.delays.startMs] : ['resetting', 'active', this.delays.resetMs];
+      action === 'stop'
+        ? ['stopping', 'stopped', this.delays.stopMs]
+        : action === 'start'
+          ? ['starting', 'active', this.delays.startMs]
+          : ['resetting', 'active', this.delays.resetMs];
     i.wire.status = during;
     if (action === 'stop') i.wire.public_ip = null; // dynamic public IPs are released on stop (seed 002 public_ip_type)
     this.touch(i);
@@ -294,8 +398,13 @@ export class GenesisEmulator extends CloudEmulator {
     const s: Snap = {
       timeline: new Timeline(this.now),
       wire: {
-        id: randomUUID(), name, size: i.wire.disk_size ?? 80, region: i.wire.region, status: 'creating',
-        resource_id: i.wire.id, created_at: new Date(this.now()).toISOString(),
+        id: randomUUID(),
+        name,
+        size: i.wire.disk_size ?? 80,
+        region: i.wire.region,
+        status: 'creating',
+        resource_id: i.wire.id,
+        created_at: new Date(this.now()).toISOString(),
       },
     };
     this.snapshots.set(s.wire.id, s);
@@ -320,7 +429,11 @@ export class GenesisEmulator extends CloudEmulator {
 
   private listImages(r: EmulatorRequest): EmulatorResponse {
     const type = r.query.get('type');
-    return paginate(r, 'images', DEMO_IMAGES.filter((i) => !type || i.type === type));
+    return paginate(
+      r,
+      'images',
+      DEMO_IMAGES.filter((i) => !type || i.type === type),
+    );
   }
 
   private availability(r: EmulatorRequest): EmulatorResponse {
@@ -331,7 +444,11 @@ export class GenesisEmulator extends CloudEmulator {
       availability: {
         region,
         type: 'instances',
-        instance_types: GENESIS_TYPES.map((t) => ({ type: t.id, available: fn(t.id), ...(fn(t.id) ? { count: 4 } : {}) })),
+        instance_types: GENESIS_TYPES.map((t) => ({
+          type: t.id,
+          available: fn(t.id),
+          ...(fn(t.id) ? { count: 4 } : {}),
+        })),
       },
     });
   }
@@ -339,10 +456,18 @@ export class GenesisEmulator extends CloudEmulator {
   private createSshKey(r: EmulatorRequest): EmulatorResponse {
     const b = (r.body ?? {}) as { name?: unknown; value?: unknown };
     if (typeof b.name !== 'string' || !b.name) return bad('name is required');
-    if (typeof b.value !== 'string' || !/^(ssh-(rsa|ed25519)|ecdsa-sha2-\S+) \S+/.test(b.value.trim())) return bad('value must be an SSH public key');
+    if (typeof b.value !== 'string' || !/^(ssh-(rsa|ed25519)|ecdsa-sha2-\S+) \S+/.test(b.value.trim()))
+      return bad('value must be an SSH public key');
     // ASSUMPTION: names are unique per account; a duplicate answers 409.
-    if ([...this.sshKeys.values()].some((k) => k.name === b.name)) return err(409, 'conflict', `an ssh key named ${b.name} already exists`);
-    const key = { id: randomUUID(), name: b.name, value: b.value.trim(), fingerprint: 'SHA256:emulator', created_at: new Date(this.now()).toISOString() };
+    if ([...this.sshKeys.values()].some((k) => k.name === b.name))
+      return err(409, 'conflict', `an ssh key named ${b.name} already exists`);
+    const key = {
+      id: randomUUID(),
+      name: b.name,
+      value: b.value.trim(),
+      fingerprint: 'SHA256:emulator',
+      created_at: new Date(this.now()).toISOString(),
+    };
     this.sshKeys.set(key.id, key);
     return ok(201, key);
   }
@@ -358,7 +483,8 @@ function passwordProblem(pw: unknown): string | undefined {
   if (typeof pw !== 'string') return 'password must be a string';
   if (pw.length < 16) return 'password must have a minimum length of 16 characters';
   if (pw.length > 72) return 'password must be at most 72 characters';
-  if (!/[a-z]/.test(pw) || !/[A-Z]/.test(pw) || !/\d/.test(pw)) return 'password must have upper and lower case letters and digits';
+  if (!/[a-z]/.test(pw) || !/[A-Z]/.test(pw) || !/\d/.test(pw))
+    return 'password must have upper and lower case letters and digits';
   return undefined;
 }
 
@@ -381,7 +507,8 @@ function paginate<T>(r: EmulatorRequest, key: string, all: T[]): EmulatorRespons
   const page = r.query.has('page') ? Number(r.query.get('page')) : 1;
   const perPage = r.query.has('per_page') ? Number(r.query.get('per_page')) : 50;
   if (!Number.isInteger(page) || page < 1) return bad('page must be a positive integer');
-  if (!Number.isInteger(perPage) || perPage < 1 || perPage > 100) return bad('per_page must be a positive integer lower or equal to 100');
+  if (!Number.isInteger(perPage) || perPage < 1 || perPage > 100)
+    return bad('per_page must be a positive integer lower or equal to 100');
   const items = all.slice((page - 1) * perPage, page * perPage);
   return ok(200, { [key]: items, total_count: all.length, page, per_page: perPage });
 }

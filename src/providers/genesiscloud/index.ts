@@ -25,8 +25,13 @@ export const genesiscloud: CloudModule = {
     const em = new GenesisEmulator({ delays: pace === 'demo' ? DEMO_DELAYS : INSTANT, latencyMs });
     await em.start();
     return {
-      baseUrl: em.baseUrl, env: { [TOKEN]: DEFAULT_TOKEN }, demoPrices: DEMO_PRICES, http: em.http,
-      liveCount: () => em.liveInstances().length, setRawStatus: (id, raw) => em.setStatus(id, raw), stop: () => em.stop(),
+      baseUrl: em.baseUrl,
+      env: { [TOKEN]: DEFAULT_TOKEN },
+      demoPrices: DEMO_PRICES,
+      http: em.http,
+      liveCount: () => em.liveInstances().length,
+      setRawStatus: (id, raw) => em.setStatus(id, raw),
+      stop: () => em.stop(),
     };
   },
   contract: {
@@ -38,29 +43,59 @@ export const genesiscloud: CloudModule = {
   demo: async ({ call, human, say }) => {
     say('\n— Genesis Cloud: an on-demand H100 VM —');
     const g = 'genesiscloud';
-    const types = await call('The cheapest H100 on Genesis Cloud', 'list_instance_types', { provider: g, gpu: 'h100', limit: 1 });
+    const types = await call('The cheapest H100 on Genesis Cloud', 'list_instance_types', {
+      provider: g,
+      gpu: 'h100',
+      limit: 1,
+    });
     const type = (types.items as { id: string }[] | undefined)?.[0];
     if (!type) throw new Error('no H100 type found');
-    const create = { provider: g, instance_type: type.id, name: 'demo-h100', ssh_public_key: SSH_KEY, lifetime_hours: 2 };
+    const create = {
+      provider: g,
+      instance_type: type.id,
+      name: 'demo-h100',
+      ssh_public_key: SSH_KEY,
+      lifetime_hours: 2,
+    };
     await call('Quote it without creating anything (dry run)', 'create_vm', { ...create, dry_run: true });
     const ask = await call('Ask to create it: a GPU VM needs a human yes', 'create_vm', create);
     if (ask.status !== 'confirmation_required') throw new Error(`expected confirmation_required, got ${ask.status}`);
     human('reads the summary above and says: yes.');
-    const created = await call('Create it with the confirmation token', 'create_vm', { ...create, confirmation_token: ask.confirmation_token });
+    const created = await call('Create it with the confirmation token', 'create_vm', {
+      ...create,
+      confirmation_token: ask.confirmation_token,
+    });
     const id = (created.instance as { id: string } | undefined)?.id;
     if (!id) throw new Error('create failed');
-    await call('The same call again (a retry) never makes a second VM', 'create_vm', { ...create, confirmation_token: ask.confirmation_token });
+    await call('The same call again (a retry) never makes a second VM', 'create_vm', {
+      ...create,
+      confirmation_token: ask.confirmation_token,
+    });
     await call('Wait until it runs', 'wait_for_instance', { provider: g, id, status: 'running', timeout_seconds: 30 });
     await call('How do I get in?', 'get_console', { provider: g, id });
     await call('Pause it', 'pause_instances', { provider: g, ids: [id] });
-    await call('Wait until it is paused', 'wait_for_instance', { provider: g, id, status: 'paused', timeout_seconds: 30 });
+    await call('Wait until it is paused', 'wait_for_instance', {
+      provider: g,
+      id,
+      status: 'paused',
+      timeout_seconds: 30,
+    });
     const snap = await call('Snapshot its disk', 'snapshot', { provider: g, id, name: 'demo-h100-snap' });
     if (!snap.snapshot) throw new Error('snapshot failed');
     await call('List its snapshots', 'list_snapshots', { provider: g, id });
     const del = await call('Delete it: deletes need a human yes too', 'delete_vm', { provider: g, id });
     human('says: yes, delete it.');
-    await call('Delete with the confirmation token', 'delete_vm', { provider: g, id, confirmation_token: del.confirmation_token });
-    await call('Wait until it is gone', 'wait_for_instance', { provider: g, id, status: 'terminated', timeout_seconds: 30 });
+    await call('Delete with the confirmation token', 'delete_vm', {
+      provider: g,
+      id,
+      confirmation_token: del.confirmation_token,
+    });
+    await call('Wait until it is gone', 'wait_for_instance', {
+      provider: g,
+      id,
+      status: 'terminated',
+      timeout_seconds: 30,
+    });
     say('\nGenesis Cloud: an H100 found, quoted, confirmed, created, reached, paused, snapshotted and deleted.');
   },
 };

@@ -33,7 +33,12 @@ export const toStatus = (s: string): InstanceStatus => STATUS_MAP[s] ?? 'unknown
 // Source: providers.md §3.5 (snapshot status ∈ creating, created, deleting, error, pending_delete); genesiscloud-js
 // src/models/Snapshot_Status.ts also lists `active`, a usable snapshot.
 export const SNAPSHOT_STATUS: Record<string, Snapshot['status']> = {
-  creating: 'creating', created: 'available', active: 'available', deleting: 'deleting', pending_delete: 'deleting', error: 'error',
+  creating: 'creating',
+  created: 'available',
+  active: 'available',
+  deleting: 'deleting',
+  pending_delete: 'deleting',
+  error: 'error',
 };
 export const toSnapshotStatus = (s: string): Snapshot['status'] => SNAPSHOT_STATUS[s] ?? 'unknown';
 
@@ -65,7 +70,12 @@ export function toInstance(w: WireInstance, price: PriceLookup): Instance {
   };
 }
 
-export function toInstanceType(row: GenesisTypeRow, price: Price, regions: string[], available?: boolean): InstanceType {
+export function toInstanceType(
+  row: GenesisTypeRow,
+  price: Price,
+  regions: string[],
+  available?: boolean,
+): InstanceType {
   return {
     provider: 'genesiscloud',
     id: row.id,
@@ -119,6 +129,11 @@ export function toImage(w: WireImage): Image {
 
 /** A Genesis hostname from a free-form name: lower-case letters, digits and dashes, at most 63 characters. */
 export function toHostname(name: string): string {
-  const h = name.toLowerCase().replace(/[^a-z0-9-]+/g, '-').replace(/^-+|-+$/g, '').slice(0, 63).replace(/-+$/, '');
+  const h = name
+    .toLowerCase()
+    .replace(/[^a-z0-9-]+/g, '-')
+    .replace(/^-+|-+$/g, '')
+    .slice(0, 63)
+    .replace(/-+$/, '');
   return h || 'vm';
 }

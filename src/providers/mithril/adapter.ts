@@ -7,20 +7,55 @@
 import type { Logger } from 'pino';
 import type { z } from 'zod';
 import { ComputeError } from '../../domain/errors.js';
-import type { Capabilities, CreatePlan, CreateRequest, Gpu, Instance, InstanceStatus, InstanceType, Page, PowerResult } from '../../domain/model.js';
-import { pathSegment, type CallOptions, type IdFormats, type ListOptions, type Provider } from '../../domain/provider.js';
+import type {
+  Capabilities,
+  CreatePlan,
+  CreateRequest,
+  Gpu,
+  Instance,
+  InstanceStatus,
+  InstanceType,
+  Page,
+  PowerResult,
+} from '../../domain/model.js';
+import {
+  pathSegment,
+  type CallOptions,
+  type IdFormats,
+  type ListOptions,
+  type Provider,
+} from '../../domain/provider.js';
 import type { HttpClient } from '../../http/client.js';
 import { collectPages } from '../../domain/paging.js';
 import { TtlCache, deleteIgnoringGone, resolveSshKeys, sshKeyName } from '../toolkit.js';
-import { batchEntryStatus, bidToInstance, centsToDollars, centsToUsd, parseDollars, reached, toGpu, toInstance, toStatus, usdToCents } from './map.js';
+import {
+  batchEntryStatus,
+  bidToInstance,
+  centsToDollars,
+  centsToUsd,
+  parseDollars,
+  reached,
+  toGpu,
+  toInstance,
+  toStatus,
+  usdToCents,
+} from './map.js';
 import * as W from './wire.js';
 
 export const MITHRIL_CAPABILITIES: Capabilities = {
   pause: true,
   resume: true,
-  snapshot: { unsupported: 'Mithril has no snapshots; a paused spot bid keeps its boot disk, so pause_instances instead of deleting.' },
-  console: { differently: 'Mithril has no web console; get_console returns the SSH command for the instance\'s ssh_destination.' },
-  list_images: { unsupported: 'Mithril boots one fixed Ubuntu 22.04 image with NVIDIA drivers; there is no image to choose (use startup_script).' },
+  snapshot: {
+    unsupported:
+      'Mithril has no snapshots; a paused spot bid keeps its boot disk, so pause_instances instead of deleting.',
+  },
+  console: {
+    differently: "Mithril has no web console; get_console returns the SSH command for the instance's ssh_destination.",
+  },
+  list_images: {
+    unsupported:
+      'Mithril boots one fixed Ubuntu 22.04 image with NVIDIA drivers; there is no image to choose (use startup_script).',
+  },
   regions: true,
 };
 
@@ -28,14 +63,15 @@ export const MITHRIL_CAPABILITIES: Capabilities = {
 export const MITHRIL_IDS: IdFormats = {
   instance: {
     pattern: /^(bid|inst)_[A-Za-z0-9][A-Za-z0-9_-]*$/,
-    describe: 'Mithril VM ids are FIDs: bid_… for spot VMs, inst_… for reserved instances; get them from list_instances.',
+    describe:
+      'Mithril VM ids are FIDs: bid_… for spot VMs, inst_… for reserved instances; get them from list_instances.',
   },
 };
 
 /** Shown with every Mithril quote (providers.md §4.5). */
 export const SPOT_NOTES = [
   'Spot bid: this is the most it can cost per hour; the second-price auction may charge less.',
-  'A spot VM can be preempted with 5 minutes\' notice when outbid.',
+  "A spot VM can be preempted with 5 minutes' notice when outbid.",
 ];
 
 export interface MithrilOptions {
@@ -88,7 +124,17 @@ export class MithrilProvider implements Provider {
     items.forEach((raw, index) => {
       const r = schema.safeParse(raw);
       if (r.success) out.push(r.data);
-      else this.log?.warn({ provider: this.id, what, index, fid: fidOf(raw), issues: r.error.issues.slice(0, 3).map((i) => `${i.path.join('.') || '(entry)'}: ${i.message}`) }, `skipped a Mithril ${what} the adapter cannot read`);
+      else
+        this.log?.warn(
+          {
+            provider: this.id,
+            what,
+            index,
+            fid: fidOf(raw),
+            issues: r.error.issues.slice(0, 3).map((i) => `${i.path.join('.') || '(entry)'}: ${i.message}`),
+          },
+          `skipped a Mithril ${what} the adapter cannot read`,
+        );
     });
     return out;
   }
@@ -97,7 +143,11 @@ export class MithrilProvider implements Provider {
   private cents(price: string | null | undefined, where: Record<string, unknown>): number | null {
     if (price === null || price === undefined) return null;
     const c = parseDollars(price);
-    if (c === null) this.log?.warn({ provider: this.id, ...where, price: price.slice(0, 40) }, 'skipped a Mithril price the adapter cannot read');
+    if (c === null)
+      this.log?.warn(
+        { provider: this.id, ...where, price: price.slice(0, 40) },
+        'skipped a Mithril price the adapter cannot read',
+      );
     return c;
   }
 
@@ -111,15 +161,27 @@ export class MithrilProvider implements Provider {
       this.http.request({ method: 'GET', path: '/v2/instance-types', schema: W.RawList, signal: opts?.signal }),
       this.http.request({ method: 'GET', path: '/v2/spot/availability', schema: W.RawList, signal: opts?.signal }),
     ]);
-    const offers = this.readEach(W.WireAvailability, avail.data, 'spot availability entry')
-      .map((a) => ({ ...a, cents: this.cents(a.last_instance_price, { what: 'last_instance_price', instance_type: a.instance_type, region: a.region }) }));
+    const offers = this.readEach(W.WireAvailability, avail.data, 'spot availability entry').map((a) => ({
+      ...a,
+      cents: this.cents(a.last_instance_price, {
+        what: 'last_instance_price',
+        instance_type: a.instance_type,
+        region: a.region,
+      }),
+    }));
     return { types: this.readEach(W.WireInstanceType, types.data, 'instance type'), avail: offers };
   }
 
   private async names(opts?: CallOptions): Promise<Names> {
     const c = await this.loadCatalog(opts);
     const byFid = new Map(c.types.map((t) => [t.fid, t]));
-    return { name: (fid) => byFid.get(fid)?.name ?? fid, gpu: (fid) => { const t = byFid.get(fid); return t ? toGpu(t) : undefined; } };
+    return {
+      name: (fid) => byFid.get(fid)?.name ?? fid,
+      gpu: (fid) => {
+        const t = byFid.get(fid);
+        return t ? toGpu(t) : undefined;
+      },
+    };
   }
 
   async listInstanceTypes(opts?: CallOptions & { region?: string }): Promise<InstanceType[]> {
@@ -131,11 +193,20 @@ export class MithrilProvider implements Provider {
       const prices = wanted.map(([, p]) => p).filter((p): p is number => p !== null);
       const cents = prices.length ? Math.min(...prices) : null;
       out.push({
-        provider: this.id, id: name, name, gpu: toGpu(t), vcpus: t.num_cpus, memory_gib: t.ram_gb,
+        provider: this.id,
+        id: name,
+        name,
+        gpu: toGpu(t),
+        vcpus: t.num_cpus,
+        memory_gib: t.ram_gb,
         ...(t.local_storage_gb ? { disk_gib: t.local_storage_gb } : {}),
         // The last spot price where it is offered: what a bid at the default limit pays at most now.
-        price: cents === null ? { usd_per_hour: null, source: null } : { usd_per_hour: centsToUsd(cents), source: 'api', spot: true },
-        regions: wanted.map(([r]) => r), available: wanted.length > 0,
+        price:
+          cents === null
+            ? { usd_per_hour: null, source: null }
+            : { usd_per_hour: centsToUsd(cents), source: 'api', spot: true },
+        regions: wanted.map(([r]) => r),
+        available: wanted.length > 0,
       });
     }
     return out;
@@ -155,7 +226,10 @@ export class MithrilProvider implements Provider {
       const listing = LISTINGS[k]!;
       const room = limit - items.length;
       if (room === 0) return { items, next_cursor: `${listing}:` };
-      const page = listing === 'i' ? await this.instancesPage(cloud, room, n, opts) : await this.bidsPage(listing === 'o' ? 'Open' : 'Paused', cloud, room, n, opts);
+      const page =
+        listing === 'i'
+          ? await this.instancesPage(cloud, room, n, opts)
+          : await this.bidsPage(listing === 'o' ? 'Open' : 'Paused', cloud, room, n, opts);
       items.push(...page.items);
       if (page.next !== undefined) return { items, next_cursor: `${listing}:${page.next}` };
     }
@@ -163,14 +237,26 @@ export class MithrilProvider implements Provider {
   }
 
   /** One page of /v2/instances, each spot instance under its bid's FID with the bid's limit price. */
-  private async instancesPage(cursor: string | undefined, limit: number, n: Names, opts?: CallOptions): Promise<{ items: Instance[]; next?: string }> {
+  private async instancesPage(
+    cursor: string | undefined,
+    limit: number,
+    n: Names,
+    opts?: CallOptions,
+  ): Promise<{ items: Instance[]; next?: string }> {
     const r = await this.http.request({
-      method: 'GET', path: '/v2/instances', signal: opts?.signal, schema: W.RawPage,
+      method: 'GET',
+      path: '/v2/instances',
+      signal: opts?.signal,
+      schema: W.RawPage,
       query: { project: this.project, limit, ...(cursor ? { next_cursor: cursor } : {}) },
     });
     const wires = this.readEach(W.WireInstance, r.data.data, 'instance');
     const bidIds = [...new Set(wires.map((i) => i.bid).filter((b): b is string => !!b))];
-    const bids = new Map((await Promise.all(bidIds.map((id) => this.getBid(id, opts).catch((e: unknown) => this.unreadBid(id, e))))).filter((b): b is W.WireBid => !!b).map((b) => [b.fid, b]));
+    const bids = new Map(
+      (await Promise.all(bidIds.map((id) => this.getBid(id, opts).catch((e: unknown) => this.unreadBid(id, e)))))
+        .filter((b): b is W.WireBid => !!b)
+        .map((b) => [b.fid, b]),
+    );
     const items = wires.map((w) => toInstance(w, n.name, n.gpu, w.bid ? bids.get(w.bid) : undefined));
     return { items, ...(r.data.next_cursor ? { next: r.data.next_cursor } : {}) };
   }
@@ -178,7 +264,10 @@ export class MithrilProvider implements Provider {
   /** A bid that could not be read while listing: its VM is listed without a price. */
   private unreadBid(id: string, e: unknown): undefined {
     if (!(e instanceof ComputeError)) throw e;
-    this.log?.warn({ provider: this.id, bid: id, err: e.toText() }, 'could not read a Mithril bid; its VM is listed without a price');
+    this.log?.warn(
+      { provider: this.id, bid: id, err: e.toText() },
+      'could not read a Mithril bid; its VM is listed without a price',
+    );
     return undefined;
   }
 
@@ -186,12 +275,23 @@ export class MithrilProvider implements Provider {
    * One page of /v2/spot/bids in one status (the documented `status` filter; values as the flow SDK's list_bids
    * normalises them), keeping the bids that have no instance: those with one are in the instances listing.
    */
-  private async bidsPage(status: 'Open' | 'Paused', cursor: string | undefined, limit: number, n: Names, opts?: CallOptions): Promise<{ items: Instance[]; next?: string }> {
+  private async bidsPage(
+    status: 'Open' | 'Paused',
+    cursor: string | undefined,
+    limit: number,
+    n: Names,
+    opts?: CallOptions,
+  ): Promise<{ items: Instance[]; next?: string }> {
     const r = await this.http.request({
-      method: 'GET', path: '/v2/spot/bids', schema: W.RawPage, signal: opts?.signal,
+      method: 'GET',
+      path: '/v2/spot/bids',
+      schema: W.RawPage,
+      signal: opts?.signal,
       query: { project: this.project, status, limit, ...(cursor ? { next_cursor: cursor } : {}) },
     });
-    const waiting = this.readEach(W.WireBid, r.data.data, 'bid').filter((b) => b.instances.length === 0 && b.status !== 'Terminated');
+    const waiting = this.readEach(W.WireBid, r.data.data, 'bid').filter(
+      (b) => b.instances.length === 0 && b.status !== 'Terminated',
+    );
     return { items: waiting.map((b) => this.bidVm(b, n)), ...(r.data.next_cursor ? { next: r.data.next_cursor } : {}) };
   }
 
@@ -224,17 +324,35 @@ export class MithrilProvider implements Provider {
   }
 
   private async getReserved(id: string, n: Names, opts?: CallOptions): Promise<Instance> {
-    const s = (await this.http.request({ method: 'GET', path: `/v2/instances/${enc(id)}/status`, schema: W.InstanceStatus, signal: opts?.signal })).data;
-    const filter: Record<string, string> = s.bid ? { bid_fid_in: s.bid } : s.reservation ? { reservation_fid_in: s.reservation } : {};
+    const s = (
+      await this.http.request({
+        method: 'GET',
+        path: `/v2/instances/${enc(id)}/status`,
+        schema: W.InstanceStatus,
+        signal: opts?.signal,
+      })
+    ).data;
+    const filter: Record<string, string> = s.bid
+      ? { bid_fid_in: s.bid }
+      : s.reservation
+        ? { reservation_fid_in: s.reservation }
+        : {};
     const w = await this.findInstance(id, filter, opts);
     return toInstance({ ...(w ?? { fid: s.fid, name: s.name, instance_type: '?' }), status: s.status }, n.name, n.gpu);
   }
 
   /** The full instance record (for ssh_destination, region, type), from /v2/instances narrowed by `filter`. */
-  private async findInstance(fid: string, filter: Record<string, string>, opts?: CallOptions): Promise<W.WireInstance | undefined> {
+  private async findInstance(
+    fid: string,
+    filter: Record<string, string>,
+    opts?: CallOptions,
+  ): Promise<W.WireInstance | undefined> {
     const all = await collectPages(this.id, undefined as string | undefined, async (cursor) => {
       const r = await this.http.request({
-        method: 'GET', path: '/v2/instances', signal: opts?.signal, schema: W.RawPage,
+        method: 'GET',
+        path: '/v2/instances',
+        signal: opts?.signal,
+        schema: W.RawPage,
         query: { project: this.project, limit: 100, ...filter, ...(cursor ? { next_cursor: cursor } : {}) },
       });
       return { items: this.readEach(W.WireInstance, r.data.data, 'instance'), next: r.data.next_cursor ?? undefined };
@@ -243,7 +361,14 @@ export class MithrilProvider implements Provider {
   }
 
   private async getBid(fid: string, opts?: CallOptions): Promise<W.WireBid> {
-    return (await this.http.request({ method: 'GET', path: `/v2/spot/bids/${enc(fid)}`, schema: W.WireBid, signal: opts?.signal })).data;
+    return (
+      await this.http.request({
+        method: 'GET',
+        path: `/v2/spot/bids/${enc(fid)}`,
+        schema: W.WireBid,
+        signal: opts?.signal,
+      })
+    ).data;
   }
 
   async planCreate(req: CreateRequest, opts?: CallOptions): Promise<CreatePlan> {
@@ -252,9 +377,17 @@ export class MithrilProvider implements Provider {
     const { limitCents, notes } = await this.quoteLimit(offer, req, opts);
     const { sshKeys, registerKey, steps } = await this.resolveKeys(req, opts);
     const body: W.WireCreateBid = {
-      project: this.project, region: offer.region, instance_type: offer.instance_type, limit_price: centsToDollars(limitCents),
-      instance_quantity: 1, name: req.name,
-      launch_specification: { ssh_keys: sshKeys, volumes: [], ...(req.startup_script ? { startup_script: req.startup_script } : {}) },
+      project: this.project,
+      region: offer.region,
+      instance_type: offer.instance_type,
+      limit_price: centsToDollars(limitCents),
+      instance_quantity: 1,
+      name: req.name,
+      launch_specification: {
+        ssh_keys: sshKeys,
+        volumes: [],
+        ...(req.startup_script ? { startup_script: req.startup_script } : {}),
+      },
     };
     const t = (await this.listInstanceTypes(opts)).find((x) => x.id === req.instance_type)!;
     return {
@@ -274,54 +407,100 @@ export class MithrilProvider implements Provider {
 
   /** Options that do not apply to Mithril, refused before any request. */
   private checkCreate(req: CreateRequest): void {
-    const no = (what: string, why: string) => new ComputeError('INVALID_INPUT', `${what} does not apply on Mithril`, { provider: this.id, hint: why });
+    const no = (what: string, why: string) =>
+      new ComputeError('INVALID_INPUT', `${what} does not apply on Mithril`, { provider: this.id, hint: why });
     if (req.image) throw no('image', (MITHRIL_CAPABILITIES.list_images as { unsupported: string }).unsupported);
-    if (req.from_snapshot) throw no('from_snapshot', (MITHRIL_CAPABILITIES.snapshot as { unsupported: string }).unsupported);
-    if (req.disk_gib !== undefined) throw no('disk_gib', 'Each type comes with its own local storage (list_instance_types disk_gib).');
+    if (req.from_snapshot)
+      throw no('from_snapshot', (MITHRIL_CAPABILITIES.snapshot as { unsupported: string }).unsupported);
+    if (req.disk_gib !== undefined)
+      throw no('disk_gib', 'Each type comes with its own local storage (list_instance_types disk_gib).');
     if (req.startup_script && req.startup_script.length > 10_000)
-      throw new ComputeError('INVALID_INPUT', 'startup_script is longer than 10,000 characters', { provider: this.id, hint: 'Shorten it, or fetch a larger script from inside it.' }); // flow SDK limit
+      throw new ComputeError('INVALID_INPUT', 'startup_script is longer than 10,000 characters', {
+        provider: this.id,
+        hint: 'Shorten it, or fetch a larger script from inside it.',
+      }); // flow SDK limit
   }
 
   /** The FID of the type in the asked region, or in the cheapest region with capacity. */
   private pickOffer(c: { types: W.WireInstanceType[]; avail: Offer[] }, req: CreateRequest): Offer {
     const fids = new Set(c.types.filter((t) => t.name === req.instance_type).map((t) => t.fid));
     if (fids.size === 0)
-      throw new ComputeError('INVALID_INPUT', `unknown instance type ${JSON.stringify(req.instance_type)}`, { provider: this.id, hint: 'Pick a name from list_instance_types with provider "mithril", e.g. h100-80gb.sxm.8x.' });
+      throw new ComputeError('INVALID_INPUT', `unknown instance type ${JSON.stringify(req.instance_type)}`, {
+        provider: this.id,
+        hint: 'Pick a name from list_instance_types with provider "mithril", e.g. h100-80gb.sxm.8x.',
+      });
     const offers = c.avail.filter((a) => fids.has(a.instance_type) && (a.capacity ?? 1) > 0);
     if (req.region) {
       const offer = offers.find((a) => a.region === req.region);
       if (offer) return offer;
       throw new ComputeError('CAPACITY', `${req.instance_type} has no spot capacity in ${req.region}`, {
-        provider: this.id, hint: offers.length ? `Regions with capacity: ${offers.map((o) => o.region).join(', ')}.` : 'No region has capacity now; pick another type.',
+        provider: this.id,
+        hint: offers.length
+          ? `Regions with capacity: ${offers.map((o) => o.region).join(', ')}.`
+          : 'No region has capacity now; pick another type.',
       });
     }
     const offer = [...offers].sort((a, b) => (a.cents ?? Infinity) - (b.cents ?? Infinity))[0];
-    if (!offer) throw new ComputeError('CAPACITY', `${req.instance_type} has no spot capacity in any region`, { provider: this.id, hint: 'Pick another type from list_instance_types.' });
+    if (!offer)
+      throw new ComputeError('CAPACITY', `${req.instance_type} has no spot capacity in any region`, {
+        provider: this.id,
+        hint: 'Pick another type from list_instance_types.',
+      });
     return offer;
   }
 
   /** The limit to bid (the agent's, or the current spot price) against the minimum, and what the human is told. */
-  private async quoteLimit(offer: Offer, req: CreateRequest, opts?: CallOptions): Promise<{ limitCents: number; notes: string[] }> {
+  private async quoteLimit(
+    offer: Offer,
+    req: CreateRequest,
+    opts?: CallOptions,
+  ): Promise<{ limitCents: number; notes: string[] }> {
     const current = await this.http.request({
-      method: 'GET', path: '/v2/pricing/current', query: { instance_type: offer.instance_type, region: offer.region }, schema: W.CurrentPrice, signal: opts?.signal,
+      method: 'GET',
+      path: '/v2/pricing/current',
+      query: { instance_type: offer.instance_type, region: offer.region },
+      schema: W.CurrentPrice,
+      signal: opts?.signal,
     });
     const spot = current.data.spot_price_cents;
     const minimum = current.data.minimum_price_cents ?? 0;
     const limitCents = req.limit_price_usd !== undefined ? usdToCents(req.limit_price_usd) : spot;
     if (limitCents < minimum)
-      throw new ComputeError('INVALID_INPUT', `a limit of ${centsToDollars(limitCents)}/hour is below the minimum bid of ${centsToDollars(minimum)}/hour`, { provider: this.id, hint: `Bid at least ${centsToDollars(minimum)}.` });
+      throw new ComputeError(
+        'INVALID_INPUT',
+        `a limit of ${centsToDollars(limitCents)}/hour is below the minimum bid of ${centsToDollars(minimum)}/hour`,
+        { provider: this.id, hint: `Bid at least ${centsToDollars(minimum)}.` },
+      );
     const notes = [...SPOT_NOTES];
-    notes.unshift(req.limit_price_usd === undefined ? `The limit defaults to the current spot price (${centsToDollars(spot)}/hour).` : `The current spot price is ${centsToDollars(spot)}/hour.`);
-    if (limitCents < spot) notes.push('The limit is below the current spot price: the bid may wait until the price falls.');
+    notes.unshift(
+      req.limit_price_usd === undefined
+        ? `The limit defaults to the current spot price (${centsToDollars(spot)}/hour).`
+        : `The current spot price is ${centsToDollars(spot)}/hour.`,
+    );
+    if (limitCents < spot)
+      notes.push('The limit is below the current spot price: the bid may wait until the price falls.');
     return { limitCents, notes };
   }
 
   /** The SSH keys of the bid: the agent's (registered first when new), or every key of the project. */
-  private async resolveKeys(req: CreateRequest, opts?: CallOptions): Promise<{ sshKeys: string[]; registerKey?: string; steps: string[] }> {
+  private async resolveKeys(
+    req: CreateRequest,
+    opts?: CallOptions,
+  ): Promise<{ sshKeys: string[]; registerKey?: string; steps: string[] }> {
     const plan = await resolveSshKeys({
-      cloud: this.displayName, provider: this.id, publicKey: req.ssh_public_key, registerCall: 'POST /v2/ssh-keys', scope: 'project',
+      cloud: this.displayName,
+      provider: this.id,
+      publicKey: req.ssh_public_key,
+      registerCall: 'POST /v2/ssh-keys',
+      scope: 'project',
       list: async () => {
-        const keys = await this.http.request({ method: 'GET', path: '/v2/ssh-keys', query: { project: this.project }, schema: W.SshKeyList, signal: opts?.signal });
+        const keys = await this.http.request({
+          method: 'GET',
+          path: '/v2/ssh-keys',
+          query: { project: this.project },
+          schema: W.SshKeyList,
+          signal: opts?.signal,
+        });
         return keys.data.map((k) => ({ id: k.fid, value: k.public_key }));
       },
     });
@@ -333,12 +512,24 @@ export class MithrilProvider implements Provider {
     const registerKey = plan.internal.registerKey as string | undefined;
     if (registerKey) {
       const k = await this.http.request({
-        method: 'POST', path: '/v2/ssh-keys', body: { project: this.project, name: sshKeyName(registerKey), public_key: registerKey }, schema: W.WireSshKey, idempotent: false, signal: opts?.signal,
+        method: 'POST',
+        path: '/v2/ssh-keys',
+        body: { project: this.project, name: sshKeyName(registerKey), public_key: registerKey },
+        schema: W.WireSshKey,
+        idempotent: false,
+        signal: opts?.signal,
       });
       body.launch_specification = { ...body.launch_specification, ssh_keys: [k.data.fid] };
     }
     // Never re-sent: a second bid would be a second VM.
-    const r = await this.http.request({ method: 'POST', path: '/v2/spot/bids', body, schema: W.WireBid, idempotent: false, signal: opts?.signal });
+    const r = await this.http.request({
+      method: 'POST',
+      path: '/v2/spot/bids',
+      body,
+      schema: W.WireBid,
+      idempotent: false,
+      signal: opts?.signal,
+    });
     return this.bidVm(r.data, await this.names(opts));
   }
 
@@ -348,8 +539,14 @@ export class MithrilProvider implements Provider {
    */
   async delete(id: string, opts?: CallOptions): Promise<{ already_gone: boolean }> {
     if (!isBid(id))
-      throw new ComputeError('UNSUPPORTED', `${id} is a reserved instance; it ends with its reservation and cannot be deleted`, { provider: this.id, hint: 'Use pause_instances to stop paying for compute.' });
-    return deleteIgnoringGone(() => this.http.request({ method: 'DELETE', path: `/v2/spot/bids/${enc(id)}`, idempotent: true, signal: opts?.signal }));
+      throw new ComputeError(
+        'UNSUPPORTED',
+        `${id} is a reserved instance; it ends with its reservation and cannot be deleted`,
+        { provider: this.id, hint: 'Use pause_instances to stop paying for compute.' },
+      );
+    return deleteIgnoringGone(() =>
+      this.http.request({ method: 'DELETE', path: `/v2/spot/bids/${enc(id)}`, idempotent: true, signal: opts?.signal }),
+    );
   }
 
   pause(ids: string[], opts?: CallOptions): Promise<PowerResult[]> {
@@ -368,7 +565,10 @@ export class MithrilProvider implements Provider {
   private async power(ids: string[], pause: boolean, opts?: CallOptions): Promise<PowerResult[]> {
     const { results, spot, reserved } = await this.readTargets(ids, pause, opts);
     const unclear = new Map<string, string>();
-    await Promise.all([this.patchBids(spot, pause, results, unclear, opts), this.patchReserved(reserved, pause, results, unclear, opts)]);
+    await Promise.all([
+      this.patchBids(spot, pause, results, unclear, opts),
+      this.patchReserved(reserved, pause, results, unclear, opts),
+    ]);
     await this.settle(unclear, pause, results, opts);
     return ids.map((id) => results.get(id)!);
   }
@@ -381,8 +581,10 @@ export class MithrilProvider implements Provider {
       ids.map(async (id) => {
         try {
           const inst = await this.getInstance(id, opts);
-          if (reached(pause, inst.status)) results.set(id, { id, result: pause ? 'already_paused' : 'already_running', status: inst.status });
-          else if (inst.status === 'terminated' || inst.status === 'terminating') results.set(id, { id, result: 'failed', status: inst.status, message: `it is ${inst.provider_status}` });
+          if (reached(pause, inst.status))
+            results.set(id, { id, result: pause ? 'already_paused' : 'already_running', status: inst.status });
+          else if (inst.status === 'terminated' || inst.status === 'terminating')
+            results.set(id, { id, result: 'failed', status: inst.status, message: `it is ${inst.provider_status}` });
           else (isBid(id) ? spot : reserved).push(id);
         } catch (e) {
           if (!(e instanceof ComputeError)) throw e;
@@ -398,11 +600,24 @@ export class MithrilProvider implements Provider {
    * published UpdateBidRequest has optional limit_price, paused, volumes). The answer (a BidModel) is not needed, so
    * its shape is not checked; an answer that cannot be read at all sends the bid to `settle`, which reads it again.
    */
-  private async patchBids(spot: string[], pause: boolean, results: Map<string, PowerResult>, unclear: Map<string, string>, opts?: CallOptions) {
+  private async patchBids(
+    spot: string[],
+    pause: boolean,
+    results: Map<string, PowerResult>,
+    unclear: Map<string, string>,
+    opts?: CallOptions,
+  ) {
     await Promise.all(
       spot.map(async (id) => {
         try {
-          await this.http.request({ method: 'PATCH', path: `/v2/spot/bids/${enc(id)}`, body: { paused: pause }, schema: W.AnyBody, idempotent: true, signal: opts?.signal });
+          await this.http.request({
+            method: 'PATCH',
+            path: `/v2/spot/bids/${enc(id)}`,
+            body: { paused: pause },
+            schema: W.AnyBody,
+            idempotent: true,
+            signal: opts?.signal,
+          });
           results.set(id, { id, result: pause ? 'paused' : 'resumed', status: pause ? 'stopping' : 'starting' });
         } catch (e) {
           if (!(e instanceof ComputeError)) throw e;
@@ -413,11 +628,22 @@ export class MithrilProvider implements Provider {
   }
 
   /** One batch for the reserved instances; each entry of the answer is read whatever its shape (map.batchEntryStatus). */
-  private async patchReserved(reserved: string[], pause: boolean, results: Map<string, PowerResult>, unclear: Map<string, string>, opts?: CallOptions) {
+  private async patchReserved(
+    reserved: string[],
+    pause: boolean,
+    results: Map<string, PowerResult>,
+    unclear: Map<string, string>,
+    opts?: CallOptions,
+  ) {
     if (!reserved.length) return;
     try {
       const r = await this.http.request({
-        method: 'PATCH', path: '/v2/instances', body: { instances: reserved, status: pause ? 'STATUS_PAUSED' : 'STATUS_RUNNING' }, schema: W.BatchStatus, idempotent: true, signal: opts?.signal,
+        method: 'PATCH',
+        path: '/v2/instances',
+        body: { instances: reserved, status: pause ? 'STATUS_PAUSED' : 'STATUS_RUNNING' },
+        schema: W.BatchStatus,
+        idempotent: true,
+        signal: opts?.signal,
       });
       for (const id of reserved) {
         const raw = batchEntryStatus(r.data[id]);
@@ -431,7 +657,12 @@ export class MithrilProvider implements Provider {
   }
 
   /** Reads again what the request left unclear (an error, or no status in the answer) and judges it by the same rule. */
-  private async settle(unclear: Map<string, string>, pause: boolean, results: Map<string, PowerResult>, opts?: CallOptions) {
+  private async settle(
+    unclear: Map<string, string>,
+    pause: boolean,
+    results: Map<string, PowerResult>,
+    opts?: CallOptions,
+  ) {
     await Promise.all(
       [...unclear].map(async ([id, why]) => {
         try {
@@ -440,7 +671,11 @@ export class MithrilProvider implements Provider {
           results.set(id, r.result === 'failed' ? { ...r, message: `${why}; it is ${inst.provider_status}` } : r);
         } catch (e) {
           if (!(e instanceof ComputeError)) throw e;
-          results.set(id, { id, result: 'failed', message: `${why}; reading it again failed too (${e.toText()}), so check it with get_instance` });
+          results.set(id, {
+            id,
+            result: 'failed',
+            message: `${why}; reading it again failed too (${e.toText()}), so check it with get_instance`,
+          });
         }
       }),
     );
@@ -449,7 +684,10 @@ export class MithrilProvider implements Provider {
   async getConsole(id: string, opts?: CallOptions) {
     const inst = await this.getInstance(id, opts);
     if (!inst.ssh)
-      throw new ComputeError('NOT_READY', `${id} has no SSH address yet (${inst.provider_status})`, { provider: this.id, hint: 'Call wait_for_instance until it is running, then get_console again.' });
+      throw new ComputeError('NOT_READY', `${id} has no SSH address yet (${inst.provider_status})`, {
+        provider: this.id,
+        hint: 'Call wait_for_instance until it is running, then get_console again.',
+      });
     return {
       console: { provider: this.id, instance_id: id, kind: 'ssh' as const, command: inst.ssh },
       note: (MITHRIL_CAPABILITIES.console as { differently: string }).differently,
@@ -460,8 +698,16 @@ export class MithrilProvider implements Provider {
   async statusHistory(id: string, opts?: CallOptions): Promise<{ status: string; at: string }[]> {
     const items = await collectPages(this.id, undefined as string | undefined, async (cursor) => {
       const r = await this.http.request({
-        method: 'GET', path: '/v2/instances/status/history', schema: W.StatusHistory, signal: opts?.signal,
-        query: { project: this.project, ...(isBid(id) ? { bid_fid: id } : { instance_fid: id }), limit: 100, ...(cursor ? { next_cursor: cursor } : {}) },
+        method: 'GET',
+        path: '/v2/instances/status/history',
+        schema: W.StatusHistory,
+        signal: opts?.signal,
+        query: {
+          project: this.project,
+          ...(isBid(id) ? { bid_fid: id } : { instance_fid: id }),
+          limit: 100,
+          ...(cursor ? { next_cursor: cursor } : {}),
+        },
       });
       return { items: r.data.data, next: r.data.next_cursor ?? undefined };
     });
@@ -493,7 +739,11 @@ function typesByName(types: W.WireInstanceType[], avail: Offer[]) {
 function readCursor(cursor: string | undefined): { listing: Listing; cloud?: string } {
   if (!cursor) return { listing: 'i' };
   const m = CURSOR.exec(cursor);
-  if (!m) throw new ComputeError('INVALID_INPUT', 'this cursor did not come from a Mithril listing', { provider: 'mithril', hint: 'Start again without a cursor and pass back next_cursor as given.' });
+  if (!m)
+    throw new ComputeError('INVALID_INPUT', 'this cursor did not come from a Mithril listing', {
+      provider: 'mithril',
+      hint: 'Start again without a cursor and pass back next_cursor as given.',
+    });
   return { listing: m[1] as Listing, ...(m[2] ? { cloud: m[2] } : {}) };
 }
 
@@ -503,5 +753,7 @@ function loggerOf(http: HttpClient): Logger | undefined {
 }
 
 const fidOf = (raw: unknown): string | undefined =>
-  raw && typeof raw === 'object' && typeof (raw as { fid?: unknown }).fid === 'string' ? ((raw as { fid: string }).fid).slice(0, 60) : undefined;
+  raw && typeof raw === 'object' && typeof (raw as { fid?: unknown }).fid === 'string'
+    ? (raw as { fid: string }).fid.slice(0, 60)
+    : undefined;
 const enc = (id: string) => pathSegment('mithril', id);

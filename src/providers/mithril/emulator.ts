@@ -6,7 +6,13 @@
  * Source: shared/seeds/mithril-instances.txt and providers.md §4; the rest is ASSUMPTION, marked where it is decided.
  */
 import { randomBytes } from 'node:crypto';
-import { CloudEmulator, HttpEmulator, Timeline, type EmulatorRequest, type EmulatorResponse } from '../../emulator/server.js';
+import {
+  CloudEmulator,
+  HttpEmulator,
+  Timeline,
+  type EmulatorRequest,
+  type EmulatorResponse,
+} from '../../emulator/server.js';
 import { centsToDollars, dollarsToCents } from './map.js';
 import type { WireAvailability, WireBid, WireInstance, WireInstanceType } from './wire.js';
 
@@ -16,11 +22,61 @@ export const DEFAULT_PROJECT = 'proj_emulator';
 const fid = (prefix: string) => `${prefix}_${randomBytes(8).toString('hex')}`;
 
 /** Demo catalog: the name, per-GPU demo spot price in cents, and the regions offering it. Not Mithril's prices. */
-const DEMO_TYPES: { name: string; gpus: number; gpu: string; mem: number; cpus: number; ram: number; disk: number; centsPerGpu: number; regions: string[] }[] = [
-  { name: 'h100-80gb.sxm.8x', gpus: 8, gpu: 'H100', mem: 80, cpus: 192, ram: 1800, disk: 30_000, centsPerGpu: 199, regions: ['us-central1-a', 'us-central1-b', 'eu-central1-a'] },
-  { name: 'a100-80gb.sxm.8x', gpus: 8, gpu: 'A100', mem: 80, cpus: 240, ram: 1800, disk: 15_000, centsPerGpu: 110, regions: ['us-central1-a', 'us-central2-a'] },
-  { name: 'a100-80gb.sxm.4x', gpus: 4, gpu: 'A100', mem: 80, cpus: 120, ram: 900, disk: 7_500, centsPerGpu: 115, regions: ['us-central2-a'] },
-  { name: 'a100-80gb.sxm.1x', gpus: 1, gpu: 'A100', mem: 80, cpus: 30, ram: 225, disk: 1_800, centsPerGpu: 125, regions: ['us-central1-b', 'eu-central1-b'] },
+const DEMO_TYPES: {
+  name: string;
+  gpus: number;
+  gpu: string;
+  mem: number;
+  cpus: number;
+  ram: number;
+  disk: number;
+  centsPerGpu: number;
+  regions: string[];
+}[] = [
+  {
+    name: 'h100-80gb.sxm.8x',
+    gpus: 8,
+    gpu: 'H100',
+    mem: 80,
+    cpus: 192,
+    ram: 1800,
+    disk: 30_000,
+    centsPerGpu: 199,
+    regions: ['us-central1-a', 'us-central1-b', 'eu-central1-a'],
+  },
+  {
+    name: 'a100-80gb.sxm.8x',
+    gpus: 8,
+    gpu: 'A100',
+    mem: 80,
+    cpus: 240,
+    ram: 1800,
+    disk: 15_000,
+    centsPerGpu: 110,
+    regions: ['us-central1-a', 'us-central2-a'],
+  },
+  {
+    name: 'a100-80gb.sxm.4x',
+    gpus: 4,
+    gpu: 'A100',
+    mem: 80,
+    cpus: 120,
+    ram: 900,
+    disk: 7_500,
+    centsPerGpu: 115,
+    regions: ['us-central2-a'],
+  },
+  {
+    name: 'a100-80gb.sxm.1x',
+    gpus: 1,
+    gpu: 'A100',
+    mem: 80,
+    cpus: 30,
+    ram: 225,
+    disk: 1_800,
+    centsPerGpu: 125,
+    regions: ['us-central1-b', 'eu-central1-b'],
+  },
 ];
 
 export interface MithrilDelays {
@@ -55,10 +111,23 @@ export class MithrilEmulator extends CloudEmulator {
   private readonly sshKeys = new Map<string, { fid: string; name: string; public_key: string; required: boolean }>();
   private readonly history: { instance_fid: string; bid_fid: string | null; status: string; timestamp: string }[] = [];
   /** Entries served as they are among the good ones of a listing (for tests: what an adapter must skip, not choke on). */
-  private readonly unreadable: Record<UnreadableListing, unknown[]> = { 'instance-types': [], availability: [], instances: [], bids: [] };
+  private readonly unreadable: Record<UnreadableListing, unknown[]> = {
+    'instance-types': [],
+    availability: [],
+    instances: [],
+    bids: [],
+  };
   private hostCounter = 10;
 
-  constructor(opts: { key?: string; project?: string; delays?: Partial<MithrilDelays>; latencyMs?: number; now?: () => number } = {}) {
+  constructor(
+    opts: {
+      key?: string;
+      project?: string;
+      delays?: Partial<MithrilDelays>;
+      latencyMs?: number;
+      now?: () => number;
+    } = {},
+  ) {
     super();
     this.key = opts.key ?? DEFAULT_KEY;
     this.project = opts.project ?? DEFAULT_PROJECT;
@@ -68,11 +137,30 @@ export class MithrilEmulator extends CloudEmulator {
       for (const region of t.regions) {
         const f = fid('it');
         this.types.push({
-          fid: f, name: t.name, num_cpus: t.cpus, cpu_type: 'Intel Xeon Platinum 8480+', ram_gb: t.ram, num_gpus: t.gpus, gpu_type: t.gpu,
-          gpu_memory_gb: t.mem, gpu_socket: 'SXM5', local_storage_gb: t.disk, network_type: 'InfiniBand', ib_count: t.gpus, bridge_count: 0,
+          fid: f,
+          name: t.name,
+          num_cpus: t.cpus,
+          cpu_type: 'Intel Xeon Platinum 8480+',
+          ram_gb: t.ram,
+          num_gpus: t.gpus,
+          gpu_type: t.gpu,
+          gpu_memory_gb: t.mem,
+          gpu_socket: 'SXM5',
+          local_storage_gb: t.disk,
+          network_type: 'InfiniBand',
+          ib_count: t.gpus,
+          bridge_count: 0,
         });
         const cents = t.centsPerGpu * t.gpus + (region.startsWith('eu') ? 40 : 0);
-        this.avail.push({ fid: fid('avail'), instance_type: f, region, capacity: 4, last_instance_price: centsToDollars(cents), min_bid_price: centsToDollars(Math.floor(cents / 4)), spot_cents: cents });
+        this.avail.push({
+          fid: fid('avail'),
+          instance_type: f,
+          region,
+          capacity: 4,
+          last_instance_price: centsToDollars(cents),
+          min_bid_price: centsToDollars(Math.floor(cents / 4)),
+          spot_cents: cents,
+        });
       }
     this.http = new HttpEmulator({
       name: 'mithril',
@@ -81,8 +169,16 @@ export class MithrilEmulator extends CloudEmulator {
       // ASSUMPTION: FastAPI's `{detail: "..."}` for everything but 422.
       errorBody: (_s, _code, message) => ({ detail: message }),
       routes: [
-        { method: 'GET', path: '/v2/instance-types', handler: () => ok([...this.types, ...this.unreadable['instance-types']]) },
-        { method: 'GET', path: '/v2/spot/availability', handler: () => ok([...this.avail.map(({ spot_cents: _c, ...a }) => a), ...this.unreadable.availability]) },
+        {
+          method: 'GET',
+          path: '/v2/instance-types',
+          handler: () => ok([...this.types, ...this.unreadable['instance-types']]),
+        },
+        {
+          method: 'GET',
+          path: '/v2/spot/availability',
+          handler: () => ok([...this.avail.map(({ spot_cents: _c, ...a }) => a), ...this.unreadable.availability]),
+        },
         { method: 'GET', path: '/v2/pricing/current', handler: (r) => this.currentPrice(r) },
         { method: 'GET', path: '/v2/instances', handler: (r) => this.listInstances(r) },
         { method: 'PATCH', path: '/v2/instances', handler: (r) => this.batchStatus(r) },
@@ -93,7 +189,11 @@ export class MithrilEmulator extends CloudEmulator {
         { method: 'GET', path: '/v2/spot/bids/:fid', handler: (r) => this.withBid(r, (b) => ok(b.wire)) },
         { method: 'PATCH', path: '/v2/spot/bids/:fid', handler: (r) => this.withBid(r, (b) => this.patchBid(b, r)) },
         { method: 'DELETE', path: '/v2/spot/bids/:fid', handler: (r) => this.withBid(r, (b) => this.cancelBid(b)) },
-        { method: 'GET', path: '/v2/ssh-keys', handler: (r) => (r.query.get('project') === this.project ? ok([...this.sshKeys.values()]) : missingProject()) },
+        {
+          method: 'GET',
+          path: '/v2/ssh-keys',
+          handler: (r) => (r.query.get('project') === this.project ? ok([...this.sshKeys.values()]) : missingProject()),
+        },
         { method: 'POST', path: '/v2/ssh-keys', handler: (r) => this.createKey(r) },
       ],
     });
@@ -101,7 +201,9 @@ export class MithrilEmulator extends CloudEmulator {
 
   /** Instances that are not terminated. */
   liveInstances(): WireInstance[] {
-    return [...this.instances.values()].map((i) => (i.timeline.advance(i), i.wire)).filter((w) => !/TERMINATED|PREEMPTED|REPLACED/.test(w.status));
+    return [...this.instances.values()]
+      .map((i) => (i.timeline.advance(i), i.wire))
+      .filter((w) => !/TERMINATED|PREEMPTED|REPLACED/.test(w.status));
   }
 
   /** Bids that are not terminated (a bid waiting for capacity is a VM the user asked for). */
@@ -145,16 +247,30 @@ export class MithrilEmulator extends CloudEmulator {
 
   private setInstanceStatus(i: Inst, status: string): void {
     i.wire.status = status;
-    this.history.push({ instance_fid: i.wire.fid, bid_fid: i.wire.bid ?? null, status, timestamp: new Date(this.now()).toISOString() });
+    this.history.push({
+      instance_fid: i.wire.fid,
+      bid_fid: i.wire.bid ?? null,
+      status,
+      timestamp: new Date(this.now()).toISOString(),
+    });
   }
 
   private newInstance(o: { name: string; type: string; region: string; bid?: string; reservation?: string }): Inst {
     const inst: Inst = {
       timeline: new Timeline(this.now),
       wire: {
-        fid: fid('inst'), name: o.name, project: this.project, created_at: new Date(this.now()).toISOString(), created_by: 'user_emulator',
-        instance_type: o.type, region: o.region, bid: o.bid ?? null, reservation: o.reservation ?? null,
-        ssh_destination: null, private_ip: null, status: 'STATUS_NEW',
+        fid: fid('inst'),
+        name: o.name,
+        project: this.project,
+        created_at: new Date(this.now()).toISOString(),
+        created_by: 'user_emulator',
+        instance_type: o.type,
+        region: o.region,
+        bid: o.bid ?? null,
+        reservation: o.reservation ?? null,
+        ssh_destination: null,
+        private_ip: null,
+        status: 'STATUS_NEW',
       },
     };
     this.instances.set(inst.wire.fid, inst);
@@ -198,7 +314,12 @@ export class MithrilEmulator extends CloudEmulator {
     const offers = this.avail.filter((a) => a.instance_type === type && (!region || a.region === region));
     if (!offers.length) return notFound();
     const cents = Math.min(...offers.map((o) => o.spot_cents));
-    return ok({ spot_price_cents: cents, reserved_price_cents: Math.round(cents * 1.6), minimum_price_cents: Math.floor(cents / 4), lowest_allocated_bid_cents: cents });
+    return ok({
+      spot_price_cents: cents,
+      reserved_price_cents: Math.round(cents * 1.6),
+      minimum_price_cents: Math.floor(cents / 4),
+      lowest_allocated_bid_cents: cents,
+    });
   }
 
   private listInstances(r: EmulatorRequest): EmulatorResponse {
@@ -208,7 +329,12 @@ export class MithrilEmulator extends CloudEmulator {
     const resIn = r.query.get('reservation_fid_in')?.split(',');
     const all = [...this.instances.values()]
       .map((i) => (i.timeline.advance(i), i.wire))
-      .filter((w) => (!type || w.instance_type === type) && (!bidsIn || (w.bid && bidsIn.includes(w.bid))) && (!resIn || (w.reservation && resIn.includes(w.reservation))));
+      .filter(
+        (w) =>
+          (!type || w.instance_type === type) &&
+          (!bidsIn || (w.bid && bidsIn.includes(w.bid))) &&
+          (!resIn || (w.reservation && resIn.includes(w.reservation))),
+      );
     return page(r, all, this.unreadable.instances);
   }
 
@@ -217,7 +343,14 @@ export class MithrilEmulator extends CloudEmulator {
     if (!i) return notFound();
     i.timeline.advance(i);
     const end = i.wire.reservation ? new Date(this.now() + 24 * 3600_000).toISOString() : null;
-    return ok({ fid: i.wire.fid, name: i.wire.name, status: i.wire.status, bid: i.wire.bid, reservation: i.wire.reservation, end_time: end });
+    return ok({
+      fid: i.wire.fid,
+      name: i.wire.name,
+      status: i.wire.status,
+      bid: i.wire.bid,
+      reservation: i.wire.reservation,
+      end_time: end,
+    });
   }
 
   /**
@@ -226,8 +359,10 @@ export class MithrilEmulator extends CloudEmulator {
    */
   private batchStatus(r: EmulatorRequest): EmulatorResponse {
     const b = (r.body ?? {}) as { instances?: unknown; status?: unknown };
-    if (!Array.isArray(b.instances) || !b.instances.every((x) => typeof x === 'string')) return invalid(['body', 'instances'], 'Field required', 'missing');
-    if (b.status !== 'STATUS_RUNNING' && b.status !== 'STATUS_PAUSED') return invalid(['body', 'status'], "Input should be 'STATUS_RUNNING' or 'STATUS_PAUSED'", 'enum');
+    if (!Array.isArray(b.instances) || !b.instances.every((x) => typeof x === 'string'))
+      return invalid(['body', 'instances'], 'Field required', 'missing');
+    if (b.status !== 'STATUS_RUNNING' && b.status !== 'STATUS_PAUSED')
+      return invalid(['body', 'status'], "Input should be 'STATUS_RUNNING' or 'STATUS_PAUSED'", 'enum');
     const out: Record<string, string | null> = {};
     for (const f of b.instances as string[]) {
       const i = this.instances.get(f);
@@ -255,29 +390,69 @@ export class MithrilEmulator extends CloudEmulator {
     const inst = r.query.get('instance_fid');
     const bid = r.query.get('bid_fid');
     for (const b of this.bids.values()) this.advanceBid(b);
-    return page(r, this.history.filter((h) => (!inst || h.instance_fid === inst) && (!bid || h.bid_fid === bid)));
+    return page(
+      r,
+      this.history.filter((h) => (!inst || h.instance_fid === inst) && (!bid || h.bid_fid === bid)),
+    );
   }
 
   private createBid(r: EmulatorRequest): EmulatorResponse {
     const b = (r.body ?? {}) as Record<string, unknown>;
-    const spec = b.launch_specification as { ssh_keys?: unknown; volumes?: unknown; startup_script?: unknown } | undefined;
-    const missing = ['project', 'region', 'instance_type', 'limit_price', 'instance_quantity', 'name', 'launch_specification'].find((k) => b[k] === undefined);
+    const spec = b.launch_specification as
+      { ssh_keys?: unknown; volumes?: unknown; startup_script?: unknown } | undefined;
+    const missing = [
+      'project',
+      'region',
+      'instance_type',
+      'limit_price',
+      'instance_quantity',
+      'name',
+      'launch_specification',
+    ].find((k) => b[k] === undefined);
     if (missing) return invalid(['body', missing], 'Field required', 'missing');
     if (b.project !== this.project) return { status: 403, body: { detail: 'Not a member of this project' } };
-    if (typeof b.limit_price !== 'string' || !/^\$\d+(\.\d{1,2})?$/.test(b.limit_price)) return invalid(['body', 'limit_price'], 'Invalid price format', 'value_error');
-    if (!Number.isInteger(b.instance_quantity) || (b.instance_quantity as number) < 1) return invalid(['body', 'instance_quantity'], 'Input should be greater than or equal to 1', 'greater_than_equal');
+    if (typeof b.limit_price !== 'string' || !/^\$\d+(\.\d{1,2})?$/.test(b.limit_price))
+      return invalid(['body', 'limit_price'], 'Invalid price format', 'value_error');
+    if (!Number.isInteger(b.instance_quantity) || (b.instance_quantity as number) < 1)
+      return invalid(['body', 'instance_quantity'], 'Input should be greater than or equal to 1', 'greater_than_equal');
     const offer = this.avail.find((a) => a.instance_type === b.instance_type && a.region === b.region);
-    if (!offer) return invalid(['body', 'instance_type'], `instance type ${String(b.instance_type)} is not offered in ${String(b.region)}`, 'value_error');
-    if (!Array.isArray(spec?.ssh_keys) || spec.ssh_keys.length === 0) return invalid(['body', 'launch_specification', 'ssh_keys'], 'At least one SSH key is required', 'value_error');
-    for (const k of spec.ssh_keys) if (!this.sshKeys.has(k as string)) return invalid(['body', 'launch_specification', 'ssh_keys'], `SSH key ${String(k)} not found`, 'value_error');
+    if (!offer)
+      return invalid(
+        ['body', 'instance_type'],
+        `instance type ${String(b.instance_type)} is not offered in ${String(b.region)}`,
+        'value_error',
+      );
+    if (!Array.isArray(spec?.ssh_keys) || spec.ssh_keys.length === 0)
+      return invalid(['body', 'launch_specification', 'ssh_keys'], 'At least one SSH key is required', 'value_error');
+    for (const k of spec.ssh_keys)
+      if (!this.sshKeys.has(k as string))
+        return invalid(['body', 'launch_specification', 'ssh_keys'], `SSH key ${String(k)} not found`, 'value_error');
     const limit = dollarsToCents(b.limit_price);
-    if (limit < Math.floor(offer.spot_cents / 4)) return invalid(['body', 'limit_price'], `limit price is below the minimum of ${centsToDollars(Math.floor(offer.spot_cents / 4))}`, 'value_error');
+    if (limit < Math.floor(offer.spot_cents / 4))
+      return invalid(
+        ['body', 'limit_price'],
+        `limit price is below the minimum of ${centsToDollars(Math.floor(offer.spot_cents / 4))}`,
+        'value_error',
+      );
     const bid: Bid = {
       timeline: new Timeline(this.now),
       wire: {
-        fid: fid('bid'), name: String(b.name), project: this.project, created_by: 'user_emulator', created_at: new Date(this.now()).toISOString(), deactivated_at: null,
-        limit_price: b.limit_price, instance_quantity: b.instance_quantity as number, instance_type: String(b.instance_type), region: String(b.region), instances: [],
-        launch_specification: { ssh_keys: spec.ssh_keys as string[], volumes: (spec.volumes as string[]) ?? [], startup_script: (spec.startup_script as string) ?? null },
+        fid: fid('bid'),
+        name: String(b.name),
+        project: this.project,
+        created_by: 'user_emulator',
+        created_at: new Date(this.now()).toISOString(),
+        deactivated_at: null,
+        limit_price: b.limit_price,
+        instance_quantity: b.instance_quantity as number,
+        instance_type: String(b.instance_type),
+        region: String(b.region),
+        instances: [],
+        launch_specification: {
+          ssh_keys: spec.ssh_keys as string[],
+          volumes: (spec.volumes as string[]) ?? [],
+          startup_script: (spec.startup_script as string) ?? null,
+        },
         status: 'Open',
       },
     };
@@ -291,7 +466,12 @@ export class MithrilEmulator extends CloudEmulator {
   private allocate(b: Bid): void {
     b.wire.status = 'Allocated';
     for (let k = 0; k < b.wire.instance_quantity; k++) {
-      const i = this.newInstance({ name: b.wire.name, type: b.wire.instance_type, region: b.wire.region!, bid: b.wire.fid });
+      const i = this.newInstance({
+        name: b.wire.name,
+        type: b.wire.instance_type,
+        region: b.wire.region!,
+        bid: b.wire.fid,
+      });
       b.wire.instances.push(i.wire.fid);
       this.boot(i, ['STATUS_CONFIRMED', 'STATUS_INITIALIZING', 'STATUS_STARTING', 'STATUS_RUNNING']);
       i.timeline.advance(i);
@@ -302,7 +482,9 @@ export class MithrilEmulator extends CloudEmulator {
     if (r.query.get('project') !== this.project) return missingProject();
     const name = r.query.get('name');
     const status = r.query.get('status');
-    const all = [...this.bids.values()].map((b) => (this.advanceBid(b), b.wire)).filter((b) => (!name || b.name === name) && (!status || b.status === status));
+    const all = [...this.bids.values()]
+      .map((b) => (this.advanceBid(b), b.wire))
+      .filter((b) => (!name || b.name === name) && (!status || b.status === status));
     return page(r, all, this.unreadable.bids);
   }
 
@@ -310,11 +492,13 @@ export class MithrilEmulator extends CloudEmulator {
     if (b.wire.status === 'Terminated') return { status: 400, body: { detail: 'Bid is terminated' } };
     const body = (r.body ?? {}) as { paused?: unknown; limit_price?: unknown };
     if (body.limit_price !== undefined) {
-      if (typeof body.limit_price !== 'string' || !/^\$\d+(\.\d{1,2})?$/.test(body.limit_price)) return invalid(['body', 'limit_price'], 'Invalid price format', 'value_error');
+      if (typeof body.limit_price !== 'string' || !/^\$\d+(\.\d{1,2})?$/.test(body.limit_price))
+        return invalid(['body', 'limit_price'], 'Invalid price format', 'value_error');
       b.wire.limit_price = body.limit_price;
     }
     if (body.paused !== undefined) {
-      if (typeof body.paused !== 'boolean') return invalid(['body', 'paused'], 'Input should be a valid boolean', 'bool_type');
+      if (typeof body.paused !== 'boolean')
+        return invalid(['body', 'paused'], 'Input should be a valid boolean', 'bool_type');
       const insts = b.wire.instances.map((f) => this.instances.get(f)!);
       if (body.paused && b.wire.status !== 'Paused') {
         b.wire.status = 'Paused';
@@ -360,7 +544,8 @@ export class MithrilEmulator extends CloudEmulator {
     const b = (r.body ?? {}) as { project?: unknown; name?: unknown; public_key?: unknown };
     if (b.project !== this.project) return missingProject();
     if (typeof b.name !== 'string' || !b.name) return invalid(['body', 'name'], 'Field required', 'missing');
-    if (typeof b.public_key !== 'string' || !/^(ssh-(rsa|ed25519)|ecdsa-sha2-\S+) \S+/.test(b.public_key.trim())) return invalid(['body', 'public_key'], 'Invalid SSH public key', 'value_error');
+    if (typeof b.public_key !== 'string' || !/^(ssh-(rsa|ed25519)|ecdsa-sha2-\S+) \S+/.test(b.public_key.trim()))
+      return invalid(['body', 'public_key'], 'Invalid SSH public key', 'value_error');
     const key = { fid: fid('sshkey'), name: b.name, public_key: b.public_key.trim(), required: false };
     this.sshKeys.set(key.fid, key);
     return ok(key, 201);
@@ -372,10 +557,12 @@ export type UnreadableListing = 'instance-types' | 'availability' | 'instances' 
 /** Cursor pages: `next_cursor` is an opaque offset, `limit` 1–100 (422 outside); `extra` rides on the first page. */
 function page<T>(r: EmulatorRequest, all: T[], extra: unknown[] = []): EmulatorResponse {
   const limit = r.query.has('limit') ? Number(r.query.get('limit')) : 100;
-  if (!Number.isInteger(limit) || limit < 1 || limit > 100) return invalid(['query', 'limit'], 'Input should be less than or equal to 100', 'less_than_equal');
+  if (!Number.isInteger(limit) || limit < 1 || limit > 100)
+    return invalid(['query', 'limit'], 'Input should be less than or equal to 100', 'less_than_equal');
   const c = r.query.get('next_cursor');
   const offset = c ? Number(Buffer.from(c, 'base64url').toString()) : 0;
-  if (!Number.isInteger(offset) || offset < 0) return invalid(['query', 'next_cursor'], 'Invalid cursor', 'value_error');
+  if (!Number.isInteger(offset) || offset < 0)
+    return invalid(['query', 'next_cursor'], 'Invalid cursor', 'value_error');
   const items: unknown[] = [...all.slice(offset, offset + limit), ...(offset === 0 ? extra : [])];
   const next = offset + limit < all.length ? Buffer.from(String(offset + limit)).toString('base64url') : null;
   return ok({ data: items, next_cursor: next });
@@ -383,5 +570,8 @@ function page<T>(r: EmulatorRequest, all: T[], extra: unknown[] = []): EmulatorR
 
 const ok = (body: unknown, status = 200): EmulatorResponse => ({ status, body });
 const notFound = (): EmulatorResponse => ({ status: 404, body: { detail: 'Not Found' } });
-const invalid = (loc: (string | number)[], msg: string, type: string): EmulatorResponse => ({ status: 422, body: { detail: [{ loc, msg, type }] } });
+const invalid = (loc: (string | number)[], msg: string, type: string): EmulatorResponse => ({
+  status: 422,
+  body: { detail: [{ loc, msg, type }] },
+});
 const missingProject = () => invalid(['query', 'project'], 'Field required', 'missing');

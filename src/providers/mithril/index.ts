@@ -13,7 +13,12 @@ export function fastApiError(body: unknown): { code?: string; message?: string }
   const p = W.ErrorBody.safeParse(body);
   if (!p.success) return {};
   const d = p.data.detail;
-  const message = typeof d === 'string' ? d : d ? d.map((x) => `${(x.loc ?? []).join('.')}: ${x.msg}`).join('; ') : (p.data.error ?? p.data.message);
+  const message =
+    typeof d === 'string'
+      ? d
+      : d
+        ? d.map((x) => `${(x.loc ?? []).join('.')}: ${x.msg}`).join('; ')
+        : (p.data.error ?? p.data.message);
   return message ? { message } : {};
 }
 
@@ -31,8 +36,12 @@ export const mithril: CloudModule = {
     const em = new MithrilEmulator({ delays: pace === 'demo' ? DEMO_DELAYS : INSTANT, latencyMs });
     await em.start();
     return {
-      baseUrl: em.baseUrl, env: { [KEY]: em.key, [PROJECT]: em.project }, http: em.http,
-      liveCount: () => em.liveBids().length, setRawStatus: (id, raw) => em.setStatus(id, raw), stop: () => em.stop(),
+      baseUrl: em.baseUrl,
+      env: { [KEY]: em.key, [PROJECT]: em.project },
+      http: em.http,
+      liveCount: () => em.liveBids().length,
+      setRawStatus: (id, raw) => em.setStatus(id, raw),
+      stop: () => em.stop(),
     };
   },
   contract: {
@@ -44,26 +53,69 @@ export const mithril: CloudModule = {
   demo: async ({ call, human, say }) => {
     say('\n— Mithril: a spot bid at the quoted limit price —');
     const m = 'mithril';
-    const bid = { provider: m, instance_type: 'h100-80gb.sxm.8x', name: 'demo-spot', ssh_public_key: SSH_KEY, lifetime_hours: 2 };
+    const bid = {
+      provider: m,
+      instance_type: 'h100-80gb.sxm.8x',
+      name: 'demo-spot',
+      ssh_public_key: SSH_KEY,
+      lifetime_hours: 2,
+    };
     const askBid = await call('Ask to bid: the limit price is what the human approves', 'create_vm', bid);
-    if (askBid.status !== 'confirmation_required') throw new Error(`expected confirmation_required, got ${askBid.status}`);
+    if (askBid.status !== 'confirmation_required')
+      throw new Error(`expected confirmation_required, got ${askBid.status}`);
     human('accepts the limit price: yes.');
-    const placed = await call('Place the bid with the confirmation token', 'create_vm', { ...bid, confirmation_token: askBid.confirmation_token });
+    const placed = await call('Place the bid with the confirmation token', 'create_vm', {
+      ...bid,
+      confirmation_token: askBid.confirmation_token,
+    });
     const id = (placed.instance as { id: string } | undefined)?.id;
     if (!id) throw new Error('bid failed');
-    await call('Wait until its instance runs', 'wait_for_instance', { provider: m, id, status: 'running', timeout_seconds: 30 });
+    await call('Wait until its instance runs', 'wait_for_instance', {
+      provider: m,
+      id,
+      status: 'running',
+      timeout_seconds: 30,
+    });
     await call('How do I get in?', 'get_console', { provider: m, id });
     await call('Pause the bid (its boot disk is kept)', 'pause_instances', { provider: m, ids: [id] });
-    await call('Wait until it is paused', 'wait_for_instance', { provider: m, id, status: 'paused', timeout_seconds: 30 });
-    const askResume = await call('Ask to resume it: it bills again, so it needs a yes like a create', 'resume_instances', { provider: m, ids: [id] });
-    if (askResume.status !== 'confirmation_required') throw new Error(`expected confirmation_required, got ${askResume.status}`);
+    await call('Wait until it is paused', 'wait_for_instance', {
+      provider: m,
+      id,
+      status: 'paused',
+      timeout_seconds: 30,
+    });
+    const askResume = await call(
+      'Ask to resume it: it bills again, so it needs a yes like a create',
+      'resume_instances',
+      { provider: m, ids: [id] },
+    );
+    if (askResume.status !== 'confirmation_required')
+      throw new Error(`expected confirmation_required, got ${askResume.status}`);
     human('says: yes, resume it.');
-    await call('Resume it with the confirmation token', 'resume_instances', { provider: m, ids: [id], confirmation_token: askResume.confirmation_token });
-    await call('Wait until it runs again', 'wait_for_instance', { provider: m, id, status: 'running', timeout_seconds: 30 });
+    await call('Resume it with the confirmation token', 'resume_instances', {
+      provider: m,
+      ids: [id],
+      confirmation_token: askResume.confirmation_token,
+    });
+    await call('Wait until it runs again', 'wait_for_instance', {
+      provider: m,
+      id,
+      status: 'running',
+      timeout_seconds: 30,
+    });
     const del = await call('Cancel the bid: a delete needs a human yes', 'delete_vm', { provider: m, id });
     human('says: yes.');
-    await call('Cancel it with the confirmation token', 'delete_vm', { provider: m, id, confirmation_token: del.confirmation_token });
-    await call('Wait until it is gone', 'wait_for_instance', { provider: m, id, status: 'terminated', timeout_seconds: 30 });
+    await call('Cancel it with the confirmation token', 'delete_vm', {
+      provider: m,
+      id,
+      confirmation_token: del.confirmation_token,
+    });
+    await call('Wait until it is gone', 'wait_for_instance', {
+      provider: m,
+      id,
+      status: 'terminated',
+      timeout_seconds: 30,
+    });
     say('\nMithril: a spot bid placed at the approved limit price, paused, resumed and cancelled.');
   },
 };

@@ -16,7 +16,8 @@ export function parseDollars(s: string | null | undefined): number | null {
 }
 
 /** 2560 → "$25.60". */
-export const centsToDollars = (cents: number): string => `$${Math.floor(cents / 100)}.${String(cents % 100).padStart(2, '0')}`;
+export const centsToDollars = (cents: number): string =>
+  `$${Math.floor(cents / 100)}.${String(cents % 100).padStart(2, '0')}`;
 
 /** USD (a number from an agent) → whole cents, rounded up so a bid is never below what was asked. */
 export const usdToCents = (usd: number): number => Math.ceil(Math.round(usd * 1e6) / 1e4);
@@ -56,8 +57,12 @@ export const toStatus = (raw: string): InstanceStatus => INSTANCE_STATUS[raw] ??
  * pending, starting or running (it bills, or is on its way to). Used before a request (nothing to do) and after one
  * (the request took), for spot bids and reserved instances alike.
  */
-const REACHED = { pause: new Set<InstanceStatus>(['stopping', 'paused']), resume: new Set<InstanceStatus>(['pending', 'starting', 'running']) };
-export const reached = (pause: boolean, status: InstanceStatus): boolean => REACHED[pause ? 'pause' : 'resume'].has(status);
+const REACHED = {
+  pause: new Set<InstanceStatus>(['stopping', 'paused']),
+  resume: new Set<InstanceStatus>(['pending', 'starting', 'running']),
+};
+export const reached = (pause: boolean, status: InstanceStatus): boolean =>
+  REACHED[pause ? 'pause' : 'resume'].has(status);
 
 /**
  * One value of the PATCH /v2/instances answer → the raw status it reports, or undefined when it reports none. The seed
@@ -66,7 +71,8 @@ export const reached = (pause: boolean, status: InstanceStatus): boolean => REAC
  */
 export function batchEntryStatus(v: unknown): string | undefined {
   if (typeof v === 'string' && v) return v;
-  if (v && typeof v === 'object' && typeof (v as { status?: unknown }).status === 'string') return (v as { status: string }).status;
+  if (v && typeof v === 'object' && typeof (v as { status?: unknown }).status === 'string')
+    return (v as { status: string }).status;
   return undefined;
 }
 
@@ -93,7 +99,12 @@ export function sshCommand(dest: string | null | undefined): string | undefined 
  * A spot VM is known by its bid FID (one bid, one instance: it exists from the create on, and delete and pause act on
  * it); a reserved VM by its instance FID.
  */
-export function toInstance(w: WireInstance, typeName: (fid: string) => string, typeGpu: (fid: string) => Gpu | null | undefined, bid?: WireBid): Instance {
+export function toInstance(
+  w: WireInstance,
+  typeName: (fid: string) => string,
+  typeGpu: (fid: string) => Gpu | null | undefined,
+  bid?: WireBid,
+): Instance {
   const ssh = sshCommand(w.ssh_destination);
   return {
     provider: 'mithril',
@@ -112,7 +123,11 @@ export function toInstance(w: WireInstance, typeName: (fid: string) => string, t
 }
 
 /** A bid that has no instance (yet, or any more). */
-export function bidToInstance(b: WireBid, typeName: (fid: string) => string, typeGpu: (fid: string) => Gpu | null | undefined): Instance {
+export function bidToInstance(
+  b: WireBid,
+  typeName: (fid: string) => string,
+  typeGpu: (fid: string) => Gpu | null | undefined,
+): Instance {
   return {
     provider: 'mithril',
     id: b.fid,

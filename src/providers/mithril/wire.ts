@@ -135,18 +135,38 @@ export interface WireCreateBid {
 
 // providers.md §4.2 (SSH keys; flow SDK). GET /v2/ssh-keys answers a bare array: SkyPilot
 // sky/provision/mithril/utils.py _get_or_create_ssh_key iterates the answer itself (`for key in key_list`).
-export const WireSshKey = z.object({ fid: z.string(), name: z.string(), public_key: z.string(), required: z.boolean().optional() });
+export const WireSshKey = z.object({
+  fid: z.string(),
+  name: z.string(),
+  public_key: z.string(),
+  required: z.boolean().optional(),
+});
 export const SshKeyList = z.array(WireSshKey);
 
 // Seed 003: status history. ASSUMPTION: items are {instance_fid, bid_fid?, status, timestamp} under `data`.
 export const StatusHistory = z.object({
-  data: z.array(z.object({ instance_fid: z.string(), bid_fid: nullish(z.string()), status: z.string(), timestamp: z.string() })).default([]),
+  data: z
+    .array(
+      z.object({ instance_fid: z.string(), bid_fid: nullish(z.string()), status: z.string(), timestamp: z.string() }),
+    )
+    .default([]),
   next_cursor: nullish(z.string()),
 });
 
 // providers.md §4.4: FastAPI errors. 422 `{detail:[{loc,msg,type}]}`; ASSUMPTION: `{detail: "..."}` otherwise.
 export const ErrorBody = z.object({
-  detail: z.union([z.string(), z.array(z.object({ loc: z.array(z.union([z.string(), z.number()])).optional(), msg: z.string(), type: z.string().optional() }))]).optional(),
+  detail: z
+    .union([
+      z.string(),
+      z.array(
+        z.object({
+          loc: z.array(z.union([z.string(), z.number()])).optional(),
+          msg: z.string(),
+          type: z.string().optional(),
+        }),
+      ),
+    ])
+    .optional(),
   error: z.string().optional(),
   message: z.string().optional(),
 });
