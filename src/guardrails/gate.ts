@@ -14,7 +14,7 @@ import type { Provider } from '../domain/provider.js';
 import { collectPages } from '../domain/paging.js';
 import { sleep } from '../domain/sleep.js';
 import { redactArgs, type AuditEntry } from './audit.js';
-import { confirm, type ConfirmOutcome, type HumanChannel } from './confirm.js';
+import { confirm, type ConfirmOutcome, type ConfirmRequest, type HumanChannel } from './confirm.js';
 import { requestHash, type IdempotencyRecord, type IdempotencyStore } from './idempotency.js';
 import type { Ledger } from './ledger.js';
 import { currentUsage, needsUsage } from './limits.js';
@@ -283,73 +283,101 @@ async function approve(
     return { how: 'policy' };
   }
   const asked = `${summary} Needs a yes because ${decision.reasons.join(' and ')}.`;
-  const outcome: ConfirmOutcome = await confirm({
+  const answer = await askHuman(p, TOOL, deps, {
     summary: asked,
     binding: { request: { tool: TOOL, hash }, quote, usd_per_hour: quote.usd_per_hour },
     token,
     again,
     action: 'create',
+    audit: { request: audited, quote },
+    retry: 'call create_vm again with the same arguments plus confirmation_token',
+  });
+  if (answer.approved) return { how: answer.how, ...(answer.nonce ? { nonce: answer.nonce } : {}) };
+  if ('used' in answer) {
+    // The same confirmation token again: the VM it created is the answer (once that create has finished, which the
+    // lock waits for); it never creates twice.
+    const used = answer.used;
+    const replay = await deps.spendLock.run(async () => {
+      const rec = deps.idempotency.get(`token:${used}`);
+      return rec?.status === 'created' ? replayCreated(p, rec, deps) : undefined;
+    });
+    if (replay) return replay;
+    throw tokenUsed(
+      p,
+      "Call again without confirmation_token to get a new summary and token, and create only with the human's yes.",
+    );
+  }
+  return { ...answer.answer, quote };
+}
+
+/** What the agent is told when the human has not (yet) said yes. */
+export type NotYet =
+  | { status: 'declined'; summary: string; message: string }
+  | {
+      status: 'confirmation_required';
+      summary: string;
+      confirmation_token: string;
+      expires_at: string;
+      message: string;
+    };
+
+/**
+ * Asks the human (elicitation, or a confirmation token) about an action that spends or destroys, and writes the
+ * answer to the audit log. Returns the yes, the answer to give the agent, or (`used`) a token that was spent already.
+ */
+export async function askHuman(
+  p: Provider,
+  tool: string,
+  deps: GateDeps,
+  ask: Omit<ConfirmRequest, 'channel' | 'tokens' | 'fallback'> & {
+    audit: Pick<AuditEntry, 'request' | 'quote'>;
+    /** What the agent does after the yes, e.g. "call delete_vm again with confirmation_token". */
+    retry: string;
+  },
+): Promise<
+  | { approved: true; how: 'elicitation' | 'token'; nonce?: string }
+  | { approved: false; used: string }
+  | { approved: false; answer: NotYet }
+> {
+  const { audit, retry, ...request } = ask;
+  const outcome: ConfirmOutcome = await confirm({
+    ...request,
     channel: deps.human,
     tokens: deps.tokens,
     fallback: deps.policy.confirm.fallback,
   });
+  const write = (e: Pick<AuditEntry, 'decision' | 'how' | 'reason'>) =>
+    deps.audit.write({ tool, provider: p.id, phase: 'decision', ...audit, ...e });
   if (outcome.approved) {
-    deps.audit.write({
-      tool: TOOL,
-      provider: p.id,
-      phase: 'decision',
-      request: audited,
-      quote,
-      decision: 'approved',
-      how: outcome.how,
-    });
-    return { how: outcome.how, ...(outcome.nonce ? { nonce: outcome.nonce } : {}) };
+    write({ decision: 'approved', how: outcome.how });
+    return outcome;
   }
-  if (outcome.kind === 'token_used') {
-    // The same confirmation token again: the VM it created is the answer (once that create has finished, which the
-    // lock waits for); it never creates twice.
-    const replay = await deps.spendLock.run(async () => {
-      const rec = deps.idempotency.get(`token:${outcome.nonce}`);
-      return rec?.status === 'created' ? replayCreated(p, rec, deps) : undefined;
-    });
-    if (replay) return replay;
-    throw new ComputeError('CONFIRMATION_INVALID', 'the confirmation_token was already used; nothing was done', {
-      provider: p.id,
-      hint: "Call again without confirmation_token to get a new summary and token, and create only with the human's yes.",
-    });
-  }
+  if (outcome.kind === 'token_used') return { approved: false, used: outcome.nonce };
   if (outcome.kind === 'declined') {
-    deps.audit.write({
-      tool: TOOL,
-      provider: p.id,
-      phase: 'decision',
-      request: audited,
-      quote,
-      decision: 'declined',
-      how: 'elicitation',
-      reason: outcome.reason,
-    });
-    return { status: 'declined', quote, summary: asked, message: outcome.message };
+    write({ decision: 'declined', how: 'elicitation', reason: outcome.reason });
+    return { approved: false, answer: { status: 'declined', summary: ask.summary, message: outcome.message } };
   }
-  deps.audit.write({
-    tool: TOOL,
-    provider: p.id,
-    phase: 'decision',
-    request: audited,
-    quote,
-    decision: 'confirmation_required',
-    how: 'token',
-  });
+  write({ decision: 'confirmation_required', how: 'token' });
   return {
-    status: 'confirmation_required',
-    quote,
-    summary: outcome.message ? `${outcome.message} ${asked}` : asked,
-    confirmation_token: outcome.confirmation_token,
-    expires_at: outcome.expires_at,
-    message:
-      'Nothing was created. Show the summary to the human; if they approve, call create_vm again with the same arguments plus confirmation_token.',
+    approved: false,
+    answer: {
+      status: 'confirmation_required',
+      summary: outcome.message ? `${outcome.message} ${ask.summary}` : ask.summary,
+      confirmation_token: outcome.confirmation_token,
+      expires_at: outcome.expires_at,
+      message: `Nothing was ${DONE[ask.action] ?? 'done'}. Show the summary to the human; if they approve, ${retry}.`,
+    },
   };
 }
+
+const DONE: Record<string, string> = { create: 'created', delete: 'deleted', resume: 'resumed' };
+
+/** A confirmation token spent already: refused, with what to do instead. */
+export const tokenUsed = (p: Provider, hint: string) =>
+  new ComputeError('CONFIRMATION_INVALID', 'the confirmation_token was already used; nothing was done', {
+    provider: p.id,
+    hint,
+  });
 
 /** The record of a key, refusing it when it was used with other arguments; undefined when the key is new. */
 function knownKey(p: Provider, key: string, hash: string, deps: GateDeps): IdempotencyRecord | undefined {
@@ -507,61 +535,23 @@ export async function guardedDelete(
   if (decision.kind === 'confirm') {
     // Bound to the instance's identity too: a token for one VM never deletes another that reused the id.
     const identity = { id, name: instance.name, created_at: instance.created_at ?? null };
-    const outcome = await confirm({
+    const answer = await askHuman(p, tool, deps, {
       summary,
       binding: { request: { tool, provider: p.id, id }, quote: identity },
       token,
       action: 'delete',
-      channel: deps.human,
-      tokens: deps.tokens,
-      fallback: deps.policy.confirm.fallback,
+      audit: { request: { id } },
+      retry: 'call delete_vm again with confirmation_token',
     });
-    if (!outcome.approved) {
-      if (outcome.kind === 'token_used')
-        throw new ComputeError('CONFIRMATION_INVALID', 'the confirmation_token was already used; nothing was done', {
-          provider: p.id,
-          hint: 'Call delete_vm again without confirmation_token.',
-        });
-      if (outcome.kind === 'declined') {
-        deps.audit.write({
-          tool,
-          provider: p.id,
-          phase: 'decision',
-          request: { id },
-          decision: 'declined',
-          how: 'elicitation',
-          reason: outcome.reason,
-        });
-        return { status: 'declined', instance, summary, message: outcome.message };
-      }
-      deps.audit.write({
-        tool,
-        provider: p.id,
-        phase: 'decision',
-        request: { id },
-        decision: 'confirmation_required',
-        how: 'token',
-      });
-      return {
-        status: 'confirmation_required',
-        instance,
-        summary: outcome.message ? `${outcome.message} ${summary}` : summary,
-        confirmation_token: outcome.confirmation_token,
-        expires_at: outcome.expires_at,
-        message:
-          'Nothing was deleted. Show the summary to the human; if they approve, call delete_vm again with confirmation_token.',
-      };
+    if (!answer.approved) {
+      if ('used' in answer) throw tokenUsed(p, 'Call delete_vm again without confirmation_token.');
+      return { ...answer.answer, instance };
     }
-    how = outcome.how;
+    how = answer.how;
   }
-  deps.audit.write({
-    tool,
-    provider: p.id,
-    phase: 'decision',
-    request: { id },
-    decision: decision.kind === 'allow' ? 'allow' : 'approved',
-    how,
-  });
+  // A human's yes was written by askHuman; a policy's allow is written here.
+  if (how === 'policy')
+    deps.audit.write({ tool, provider: p.id, phase: 'decision', request: { id }, decision: 'allow', how });
   deps.audit.write({ tool, provider: p.id, phase: 'send', request: { id }, how });
   try {
     const r = await p.delete(id, { signal: deps.signal });

@@ -8,8 +8,7 @@ import { randomBytes } from 'node:crypto';
 import { ComputeError } from '../domain/errors.js';
 import type { Instance, PowerResult } from '../domain/model.js';
 import type { Provider } from '../domain/provider.js';
-import { confirm } from './confirm.js';
-import { denied, errorOf, type GateDeps } from './gate.js';
+import { askHuman, denied, errorOf, tokenUsed, type GateDeps } from './gate.js';
 import { checkTotals, currentUsage, needsUsage, type Addition } from './limits.js';
 import { decideCreate } from './policy.js';
 import { fromMicros, shown, toMicros, type Quote } from './quote.js';
@@ -65,61 +64,23 @@ export async function guardedResume(
       created_at: t.instance.created_at ?? null,
       quote: t.quote,
     }));
-    const outcome = await confirm({
+    const answer = await askHuman(p, TOOL, deps, {
       summary: asked,
       binding: { request, quote: identity, usd_per_hour: add.usd_per_hour },
       token,
       action: 'resume',
-      channel: deps.human,
-      tokens: deps.tokens,
-      fallback: deps.policy.confirm.fallback,
+      audit: { request },
+      retry: 'call resume_instances again with the same ids plus confirmation_token',
     });
-    if (!outcome.approved) {
-      if (outcome.kind === 'token_used')
-        throw new ComputeError('CONFIRMATION_INVALID', 'the confirmation_token was already used; nothing was done', {
-          provider: p.id,
-          hint: 'Call resume_instances again without confirmation_token.',
-        });
-      if (outcome.kind === 'declined') {
-        deps.audit.write({
-          tool: TOOL,
-          provider: p.id,
-          phase: 'decision',
-          request,
-          decision: 'declined',
-          how: 'elicitation',
-          reason: outcome.reason,
-        });
-        return { status: 'declined', results: settled, summary: asked, message: outcome.message };
-      }
-      deps.audit.write({
-        tool: TOOL,
-        provider: p.id,
-        phase: 'decision',
-        request,
-        decision: 'confirmation_required',
-        how: 'token',
-      });
-      return {
-        status: 'confirmation_required',
-        results: settled,
-        summary: outcome.message ? `${outcome.message} ${asked}` : asked,
-        confirmation_token: outcome.confirmation_token,
-        expires_at: outcome.expires_at,
-        message:
-          'Nothing was resumed. Show the summary to the human; if they approve, call resume_instances again with the same ids plus confirmation_token.',
-      };
+    if (!answer.approved) {
+      if ('used' in answer) throw tokenUsed(p, 'Call resume_instances again without confirmation_token.');
+      return { ...answer.answer, results: settled };
     }
-    how = outcome.how;
+    how = answer.how;
   }
-  deps.audit.write({
-    tool: TOOL,
-    provider: p.id,
-    phase: 'decision',
-    request,
-    decision: how === 'policy' ? 'allow' : 'approved',
-    how,
-  });
+  // A human's yes was written by askHuman; a policy's allow is written here.
+  if (how === 'policy')
+    deps.audit.write({ tool: TOOL, provider: p.id, phase: 'decision', request, decision: 'allow', how });
   const { results, more } = await deps.spendLock.run(() => resumeLocked(p, targets, request, how, deps));
   return { status: 'done', results: [...settled, ...more, ...results], approved_by: how };
 }
