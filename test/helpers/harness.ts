@@ -21,6 +21,8 @@ import {
 } from '../../src/providers/genesiscloud/emulator.js';
 import { ProviderSet } from '../../src/providers/index.js';
 import { MithrilEmulator } from '../../src/providers/mithril/emulator.js';
+import type { RunningEmulator } from '../../src/providers/cloud.js';
+import { BUILT_CLOUDS } from '../../src/providers/clouds.js';
 import { createServer } from '../../src/server.js';
 import { memoryLogger } from './logsink.js';
 
@@ -40,6 +42,8 @@ export interface HarnessOptions {
   live?: { token: string };
   /** Also run the Mithril emulator and enable Mithril (default: Genesis Cloud only). */
   mithril?: boolean;
+  /** Any other built cloud, by id, started through its module in the table of clouds (its emulator as the server's). */
+  clouds?: string[];
   /** The emulator's demo price table as the adapter sees it (default: DEMO_PRICES; `{}` = no prices at all). */
   demoPrices?: Record<string, number>;
   /** Retry timing for the HTTP client (kept short in tests). */
@@ -54,6 +58,8 @@ export interface Harness {
   emulator: GenesisEmulator;
   /** Present when started with `mithril: true`. */
   mithril?: MithrilEmulator;
+  /** The emulators of `clouds`, by id. */
+  clouds: Record<string, RunningEmulator>;
   providers: ProviderSet;
   config: Config;
   state: StateDir;
@@ -67,6 +73,15 @@ export async function startHarness(opts: HarnessOptions = {}): Promise<Harness> 
   if (!opts.sharedEmulator) await emulator.start();
   const mithril = opts.mithril ? new MithrilEmulator() : undefined;
   await mithril?.start();
+  const clouds = Object.fromEntries(
+    await Promise.all(
+      (opts.clouds ?? []).map(async (id) => {
+        const cloud = BUILT_CLOUDS.find((c) => c.id === id);
+        if (!cloud) throw new Error(`no built cloud ${id} in the table of clouds`);
+        return [id, await cloud.emulator({ pace: 'instant' })] as const;
+      }),
+    ),
+  );
   const state = opts.state ?? new StateDir(mkdtempSync(join(tmpdir(), 'compute-mcp-test-')));
   const config = parseConfig(opts.config ?? {});
   const { log, lines } = memoryLogger();
@@ -92,6 +107,9 @@ export async function startHarness(opts: HarnessOptions = {}): Promise<Harness> 
                 },
               }
             : {}),
+          ...Object.fromEntries(
+            Object.entries(clouds).map(([id, e]) => [id, { baseUrl: e.baseUrl, env: e.env, demoPrices: e.demoPrices }]),
+          ),
         },
     http: {
       retry: { baseDelayMs: 5, maxDelayMs: 20, ...opts.retry },
@@ -119,6 +137,7 @@ export async function startHarness(opts: HarnessOptions = {}): Promise<Harness> 
     client,
     emulator,
     mithril,
+    clouds,
     providers,
     config,
     state,
@@ -130,6 +149,7 @@ export async function startHarness(opts: HarnessOptions = {}): Promise<Harness> 
       await providers.close();
       if (!opts.sharedEmulator) await emulator.stop();
       await mithril?.stop();
+      await Promise.all(Object.values(clouds).map((e) => e.stop()));
     },
   };
 }

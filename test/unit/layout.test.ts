@@ -57,3 +57,20 @@ describe('layout', () => {
       );
   });
 });
+
+describe('the test harness', () => {
+  it('starts any built cloud of the table through its module, and the server enables it as emulated', async () => {
+    const { startHarness } = await import('../helpers/harness.js');
+    const ids = CLOUDS.filter((c) => !('planned' in c)).map((c) => c.id);
+    const h = await startHarness({ clouds: ids.filter((id) => id !== 'genesiscloud') });
+    try {
+      const enabled = h.providers
+        .info()
+        .filter((i) => i.enabled)
+        .map((i) => i.id);
+      expect(enabled.sort()).toEqual([...ids].sort());
+    } finally {
+      await h.close();
+    }
+  });
+});
