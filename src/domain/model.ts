@@ -72,6 +72,8 @@ export const InstanceSchema = z.object({
   created_at: z.string().optional(),
   price_usd_per_hour: z.number().nullable().optional(),
   expires_at: z.string().optional(),
+  /** Clouds that bill by period: when billing stops if the VM is deleted now (the end of the paid period). */
+  billing_ends_at: z.string().optional(),
 });
 export type Instance = z.infer<typeof InstanceSchema>;
 

@@ -67,7 +67,7 @@ export interface Provider {
   /** Sends the create. Never retried blindly: a failed create is reported, not re-sent. */
   create(plan: CreatePlan, opts?: CallOptions): Promise<Instance>;
   /** Deletes; resolves `{ already_gone: true }` when the cloud says it no longer exists. */
-  delete(id: string, opts?: CallOptions): Promise<{ already_gone: boolean }>;
+  delete(id: string, opts?: CallOptions): Promise<{ already_gone: boolean; billing_ends_at?: string }>;
 
   /** One result per id, in the order given. */
   pause?(ids: string[], opts?: CallOptions): Promise<PowerResult[]>;

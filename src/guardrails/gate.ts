@@ -496,6 +496,8 @@ export type DeleteOutcome =
       status: 'deleted';
       instance?: Instance;
       already_gone: boolean;
+      /** Clouds that bill by period: when billing actually stops. */
+      billing_ends_at?: string;
       approved_by?: 'elicitation' | 'token' | 'policy';
       message?: string;
     }
@@ -530,7 +532,8 @@ export async function guardedDelete(
       };
     throw e;
   }
-  const summary = `Delete on ${p.id}: ${shown(instance.instance_type)} ${shown(instance.id)}, ${instance.status}; its boot disk is lost. Name: ${shown(instance.name, true)}.`;
+  const billing = instance.billing_ends_at ? ` Billing ends at ${shown(instance.billing_ends_at)}, not now.` : '';
+  const summary = `Delete on ${p.id}: ${shown(instance.instance_type)} ${shown(instance.id)}, ${instance.status}; its boot disk is lost.${billing} Name: ${shown(instance.name, true)}.`;
   let how: 'elicitation' | 'token' | 'policy' = 'policy';
   if (decision.kind === 'confirm') {
     // Bound to the instance's identity too: a token for one VM never deletes another that reused the id.
@@ -565,7 +568,19 @@ export async function guardedDelete(
       status: r.already_gone ? 'already_gone' : 'deleting',
     });
     deps.log.info({ provider: p.id, instance: id, approvedBy: how }, 'vm deleted');
-    return { status: 'deleted', instance, already_gone: r.already_gone, approved_by: how };
+    const ends = r.billing_ends_at ?? instance.billing_ends_at;
+    return {
+      status: 'deleted',
+      instance,
+      already_gone: r.already_gone,
+      approved_by: how,
+      ...(ends
+        ? {
+            billing_ends_at: ends,
+            message: `Deleted; the cloud keeps billing until ${ends} (the end of the paid period).`,
+          }
+        : {}),
+    };
   } catch (e) {
     deps.audit.write({ tool, provider: p.id, phase: 'cloud', request: { id }, error: errorOf(e) });
     throw e;

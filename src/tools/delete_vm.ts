@@ -31,6 +31,6 @@ export const deleteVm = defineTool({
     if (out.status === 'declined') return `Declined: ${out.message}`;
     return out.already_gone && !out.instance
       ? (out.message ?? 'Already gone.')
-      : `Delete of ${out.instance?.id ?? ''} accepted by ${out.instance?.provider ?? 'the cloud'}; wait_for_instance with status "terminated" confirms it is gone.`;
+      : `Delete of ${out.instance?.id ?? ''} accepted by ${out.instance?.provider ?? 'the cloud'}; wait_for_instance with status "terminated" confirms it is gone.${'billing_ends_at' in out && out.billing_ends_at ? ` Billing continues until ${out.billing_ends_at}.` : ''}`;
   },
 });
