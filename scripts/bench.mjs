@@ -22,8 +22,8 @@ const row = (what, value, note = '') => {
 
 async function inProcess(latencyMs = 0) {
   const rt = await startRuntime({ emulate: true, env: {}, log, pace: 'instant' });
-  if (latencyMs) for (const e of [rt.emulators.genesiscloud, rt.emulators.mithril]) e.http.latencyMs = latencyMs;
-  const server = createServer({ providers: rt.providers, config: rt.config, state: rt.state, log, ...rt.shared });
+  if (latencyMs) for (const e of Object.values(rt.emulators.byCloud)) e.http.latencyMs = latencyMs;
+  const server = createServer({ providers: rt.providers, config: rt.config, state: rt.state, log, guards: rt.guards });
   const [a, b] = InMemoryTransport.createLinkedPair();
   const client = new Client({ name: 'bench', version: '0' });
   await Promise.all([server.connect(b), client.connect(a)]);
@@ -86,7 +86,7 @@ async function inProcess(latencyMs = 0) {
     },
   });
   const id = created.structuredContent.instance.id;
-  const url = `${rt.emulators.genesiscloud.baseUrl}/compute/v1/instances/${id}`;
+  const url = `${rt.emulators.byCloud.genesiscloud.baseUrl}/compute/v1/instances/${id}`;
   const raw = [];
   const viaMcp = [];
   for (let i = 0; i < 300; i++) {

@@ -23,6 +23,7 @@ const fingerprint = (key: string) => `sha256:${createHash('sha256').update(key.t
 export const CREATE_FIELDS = {
   instance_type: { schema: z.string().min(1).max(200).describe('Type id from list_instance_types') },
   region: { schema: z.string().max(100).optional().describe('Region; omit for the first with capacity') },
+  // Shown as resolved by the plan (the quote's image), also when omitted: the default is what gets booted.
   image: {
     schema: z.string().max(200).optional().describe('Image id or slug from list_images; omit for the default Ubuntu'),
   },

@@ -1,7 +1,8 @@
 /**
  * The one interface every cloud adapter implements. Tools are written against it, never against a cloud.
- * What a cloud cannot do is declared in `capabilities` as a sentence; the matching method then throws
- * `ComputeError('UNSUPPORTED')` with that sentence.
+ * What a cloud cannot do is declared in `capabilities` (`{unsupported: why, and what to do instead}`) and the optional
+ * method is left out; tools reach optional methods through `need()` (providers/toolkit.ts), which answers UNSUPPORTED
+ * with that sentence.
  */
 import { ComputeError } from './errors.js';
 import type {
@@ -60,8 +61,8 @@ export interface Provider {
   planCreate(req: CreateRequest, opts?: CallOptions & { idempotencyKey?: string }): Promise<CreatePlan>;
   /**
    * For clouds that can label or tag a VM: the VM a create with this idempotency key made, if any. The adapter puts
-   * the key on the VM at create (`planCreate` is given it). Clouds without labels leave this out; the gate then matches
-   * by name, type, region and creation time.
+   * the key on the VM at create (`planCreate` is given it). Clouds without labels leave this out (neither built cloud
+   * can label a VM today); the gate then matches by name, type, region and creation time.
    */
   findByIdempotencyKey?(key: string, opts?: CallOptions): Promise<Instance | undefined>;
   /** Sends the create. Never retried blindly: a failed create is reported, not re-sent. */

@@ -87,5 +87,5 @@ export function quoteSummary(q: Quote, req: Pick<CreateRequest, 'name'> & Partia
   const notes = q.notes?.length ? ` ${q.notes.join(' ')}` : '';
   const extras = shownFields(req as CreateRequest);
   const more = extras.length ? ` With ${extras.join(', ')}.` : '';
-  return `Create on ${q.provider}: ${shown(q.instance_type)} (${gpu}) in ${shown(q.region)}, ${price}, ${life}. Name: ${shown(req.name, true)}.${more}${notes}`;
+  return `Create on ${q.provider}: ${shown(q.instance_type)} (${gpu}) in ${shown(q.region)}, ${price}, ${life}. Image ${shown(q.image)}. Name: ${shown(req.name, true)}.${more}${notes}`;
 }

@@ -102,7 +102,11 @@ export class ProviderSet {
     const a = this.adapters.get(id);
     if (a) return a;
     const info = this.infos.find((i) => i.id === id);
-    throw new ComputeError('PROVIDER_DISABLED', `${info?.name ?? id} is not enabled`, {
+    if (!info)
+      throw new ComputeError('INVALID_INPUT', `there is no cloud ${JSON.stringify(id.slice(0, 40))}`, {
+        hint: `Use one of: ${this.infos.map((i) => i.id).join(', ')} (see list_providers).`,
+      });
+    throw new ComputeError('PROVIDER_DISABLED', `${info.name} is not enabled`, {
       provider: id,
       hint: `${info?.reason ?? ''} Enabled clouds: ${[...this.adapters.keys()].join(', ') || 'none'} (see list_providers).`.trim(),
     });

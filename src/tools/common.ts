@@ -2,13 +2,15 @@
 import { z } from 'zod';
 import { ComputeError, isComputeError } from '../domain/errors.js';
 import { ProviderIdSchema, type ProviderId } from '../domain/model.js';
-import { CLOUD_IDS } from '../providers/clouds.js';
 import { MAX_ID_LENGTH, unsafeIdReason, type IdKind, type Provider } from '../domain/provider.js';
 import type { ToolContext } from './define.js';
 
-export const providerArg = z.enum(CLOUD_IDS).describe('Cloud id');
+// A plain string, checked against the table of clouds when the call runs (ProviderSet.get): listing every id in every
+// tool's schema would cost each conversation tokens for each cloud added.
+export const providerArg = z.string().max(40).describe('Cloud id (see list_providers)');
 export const optionalProviderArg = z
-  .enum(CLOUD_IDS)
+  .string()
+  .max(40)
   .optional()
   .describe('Only this cloud; omit for all enabled clouds');
 export const instanceIdArg = z.string().min(1).max(MAX_ID_LENGTH).describe('Instance id');

@@ -384,7 +384,8 @@ describe('bad input corpus', () => {
       });
       expectSentence(answers.get('inf')!.result!, { batch: 'numbers', params: undefined, field: 'limit', ours: true });
       for (const b of BATCHES) expect(answers.get(`alive-${b}`)!.result!.isError, b).toBeFalsy();
-      expect(logs).toEqual([[], []]); // not one request reached either emulated cloud
+      expect(logs.length).toBeGreaterThan(1);
+      for (const l of logs) expect(l).toEqual([]); // not one request reached any emulated cloud
       for (const s of SECRETS) expect(err).not.toContain(s);
     }, 60_000);
   });

@@ -2,7 +2,7 @@
  * One list of create fields (domain/create.ts): every field a token is bound to is one the adapter gets, and every
  * field the adapter gets is bound and shown. A field cannot be approved and then dropped, or sent unapproved.
  */
-import { afterEach, describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it, vi } from 'vitest';
 import { CREATE_FIELDS, createInputShape, requestOf } from '../../src/domain/create.js';
 import type { CreatePlan, CreateRequest } from '../../src/domain/model.js';
 import { H100, SSH_KEY, startHarness, text, type Harness } from '../helpers/harness.js';
@@ -50,6 +50,8 @@ describe('create fields', () => {
       const r = await h.call('create_vm', { ...base, ...change, confirmation_token: ask.confirmation_token });
       expect(text(r), JSON.stringify(change)).toMatch(/^\[CONFIRMATION_INVALID\] .*issued for different arguments/);
     }
+    // The image is what the plan resolved (the default here), shown too.
+    expect(ask.summary).toMatch(/ Image [\w.-]+\. Name: "fields"\./);
     const made = await h.call('create_vm', { ...base, confirmation_token: ask.confirmation_token });
     expect(sc(made).status).toBe('created');
     expect(seen.at(-1)).toEqual({
@@ -59,5 +61,41 @@ describe('create fields', () => {
       disk_gib: 200,
       startup_script: 'echo hi',
     });
+  });
+
+  it('a cloud that labels VMs finds a lost create by its key (the hook), and gets the key when planning', async () => {
+    h = await startHarness({ timeouts: { requestMs: 200 }, lostCreateLookup: { attempts: 2, delayMs: 20 } });
+    const real = h.providers.get('genesiscloud');
+    const keys: (string | undefined)[] = [];
+    const byKey = new Map<string, string>();
+    h.providers.replace(
+      Object.assign(Object.create(Object.getPrototypeOf(real)), real, {
+        planCreate: (req: CreateRequest, o?: { idempotencyKey?: string }) => (
+          keys.push(o?.idempotencyKey),
+          real.planCreate(req, o)
+        ),
+        findByIdempotencyKey: async (key: string) => {
+          const id = byKey.get(key);
+          return id ? real.getInstance(id) : undefined;
+        },
+      }),
+    );
+    h.emulator.http.injectFault({ method: 'POST', path: /^\/compute\/v1\/instances$/, delayMs: 400, times: 1 });
+    const args = {
+      provider: 'genesiscloud',
+      instance_type: 'vcpu-2_memory-4g_disk-80g',
+      name: 'labelled',
+      ssh_public_key: SSH_KEY,
+      idempotency_key: 'k-1',
+    };
+    expect(text(await h.call('create_vm', args))).toMatch(/^\[TIMEOUT\]/);
+    expect(keys).toContain('k-1');
+    // The cloud made it late, labelled with the key; the name-and-time match is not what finds it.
+    await vi.waitFor(() => expect(h.emulator.liveInstances()).toHaveLength(1), { timeout: 2_000, interval: 20 });
+    byKey.set('k-1', h.emulator.liveInstances()[0]!.id);
+    h.emulator.liveInstances()[0]!.name = 'renamed-in-the-console';
+    const again = sc<{ status: string; instance: { id: string } }>(await h.call('create_vm', args));
+    expect(again).toMatchObject({ status: 'existing', instance: { id: byKey.get('k-1') } });
+    expect(h.emulator.liveInstances()).toHaveLength(1);
   });
 });

@@ -1,6 +1,6 @@
 /**
- * The provider contract: the behaviour every cloud adapter shows against its emulator. Each cloud's test file calls
- * `providerContract` once with a factory.
+ * The provider contract: the behaviour every cloud adapter shows against its emulator, the admission test for a cloud.
+ * contract.test.ts calls `providerContract` once for each built cloud of the table.
  */
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { ComputeError } from '../../src/domain/errors.js';
@@ -146,6 +146,7 @@ export function providerContract(name: string, make: () => Promise<ContractSubje
           return exercise();
         }
         expect(c.unsupported.length).toBeGreaterThan(20); // a sentence: why, and what to do instead
+        expect(op(s.provider), `${cap} is unsupported: the adapter leaves the operation out (no stub)`).toBeUndefined();
         const before = s.emulator.requests.length;
         expect(() => need(s.provider, cap, what, op(s.provider))).toThrow(
           expect.objectContaining({ code: 'UNSUPPORTED', message: expect.stringContaining(c.unsupported) }),

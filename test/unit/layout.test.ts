@@ -19,8 +19,14 @@ describe('layout', () => {
   it('names no cloud outside its own folder and the table of clouds', () => {
     const found: string[] = [];
     for (const cloud of CLOUDS) {
-      // The id (also inside env names like GENESISCLOUD_API_TOKEN) and the name's first word ("Genesis", "ONET").
-      const words = [cloud.id, cloud.name.split(' ')[0]!].map((w) => new RegExp(`${w}`, 'i'));
+      // The id (also as the start of env names like GENESISCLOUD_API_TOKEN) and each word of the name ("Genesis",
+      // "ONET"), as whole words: "monetary" does not name ONET.
+      const esc = (w: string) => w.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+      const names = [
+        cloud.id,
+        ...cloud.name.split(/\s+/).filter((w) => w.length > 3 && !/^(cloud|solutions)$/i.test(w)),
+      ];
+      const words = names.map((w) => new RegExp(`(?<![a-z])${esc(w)}(?![a-z])`, 'i'));
       for (const f of ALL) {
         if (f.path === TABLE || f.path.startsWith(`providers/${cloud.id}/`)) continue;
         for (const w of words) if (w.test(f.text)) found.push(`${f.path}: ${w.source}`);

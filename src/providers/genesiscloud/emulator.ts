@@ -14,7 +14,7 @@ import {
   type EmulatorResponse,
 } from '../../emulator/server.js';
 import { GENESIS_TYPES, GENESIS_TYPES_BY_ID } from './catalog.js';
-import { API_PREFIX as P, type WireInstance, type WireSnapshot } from './wire.js';
+import { API_PREFIX as API, type WireInstance, type WireSnapshot } from './wire.js';
 
 /** Demo prices in USD per hour (not Genesis Cloud's real prices, which are only on its pricing page). */
 export const DEMO_PRICES: Record<string, number> = Object.fromEntries(
@@ -147,61 +147,61 @@ export class GenesisEmulator extends CloudEmulator {
       authorize: (h) => h.authorization === `Bearer ${this.token}` || h['x-auth-token'] === this.token,
       errorBody: (_status, code, message) => ({ code, message }),
       routes: [
-        { method: 'GET', path: `${P}/instances`, handler: (r) => this.listInstances(r) },
-        { method: 'POST', path: `${P}/instances`, handler: (r) => this.createInstance(r) },
+        { method: 'GET', path: `${API}/instances`, handler: (r) => this.listInstances(r) },
+        { method: 'POST', path: `${API}/instances`, handler: (r) => this.createInstance(r) },
         {
           method: 'GET',
-          path: `${P}/instances/:id`,
+          path: `${API}/instances/:id`,
           handler: (r) => this.withInstance(r, (i) => ok(200, { instance: i.wire })),
         },
         {
           method: 'PATCH',
-          path: `${P}/instances/:id`,
+          path: `${API}/instances/:id`,
           handler: (r) => this.withInstance(r, (i) => this.patchInstance(i, r)),
         },
         {
           method: 'DELETE',
-          path: `${P}/instances/:id`,
+          path: `${API}/instances/:id`,
           handler: (r) => this.withInstance(r, (i) => this.deleteInstance(i)),
         },
         {
           method: 'GET',
-          path: `${P}/instances/:id/actions`,
+          path: `${API}/instances/:id/actions`,
           handler: (r) => this.withInstance(r, (i) => ok(200, { actions: allowedActions(i.wire.status) })),
         },
         {
           method: 'POST',
-          path: `${P}/instances/:id/actions`,
+          path: `${API}/instances/:id/actions`,
           handler: (r) => this.withInstance(r, (i) => this.action(i, r)),
         },
         {
           method: 'POST',
-          path: `${P}/instances/:id/snapshots`,
+          path: `${API}/instances/:id/snapshots`,
           handler: (r) => this.withInstance(r, (i) => this.createSnapshot(i, r)),
         },
         {
           method: 'GET',
-          path: `${P}/instances/:id/snapshots`,
+          path: `${API}/instances/:id/snapshots`,
           handler: (r) => this.withInstance(r, () => this.listSnapshots(r, r.params.id)),
         },
-        { method: 'GET', path: `${P}/snapshots`, handler: (r) => this.listSnapshots(r) },
+        { method: 'GET', path: `${API}/snapshots`, handler: (r) => this.listSnapshots(r) },
         {
           method: 'GET',
-          path: `${P}/snapshots/:id`,
+          path: `${API}/snapshots/:id`,
           handler: (r) => this.withSnapshot(r, (s) => ok(200, { snapshot: s.wire })),
         },
         {
           method: 'DELETE',
-          path: `${P}/snapshots/:id`,
+          path: `${API}/snapshots/:id`,
           handler: (r) => this.withSnapshot(r, (s) => this.deleteSnapshot(s)),
         },
-        { method: 'GET', path: `${P}/images`, handler: (r) => this.listImages(r) },
-        { method: 'GET', path: `${P}/availability/:region/instances`, handler: (r) => this.availability(r) },
-        { method: 'GET', path: `${P}/ssh-keys`, handler: (r) => paginate(r, 'ssh_keys', [...this.sshKeys.values()]) },
-        { method: 'POST', path: `${P}/ssh-keys`, handler: (r) => this.createSshKey(r) },
+        { method: 'GET', path: `${API}/images`, handler: (r) => this.listImages(r) },
+        { method: 'GET', path: `${API}/availability/:region/instances`, handler: (r) => this.availability(r) },
+        { method: 'GET', path: `${API}/ssh-keys`, handler: (r) => paginate(r, 'ssh_keys', [...this.sshKeys.values()]) },
+        { method: 'POST', path: `${API}/ssh-keys`, handler: (r) => this.createSshKey(r) },
         {
           method: 'DELETE',
-          path: `${P}/ssh-keys/:id`,
+          path: `${API}/ssh-keys/:id`,
           handler: (r) => (this.sshKeys.delete(r.params.id!) ? ok(204) : notFound('ssh key')),
         },
       ],

@@ -1,4 +1,5 @@
 /** Pure Mithril ⇄ domain translation, and exact money parsing. */
+import { ALREADY } from '../toolkit.js';
 import type { Gpu, Instance, InstanceStatus } from '../../domain/model.js';
 import type { WireBid, WireInstance, WireInstanceType } from './wire.js';
 
@@ -53,16 +54,11 @@ export const BID_STATUS: Record<string, InstanceStatus> = {
 export const toStatus = (raw: string): InstanceStatus => INSTANCE_STATUS[raw] ?? 'unknown';
 
 /**
- * The one rule for "already there": a pause has taken when the VM is stopping or paused; a resume has taken when it is
- * pending, starting or running (it bills, or is on its way to). Used before a request (nothing to do) and after one
- * (the request took), for spot bids and reserved instances alike.
+ * The toolkit's one rule for "already there" (a pause has taken at stopping or paused; a resume at pending, starting
+ * or running), used before a request (nothing to do) and after one (the request took), for bids and reserved VMs.
  */
-const REACHED = {
-  pause: new Set<InstanceStatus>(['stopping', 'paused']),
-  resume: new Set<InstanceStatus>(['pending', 'starting', 'running']),
-};
 export const reached = (pause: boolean, status: InstanceStatus): boolean =>
-  REACHED[pause ? 'pause' : 'resume'].has(status);
+  ALREADY[pause ? 'pause' : 'resume'].includes(status);
 
 /**
  * One value of the PATCH /v2/instances answer → the raw status it reports, or undefined when it reports none. The seed
