@@ -5,17 +5,12 @@
 import type { CloudModule, PlannedCloud } from './cloud.js';
 import { genesiscloud } from './genesiscloud/index.js';
 import { mithril } from './mithril/index.js';
+import { onet } from './onet/index.js';
 
 export const CLOUDS: readonly (CloudModule | PlannedCloud)[] = [
   genesiscloud,
   mithril,
-  {
-    id: 'onet',
-    name: 'ONET Solutions',
-    credentials: ['ONET_API_KEY'],
-    settings: ['ONET_ORGANIZATION_ID', 'ONET_PROJECT_ID'],
-    planned: true,
-  },
+  onet,
   {
     id: 'k0rdent',
     name: 'k0rdent AI',

@@ -85,7 +85,7 @@ describe('quotes', () => {
   });
   it('summarises GPUs, price and lifetime, and says when the price is unknown', () => {
     expect(quoteSummary(makeQuote(plan, 2), { name: 'x' })).toBe(
-      'Create on genesiscloud: t (8× H100) in R, $0.10/hour (price from your config), planned for 2 h (about $0.20); it bills until paused or deleted. Name: "x".',
+      'Create on genesiscloud: t (8× H100) in R, $0.10/hour (price from your config), planned for 2 h (about $0.20); it bills until paused or deleted. Image i. Name: "x".',
     );
     expect(
       quoteSummary(makeQuote({ ...plan, price: { usd_per_hour: null, source: null } }, null), { name: 'x' }),
