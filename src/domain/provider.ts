@@ -47,6 +47,8 @@ export interface Provider {
   readonly id: ProviderId;
   readonly displayName: string;
   readonly capabilities: Capabilities;
+  /** Set when taking a snapshot may be billed (e.g. an addon): what the human must know. Such a snapshot needs a yes. */
+  readonly snapshotSpends?: string;
   /** The documented form of this cloud's ids; tools check every id against it before any request (tools/common.ts). */
   readonly ids: IdFormats;
 

@@ -370,7 +370,12 @@ export async function askHuman(
   };
 }
 
-const DONE: Record<string, string> = { create: 'created', delete: 'deleted', resume: 'resumed' };
+const DONE: Record<string, string> = {
+  create: 'created',
+  delete: 'deleted',
+  resume: 'resumed',
+  snapshot: 'snapshotted',
+};
 
 /** A confirmation token spent already: refused, with what to do instead. */
 export const tokenUsed = (p: Provider, hint: string) =>

@@ -91,8 +91,13 @@ export type PowerCheck<T> = { done: PowerResult } | { go: T };
 export async function batchPower<T>(opts: {
   ids: string[];
   kind: 'pause' | 'resume';
-  /** Reads one target: its status now, and anything `send` needs. Throwing a ComputeError fails that id only. */
-  check: (id: string) => Promise<{ status: InstanceStatus; refuse?: string; data: T }>;
+  /**
+   * Reads one target: its status now, and anything `send` needs. `refuse` says why it cannot be done now (`failed`),
+   * or, with `refuseAs: 'unsupported'`, why this server never does it for that VM. A ComputeError fails that id only.
+   */
+  check: (
+    id: string,
+  ) => Promise<{ status: InstanceStatus; refuse?: string; refuseAs?: 'failed' | 'unsupported'; data: T }>;
   send: (go: { id: string; data: T }[]) => Promise<Map<string, PowerResult>>;
 }): Promise<PowerResult[]> {
   const already = opts.kind === 'pause' ? 'already_paused' : 'already_running';
@@ -101,7 +106,7 @@ export async function batchPower<T>(opts: {
       try {
         const c = await opts.check(id);
         if (ALREADY[opts.kind].includes(c.status)) return { done: { id, result: already, status: c.status } };
-        if (c.refuse) return { done: { id, result: 'failed', status: c.status, message: c.refuse } };
+        if (c.refuse) return { done: { id, result: c.refuseAs ?? 'failed', status: c.status, message: c.refuse } };
         return { go: c.data };
       } catch (e) {
         if (isComputeError(e)) return { done: { id, result: 'failed', message: e.toText() } };

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { guardedSnapshot } from '../guardrails/snapshot.js';
 import { need } from '../providers/toolkit.js';
 import { instanceIdArg, providerArg } from './common.js';
 import { defineTool } from './define.js';
@@ -7,15 +8,29 @@ import { OutSnapshot } from './shapes.js';
 export const snapshot = defineTool({
   name: 'snapshot',
   title: 'Snapshot instance',
-  description: "Snapshot one VM's disk. Restore later with create_vm from_snapshot.",
-  input: { provider: providerArg, id: instanceIdArg, name: z.string().min(1).max(64).describe('Snapshot name') },
-  output: { snapshot: OutSnapshot },
-  annotations: { readOnlyHint: false, destructiveHint: false, idempotentHint: false, openWorldHint: true },
-  handler: async (args, ctx) => {
-    const p = ctx.providers.get(args.provider);
-    return {
-      snapshot: await need(p, 'snapshot', 'snapshot instances', p.snapshot)(args.id, args.name, { signal: ctx.signal }),
-    };
+  description: "Snapshot one VM's disk. Where a cloud may bill for it, it needs a human yes like create_vm.",
+  input: {
+    provider: providerArg,
+    id: instanceIdArg,
+    name: z.string().min(1).max(64).describe('Snapshot name'),
+    confirmation_token: z.string().max(2_000).optional().describe("Only after the human's yes"),
   },
-  render: ({ snapshot: s }) => `Snapshot ${s.id} "${s.name}" of ${s.instance_id ?? '?'}: ${s.status}`,
+  output: {
+    status: z.enum(['created', 'confirmation_required', 'declined']),
+    snapshot: OutSnapshot.optional(),
+    summary: z.string().optional(),
+    confirmation_token: z.string().optional(),
+  },
+  annotations: { readOnlyHint: false, destructiveHint: false, idempotentHint: false, openWorldHint: true },
+  handler: (args, ctx) => {
+    const p = ctx.providers.get(args.provider);
+    return guardedSnapshot(p, args, need(p, 'snapshot', 'snapshot instances', p.snapshot), ctx.gate);
+  },
+  render: (out) => {
+    if (out.status === 'confirmation_required')
+      return `CONFIRMATION REQUIRED. ${out.summary}\nShow this to the human. If they approve, call snapshot again with the same arguments and confirmation_token="${out.confirmation_token}" (expires ${out.expires_at}).`;
+    if (out.status === 'declined') return `Declined: ${out.message}`;
+    const s = out.snapshot;
+    return `Snapshot ${s.id} "${s.name}" of ${s.instance_id ?? '?'}: ${s.status}`;
+  },
 });

@@ -255,9 +255,11 @@ describe('ONET Solutions wire format', () => {
     expect(calls()).toEqual([`GET ${SCOPE}/instances/${ID}`, `POST ${SCOPE}/instances/${ID}/start`]);
   });
 
-  it('never resumes a suspended instance (reactivation charges money): failed, with the bill sentence', async () => {
+  it('never resumes a suspended instance (reactivation charges money): unsupported, with the bill sentence', async () => {
     server.use(http.get(`${API}/instances/:id`, () => HttpResponse.json(withStatus('suspended', 'stopped'))));
-    expect(await adapter().resume([ID])).toEqual([{ id: ID, result: 'failed', status: 'paused', message: SUSPENDED }]);
+    expect(await adapter().resume([ID])).toEqual([
+      { id: ID, result: 'unsupported', status: 'paused', message: SUSPENDED },
+    ]);
     expect(SUSPENDED).toContain('Settle the bill in the ONET console');
     expect(calls()).toEqual([`GET ${SCOPE}/instances/${ID}`]); // no /start, no /unsuspend
   });

@@ -65,7 +65,7 @@ describe('ONET Solutions through the tools', () => {
     expect(c.console.url).toMatch(/^http:\/\/127\.0\.0\.1:\d+\/console\/[0-9a-f-]{36}$/);
   });
 
-  it('a suspended VM is not resumed: failed, with the sentence to settle the bill, and no /unsuspend', async () => {
+  it('a suspended VM is not resumed: unsupported, with the sentence to settle the bill, and no /unsuspend', async () => {
     h = await startHarness({ clouds: ['onet'], elicit: yes });
     const r0 = await h.call('create_vm', VM);
     expect(r0.isError, text(r0)).toBeFalsy();
@@ -77,12 +77,40 @@ describe('ONET Solutions through the tools', () => {
     expect(r.results).toEqual([
       expect.objectContaining({
         id,
-        result: 'failed',
+        result: 'unsupported',
         message: expect.stringContaining('Settle the bill in the ONET console'),
       }),
     ]);
     expect(h.clouds.onet!.http.count('POST', /\/unsuspend$/)).toBe(0);
     expect(h.clouds.onet!.http.count('POST', /\/start$/)).toBe(0);
+  });
+
+  it("a snapshot, which may buy ONET's addon, is spending: a yes first (token), audited, then taken once", async () => {
+    h = await startHarness({ clouds: ['onet'] });
+    const ask = sc<{ confirmation_token: string }>(await h.call('create_vm', VM));
+    const id = sc<{ instance: { id: string } }>(
+      await h.call('create_vm', { ...VM, confirmation_token: ask.confirmation_token }),
+    ).instance.id;
+    const posts = () => h.clouds.onet!.http.count('POST', /\/snapshots$/);
+    const args = { provider: 'onet', id, name: 'before-upgrade' };
+    const q = sc<{ status: string; summary: string; confirmation_token: string }>(await h.call('snapshot', args));
+    expect(q).toMatchObject({
+      status: 'confirmation_required',
+      summary: expect.stringContaining('may bill its snapshot addon'),
+    });
+    expect(posts()).toBe(0);
+    const done = sc<{ status: string }>(
+      await h.call('snapshot', { ...args, confirmation_token: q.confirmation_token }),
+    );
+    expect(done.status).toBe('created');
+    expect(posts()).toBe(1);
+    const again = await h.call('snapshot', { ...args, confirmation_token: q.confirmation_token });
+    expect(text(again)).toMatch(/^\[CONFIRMATION_INVALID\] .*already used/);
+    expect(posts()).toBe(1);
+    const audit = h.state
+      .lines<{ tool: string; decision?: string; phase: string }>('audit.jsonl')
+      .filter((e) => e.tool === 'snapshot');
+    expect(audit.map((e) => e.decision ?? e.phase)).toContain('approved');
   });
 
   it('from_snapshot is refused (INVALID_INPUT) before anything is sent', async () => {

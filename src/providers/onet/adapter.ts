@@ -97,6 +97,8 @@ export class OnetProvider implements Provider {
   readonly id = 'onet' as const;
   readonly displayName = 'ONET Solutions';
   readonly capabilities = ONET_CAPABILITIES;
+  // ASSUMPTION (providers.md §1.6): a snapshot may need ONET's snapshot addon, billed separately; the gate asks first.
+  readonly snapshotSpends = 'ONET may bill its snapshot addon for it, separately and in its own currency.';
   readonly ids = ONET_IDS;
   private readonly http: HttpClient;
   private readonly prefix: string;
@@ -393,7 +395,9 @@ export class OnetProvider implements Provider {
         const status = toStatus(w.status, w.state_sync?.vm_status);
         if (ALREADY[kind].includes(status)) return { status, data: undefined };
         const refuse = refusal(w, kind);
-        return { status, data: undefined, ...(refuse ? { refuse } : {}) };
+        // A suspended VM is never reactivated by this server (that charges the bill): unsupported, not a failure.
+        const as = w.status === 'suspended' ? ('unsupported' as const) : ('failed' as const);
+        return { status, data: undefined, ...(refuse ? { refuse, refuseAs: as } : {}) };
       },
       send: async (go) =>
         new Map(await Promise.all(go.map(async ({ id }) => [id, await this.sendAction(id, action, opts)] as const))),
