@@ -23,6 +23,14 @@ export interface CallOptions {
   signal?: AbortSignal;
 }
 
+/** What the gate tells an adapter when it plans a create, besides the request itself. */
+export interface PlanOptions extends CallOptions {
+  /** The create's idempotency key, for clouds that label the VM with it (see findByIdempotencyKey). */
+  idempotencyKey?: string;
+  /** The hours the VM is planned for (the call's lifetime_hours, else the policy's maximum), for clouds that end VMs on time. */
+  lifetimeHours?: number;
+}
+
 export interface ListOptions extends CallOptions {
   /** The cloud's own opaque cursor, as returned in `next_cursor`. */
   cursor?: string;
@@ -60,7 +68,7 @@ export interface Provider {
   getInstance(id: string, opts?: CallOptions): Promise<Instance>;
 
   /** Resolves a create (region, image, price) and the exact request, without sending anything that costs money. */
-  planCreate(req: CreateRequest, opts?: CallOptions & { idempotencyKey?: string }): Promise<CreatePlan>;
+  planCreate(req: CreateRequest, opts?: PlanOptions): Promise<CreatePlan>;
   /**
    * For clouds that can label or tag a VM: the VM a create with this idempotency key made, if any. The adapter puts
    * the key on the VM at create (`planCreate` is given it). Clouds without labels leave this out (neither built cloud

@@ -102,7 +102,8 @@ export async function guardedCreate(p: Provider, args: CreateArgs, deps: GateDep
     if (rec?.status === 'created') return replayCreated(p, rec, deps);
   }
 
-  const plan = await p.planCreate(req, { signal: deps.signal });
+  const lifetimeHours = args.lifetime_hours ?? deps.policy.limits.maxLifetimeHours;
+  const plan = await p.planCreate(req, { signal: deps.signal, ...(lifetimeHours ? { lifetimeHours } : {}) });
   let quote = makeQuote(plan, args.lifetime_hours ?? deps.policy.limits.maxLifetimeHours ?? null);
   if (args.dry_run)
     return {
@@ -155,7 +156,12 @@ async function createLocked(
   // Re-plan and re-price just before spending: the human approved `quote`, not whatever the cloud says now. The plan
   // carries the key, for clouds that label the VM with it.
   const key = args.idempotency_key ?? (approval.nonce ? `token:${approval.nonce}` : undefined);
-  const plan = await p.planCreate(req, { signal: deps.signal, ...(key ? { idempotencyKey: key } : {}) });
+  const lifetimeHours = quote.lifetime_hours ?? undefined;
+  const plan = await p.planCreate(req, {
+    signal: deps.signal,
+    ...(key ? { idempotencyKey: key } : {}),
+    ...(lifetimeHours ? { lifetimeHours } : {}),
+  });
   const now = makeQuote(plan, quote.lifetime_hours);
   const change = changed(quote, now);
   if (change) return { again: change, quote: now };

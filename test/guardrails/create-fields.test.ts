@@ -98,4 +98,22 @@ describe('create fields', () => {
     expect(again).toMatchObject({ status: 'existing', instance: { id: byKey.get('k-1') } });
     expect(h.emulator.liveInstances()).toHaveLength(1);
   });
+
+  it('the adapter is told the planned lifetime (for clouds that end VMs on time): the argument, else the policy maximum', async () => {
+    h = await startHarness({ config: { policy: { limits: { maxLifetimeHours: 6 } } } });
+    const real = h.providers.get('genesiscloud');
+    const hours: (number | undefined)[] = [];
+    h.providers.replace(
+      Object.assign(Object.create(Object.getPrototypeOf(real)), real, {
+        planCreate: (req: CreateRequest, o?: { lifetimeHours?: number }) => (
+          hours.push(o?.lifetimeHours),
+          real.planCreate(req, o)
+        ),
+      }),
+    );
+    const base = { provider: 'genesiscloud', instance_type: 'vcpu-2_memory-4g_disk-80g', ssh_public_key: SSH_KEY };
+    await h.call('create_vm', { ...base, name: 'two', lifetime_hours: 2, dry_run: true });
+    await h.call('create_vm', { ...base, name: 'dflt', dry_run: true });
+    expect(hours).toEqual([2, 6]);
+  });
 });
