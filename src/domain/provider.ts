@@ -55,6 +55,11 @@ export interface Provider {
   readonly id: ProviderId;
   readonly displayName: string;
   readonly capabilities: Capabilities;
+  /**
+   * Why this server never resumes this VM (e.g. a cloud that suspends VMs for an unpaid bill, where reactivating charges
+   * it), or undefined. Checked before a human is asked: such a VM answers `unsupported` with the sentence.
+   */
+  resumeRefusal?(instance: Instance): string | undefined;
   /** Set when taking a snapshot may be billed (e.g. an addon): what the human must know. Such a snapshot needs a yes. */
   readonly snapshotSpends?: string;
   /** The documented form of this cloud's ids; tools check every id against it before any request (tools/common.ts). */

@@ -192,6 +192,8 @@ async function lookUp(
           : `could not be read, so it was not resumed (${f.e instanceof ComputeError ? f.e.message : 'error'})`,
       });
     } else if (BILLING.has(f.i.status)) settled.push({ id: f.id, result: 'already_running', status: f.i.status });
+    else if (p.resumeRefusal?.(f.i))
+      settled.push({ id: f.id, result: 'unsupported', status: f.i.status, message: p.resumeRefusal(f.i)! });
     else targets.push({ instance: f.i, quote: quoteOf(p, f.i) });
   }
   return { settled, targets };

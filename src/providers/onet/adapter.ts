@@ -97,6 +97,8 @@ export class OnetProvider implements Provider {
   readonly id = 'onet' as const;
   readonly displayName = 'ONET Solutions';
   readonly capabilities = ONET_CAPABILITIES;
+  /** A VM suspended for an unpaid bill is never reactivated here: the human is not even asked. */
+  resumeRefusal = (i: Instance) => (i.provider_status.startsWith('suspended') ? SUSPENDED : undefined);
   // ASSUMPTION (providers.md §1.6): a snapshot may need ONET's snapshot addon, billed separately; the gate asks first.
   readonly snapshotSpends = 'ONET may bill its snapshot addon for it, separately and in its own currency.';
   readonly ids = ONET_IDS;
