@@ -13,5 +13,5 @@ export const getInstance = defineTool({
     instance: await ctx.providers.get(args.provider).getInstance(args.id, { signal: ctx.signal }),
   }),
   render: ({ instance: i }) =>
-    `${i.provider} ${i.id} "${i.name}": ${i.status} (${i.provider_status}), ${i.instance_type}${i.region ? ` in ${i.region}` : ''}, ${money(i.price_usd_per_hour)}${i.ssh ? `\nSSH: ${i.ssh}` : ''}`,
+    `${i.provider} ${i.id} "${i.name}": ${i.status} (${i.provider_status}), ${i.instance_type}${i.region ? ` in ${i.region}` : ''}, ${money(i.price_usd_per_hour)}${i.expires_at ? `, ends by itself at ${i.expires_at}` : ''}${i.billing_ends_at ? `, billed until ${i.billing_ends_at}` : ''}${i.ssh ? `\nSSH: ${i.ssh}` : ''}`,
 });

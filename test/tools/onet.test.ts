@@ -14,6 +14,7 @@ let h: Harness;
 let extra: OnetEmulator | undefined;
 afterEach(async () => {
   await h?.close();
+  h = undefined as unknown as Harness; // a test that starts no harness must not close the last one again
   await extra?.stop();
   extra = undefined;
 });
@@ -154,16 +155,22 @@ describe('ONET Solutions through the tools', () => {
   });
 
   it('the emulator answers the documented rate limit (100/s burst) with 429, Retry-After and a DRF detail', async () => {
-    h = await startHarness({ clouds: ['onet'] });
-    const em = h.clouds.onet!;
-    const url = `${em.baseUrl}/v1/organizations/${em.env.ONET_ORGANIZATION_ID}/projects/${em.env.ONET_PROJECT_ID}/compute/sizes`;
-    const headers = { authorization: `Bearer ${em.env.ONET_API_KEY}` };
-    const answers = await Promise.all(Array.from({ length: 101 }, () => fetch(url, { headers })));
-    const limited = answers.filter((a) => a.status === 429);
-    expect(answers.filter((a) => a.status === 200)).toHaveLength(100);
-    expect(limited).toHaveLength(1);
-    expect(limited[0]!.headers.get('retry-after')).toBe('1');
-    expect(await limited[0]!.json()).toEqual({ detail: 'Request was throttled. Expected available in 1 second.' });
+    // The emulator's clock stands still: all 101 requests fall in the same second, however slow the machine.
+    const em = new OnetEmulator({ now: () => Date.parse('2026-11-28T12:00:00Z') });
+    await em.start();
+    try {
+      const url = `${em.baseUrl}/v1/organizations/${em.organization}/projects/${em.project}/compute/sizes`;
+      const headers = { authorization: `Bearer ${em.token}` };
+      const answers: Response[] = [];
+      for (let i = 0; i < 101; i++) answers.push(await fetch(url, { headers }));
+      const limited = answers.filter((a) => a.status === 429);
+      expect(answers.filter((a) => a.status === 200)).toHaveLength(100);
+      expect(limited).toHaveLength(1);
+      expect(limited[0]!.headers.get('retry-after')).toBe('1');
+      expect(await limited[0]!.json()).toEqual({ detail: 'Request was throttled. Expected available in 1 second.' });
+    } finally {
+      await em.stop();
+    }
   });
 
   it('a console session that becomes ready after a delay is waited for (a few seconds at most)', async () => {
