@@ -4,22 +4,12 @@
  */
 import type { CloudModule, PlannedCloud } from './cloud.js';
 import { genesiscloud } from './genesiscloud/index.js';
+import { instavm } from './instavm/index.js';
+import { k0rdent } from './k0rdent/index.js';
 import { mithril } from './mithril/index.js';
 import { onet } from './onet/index.js';
 
-export const CLOUDS: readonly (CloudModule | PlannedCloud)[] = [
-  genesiscloud,
-  mithril,
-  onet,
-  {
-    id: 'k0rdent',
-    name: 'k0rdent AI',
-    credentials: ['K0RDENT_TOKEN'],
-    settings: ['K0RDENT_REGION', 'K0RDENT_PROJECT', 'K0RDENT_ZONE'],
-    planned: true,
-  },
-  { id: 'instavm', name: 'InstaVM', credentials: ['INSTAVM_API_KEY'], settings: [], planned: true },
-];
+export const CLOUDS: readonly (CloudModule | PlannedCloud)[] = [genesiscloud, mithril, onet, k0rdent, instavm];
 
 export const isBuilt = (c: CloudModule | PlannedCloud): c is CloudModule => !('planned' in c);
 export const BUILT_CLOUDS: readonly CloudModule[] = CLOUDS.filter(isBuilt);

@@ -58,11 +58,16 @@ describe('compute-mcp over stdio', () => {
     const { tools } = await client.listTools();
     expect(tools).toHaveLength(13);
     const types = (await client.callTool({ name: 'list_instance_types', arguments: { gpu: 'h100' } }))
-      .structuredContent as { items: { provider: string; id: string }[] };
-    expect(types.items.map((t) => `${t.provider}/${t.id}`)).toEqual([
-      'mithril/h100-80gb.sxm.8x',
-      `genesiscloud/${H100}`,
-    ]);
+      .structuredContent as {
+      items: { provider: string; id: string; gpu: { model: string }; price: { usd_per_hour: number | null } }[];
+    };
+    // H100s from every emulated cloud that sells them, cheapest first (unknown prices last).
+    expect(types.items.map((t) => `${t.provider}/${t.id}`)).toEqual(
+      expect.arrayContaining(['mithril/h100-80gb.sxm.8x', `genesiscloud/${H100}`]),
+    );
+    for (const t of types.items) expect(t.gpu.model).toMatch(/H100/i);
+    const prices = types.items.map((t) => t.price.usd_per_hour ?? Infinity);
+    expect(prices).toEqual([...prices].sort((a, b) => a - b));
     const args = { provider: 'genesiscloud', instance_type: H100, name: 'e2e', ssh_public_key: SSH_KEY };
     const ask = (await client.callTool({ name: 'create_vm', arguments: args })).structuredContent as {
       status: string;
