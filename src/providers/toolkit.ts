@@ -132,6 +132,37 @@ export async function batchPower<T>(opts: {
   });
 }
 
+/**
+ * `batchPower`'s send for clouds that act on one VM per request: each id through `act`, in parallel; a ComputeError
+ * fails that id only.
+ */
+export function eachId(act: (id: string) => Promise<PowerResult>) {
+  return async (go: { id: string }[]): Promise<Map<string, PowerResult>> =>
+    new Map(
+      await Promise.all(
+        go.map(async ({ id }) => {
+          try {
+            return [id, await act(id)] as const;
+          } catch (e) {
+            if (isComputeError(e)) return [id, { id, result: 'failed' as const, message: e.toText() }] as const;
+            throw e;
+          }
+        }),
+      ),
+    );
+}
+
+/** A page number or offset handed out as next_cursor, read back; one that is not ours is refused with a sentence. */
+export function numericCursor(provider: string, cursor: string | undefined, first: number): number {
+  const n = cursor ? Number(cursor) : first;
+  if (!Number.isInteger(n) || n < first)
+    throw new ComputeError('INVALID_INPUT', `bad cursor ${JSON.stringify(cursor)}`, {
+      provider,
+      hint: 'Pass back next_cursor exactly as returned, or omit it.',
+    });
+  return n;
+}
+
 /** One value, loaded when missing or older than `ttlMs`; concurrent loads share one request. */
 export class TtlCache<T> {
   private entry?: { at: number; value: Promise<T> };

@@ -23,7 +23,16 @@ import {
 } from '../../domain/provider.js';
 import type { HttpClient } from '../../http/client.js';
 import { collectPages } from '../../domain/paging.js';
-import { ALREADY, batchPower, deleteIgnoringGone, resolveSshKeys, sshKeyName, type SshKeyPlan } from '../toolkit.js';
+import {
+  ALREADY,
+  batchPower,
+  deleteIgnoringGone,
+  eachId,
+  numericCursor,
+  resolveSshKeys,
+  sshKeyName,
+  type SshKeyPlan,
+} from '../toolkit.js';
 import { GENESIS_REGIONS, GENESIS_TYPES, GENESIS_TYPES_BY_ID, type GenesisTypeRow } from './catalog.js';
 import {
   SSH_USER,
@@ -202,12 +211,7 @@ export class GenesisCloudProvider implements Provider {
   }
 
   async listInstances(opts?: ListOptions): Promise<Page<Instance>> {
-    const page = opts?.cursor ? Number(opts.cursor) : 1;
-    if (!Number.isInteger(page) || page < 1)
-      throw new ComputeError('INVALID_INPUT', `bad cursor ${JSON.stringify(opts?.cursor)}`, {
-        provider: this.id,
-        hint: 'Pass back next_cursor exactly as returned, or omit it.',
-      });
+    const page = numericCursor(this.id, opts?.cursor, 1);
     const perPage = Math.min(Math.max(opts?.limit ?? 50, 1), MAX_PER_PAGE);
     const r = await this.http.request({
       method: 'GET',
@@ -477,29 +481,23 @@ export class GenesisCloudProvider implements Provider {
           : `cannot ${action} while the instance is ${inst.provider_status}; wait_for_instance until it settles, then try again`;
         return { status: inst.status, data: undefined, ...(refuse ? { refuse } : {}) };
       },
-      send: async (go) =>
-        new Map(await Promise.all(go.map(async ({ id }) => [id, await this.sendAction(id, action, opts)] as const))),
+      send: eachId((id) => this.sendAction(id, action, opts)),
     });
   }
 
   private async sendAction(id: string, action: 'start' | 'stop', opts?: CallOptions): Promise<PowerResult> {
-    try {
-      await this.http.request({
-        method: 'POST',
-        path: `${API}/instances/${enc(id)}/actions`,
-        body: { action },
-        idempotent: false,
-        signal: opts?.signal,
-      });
-      return {
-        id,
-        result: action === 'stop' ? 'paused' : 'resumed',
-        status: action === 'stop' ? 'stopping' : 'starting',
-      };
-    } catch (e) {
-      if (e instanceof ComputeError) return { id, result: 'failed', message: e.toText() };
-      throw e;
-    }
+    await this.http.request({
+      method: 'POST',
+      path: `${API}/instances/${enc(id)}/actions`,
+      body: { action },
+      idempotent: false,
+      signal: opts?.signal,
+    });
+    return {
+      id,
+      result: action === 'stop' ? 'paused' : 'resumed',
+      status: action === 'stop' ? 'stopping' : 'starting',
+    };
   }
 
   async snapshot(id: string, name: string, opts?: CallOptions) {

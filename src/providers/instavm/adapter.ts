@@ -26,7 +26,7 @@ import {
 import { sleep } from '../../domain/sleep.js';
 import type { HttpClient } from '../../http/client.js';
 import type { PriceTable } from '../cloud.js';
-import { deleteIgnoringGone } from '../toolkit.js';
+import { deleteIgnoringGone, numericCursor } from '../toolkit.js';
 import {
   DEFAULT_IMAGE,
   META,
@@ -137,12 +137,7 @@ export class InstavmProvider implements Provider {
 
   /** InstaVM documents no pagination: the whole list is read and paged here (the cursor is an offset). */
   async listInstances(opts?: ListOptions): Promise<Page<Instance>> {
-    const from = opts?.cursor ? Number(opts.cursor) : 0;
-    if (!Number.isInteger(from) || from < 0)
-      throw new ComputeError('INVALID_INPUT', `bad cursor ${JSON.stringify(opts?.cursor)}`, {
-        provider: this.id,
-        hint: 'Pass back next_cursor exactly as returned, or omit it.',
-      });
+    const from = numericCursor(this.id, opts?.cursor, 0);
     const size = Math.min(Math.max(opts?.limit ?? 50, 1), MAX_PAGE);
     const all = await this.allVms(opts);
     const items = all.slice(from, from + size).map((w) => toInstance(w, this.prices));

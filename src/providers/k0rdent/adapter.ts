@@ -32,7 +32,7 @@ import {
 } from '../../domain/provider.js';
 import type { HttpClient } from '../../http/client.js';
 import type { PriceTable } from '../cloud.js';
-import { ALREADY, SSH_PUBLIC_KEY, TtlCache, batchPower, deleteIgnoringGone } from '../toolkit.js';
+import { ALREADY, SSH_PUBLIC_KEY, TtlCache, batchPower, deleteIgnoringGone, eachId } from '../toolkit.js';
 import {
   chooseAddress,
   instanceId,
@@ -407,28 +407,22 @@ export class K0rdentProvider implements Provider {
         const refuse = refusal(w.lifecycle.status, kind);
         return { status, data: undefined, ...(refuse ? { refuse } : {}) };
       },
-      send: async (go) =>
-        new Map(await Promise.all(go.map(async ({ id }) => [id, await this.sendAction(id, action, opts)] as const))),
+      send: eachId((id) => this.sendAction(id, action, opts)),
     });
   }
 
   private async sendAction(id: string, action: 'start' | 'stop', opts?: CallOptions): Promise<PowerResult> {
-    try {
-      const r = await this.http.request({
-        method: 'POST',
-        path: W.PATHS.action(this.region, this.project, enc(id), action),
-        schema: W.WireInstance,
-        idempotent: false,
-        signal: opts?.signal,
-      });
-      const status = toStatus(r.data.lifecycle.status);
-      return action === 'stop'
-        ? { id, result: 'paused', status: status === 'unknown' ? 'stopping' : status }
-        : { id, result: 'resumed', status: status === 'unknown' ? 'starting' : status };
-    } catch (e) {
-      if (isComputeError(e)) return { id, result: 'failed', message: e.toText() };
-      throw e;
-    }
+    const r = await this.http.request({
+      method: 'POST',
+      path: W.PATHS.action(this.region, this.project, enc(id), action),
+      schema: W.WireInstance,
+      idempotent: false,
+      signal: opts?.signal,
+    });
+    const status = toStatus(r.data.lifecycle.status);
+    return action === 'stop'
+      ? { id, result: 'paused', status: status === 'unknown' ? 'stopping' : status }
+      : { id, result: 'resumed', status: status === 'unknown' ? 'starting' : status };
   }
 
   /** No console sessions: the SSH command for the metadata user, to the address chosen (and why). */

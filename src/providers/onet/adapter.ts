@@ -27,7 +27,16 @@ import {
 } from '../../domain/provider.js';
 import { sleep } from '../../domain/sleep.js';
 import type { HttpClient } from '../../http/client.js';
-import { ALREADY, TtlCache, batchPower, deleteIgnoringGone, resolveSshKeys, sshKeyName } from '../toolkit.js';
+import {
+  ALREADY,
+  TtlCache,
+  batchPower,
+  deleteIgnoringGone,
+  eachId,
+  numericCursor,
+  resolveSshKeys,
+  sshKeyName,
+} from '../toolkit.js';
 import {
   activeCycles,
   billingEnd,
@@ -174,12 +183,7 @@ export class OnetProvider implements Provider {
   }
 
   async listInstances(opts?: ListOptions): Promise<Page<Instance>> {
-    const page = opts?.cursor ? Number(opts.cursor) : 1;
-    if (!Number.isInteger(page) || page < 1)
-      throw new ComputeError('INVALID_INPUT', `bad cursor ${JSON.stringify(opts?.cursor)}`, {
-        provider: this.id,
-        hint: 'Pass back next_cursor exactly as returned, or omit it.',
-      });
+    const page = numericCursor(this.id, opts?.cursor, 1);
     const pageSize = Math.min(Math.max(opts?.limit ?? 50, 1), MAX_PAGE_SIZE);
     const r = await this.http.request({
       method: 'GET',
@@ -401,27 +405,21 @@ export class OnetProvider implements Provider {
         const as = w.status === 'suspended' ? ('unsupported' as const) : ('failed' as const);
         return { status, data: undefined, ...(refuse ? { refuse, refuseAs: as } : {}) };
       },
-      send: async (go) =>
-        new Map(await Promise.all(go.map(async ({ id }) => [id, await this.sendAction(id, action, opts)] as const))),
+      send: eachId((id) => this.sendAction(id, action, opts)),
     });
   }
 
   private async sendAction(id: string, action: 'start' | 'stop', opts?: CallOptions): Promise<PowerResult> {
-    try {
-      await this.http.request({
-        method: 'POST',
-        path: this.p(W.PATHS.action(enc(id), action)),
-        schema: W.WireTask,
-        idempotent: false,
-        signal: opts?.signal,
-      });
-      return action === 'stop'
-        ? { id, result: 'paused', status: 'stopping' }
-        : { id, result: 'resumed', status: 'starting' };
-    } catch (e) {
-      if (isComputeError(e)) return { id, result: 'failed', message: e.toText() };
-      throw e;
-    }
+    await this.http.request({
+      method: 'POST',
+      path: this.p(W.PATHS.action(enc(id), action)),
+      schema: W.WireTask,
+      idempotent: false,
+      signal: opts?.signal,
+    });
+    return action === 'stop'
+      ? { id, result: 'paused', status: 'stopping' }
+      : { id, result: 'resumed', status: 'starting' };
   }
 
   async snapshot(id: string, name: string, opts?: CallOptions): Promise<Snapshot> {
