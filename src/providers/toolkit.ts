@@ -163,6 +163,34 @@ export function numericCursor(provider: string, cursor: string | undefined, firs
   return n;
 }
 
+/**
+ * Where to create: the wanted region when it has capacity, else refused saying where there is; without one, the first
+ * offer in the cloud's order of preference (e.g. cheapest). `offers` are those with capacity (or capacity unknown).
+ */
+export function chooseOffer<T extends { region: string }>(opts: {
+  provider: string;
+  type: string;
+  wanted?: string;
+  offers: T[];
+}): T {
+  const { provider, type, wanted, offers } = opts;
+  const elsewhere = offers.length
+    ? `Regions with capacity for ${type} now: ${[...new Set(offers.map((o) => o.region))].join(', ')}.`
+    : 'No region has capacity for it now; pick another type from list_instance_types.';
+  if (wanted) {
+    const offer = offers.find((o) => o.region === wanted);
+    if (offer) return offer;
+    throw new ComputeError('CAPACITY', `${type} is not available in ${wanted}`, { provider, hint: elsewhere });
+  }
+  const first = offers[0];
+  if (!first)
+    throw new ComputeError('CAPACITY', `${type} is not available in any region`, {
+      provider,
+      hint: 'Pick another type from list_instance_types.',
+    });
+  return first;
+}
+
 /** One value, loaded when missing or older than `ttlMs`; concurrent loads share one request. */
 export class TtlCache<T> {
   private entry?: { at: number; value: Promise<T> };

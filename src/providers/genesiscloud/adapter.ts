@@ -26,6 +26,7 @@ import { collectPages } from '../../domain/paging.js';
 import {
   ALREADY,
   batchPower,
+  chooseOffer,
   deleteIgnoringGone,
   eachId,
   numericCursor,
@@ -331,35 +332,25 @@ export class GenesisCloudProvider implements Provider {
     const avail = await this.availableRegions(wanted ? [wanted] : [], opts);
     const type = this.typeIn(row, avail);
     const withCapacity = type.available !== undefined ? type.regions : [];
-    const elsewhere = withCapacity.length
-      ? `Regions with capacity for ${row.id} now: ${withCapacity.join(', ')}.`
-      : 'No region has capacity for it now; pick another type from list_instance_types.';
-    if (!wanted) {
-      const first = type.regions[0];
-      if (!first)
-        throw new ComputeError('CAPACITY', `${row.id} is not available in any region`, {
-          provider: this.id,
-          hint: 'Pick another type from list_instance_types.',
-        });
-      return { type, region: first };
-    }
-    const answer = avail.answers.get(wanted);
+    const answer = wanted ? avail.answers.get(wanted) : undefined;
     // A refusal counts only when the endpoint works for other regions (otherwise it says nothing about this one).
-    if (answer?.kind === 'refused' && type.available !== undefined)
+    if (wanted && answer?.kind === 'refused' && type.available !== undefined)
       throw new ComputeError(
         'INVALID_INPUT',
         `Genesis Cloud does not offer region ${JSON.stringify(wanted)} (${answer.error.message})`,
         {
           provider: this.id,
-          hint: `Omit region, or use one the cloud offers. ${elsewhere}`,
+          hint: `Omit region, or use one the cloud offers. ${
+            withCapacity.length
+              ? `Regions with capacity for ${row.id} now: ${withCapacity.join(', ')}.`
+              : 'No region has capacity for it now; pick another type from list_instance_types.'
+          }`,
         },
       );
-    if (answer?.kind === 'answered' && !answer.types.has(row.id))
-      throw new ComputeError('CAPACITY', `${row.id} is not available in ${wanted}`, {
-        provider: this.id,
-        hint: elsewhere,
-      });
-    return { type, region: wanted };
+    // A wanted region the availability endpoint did not answer for: its capacity is unknown, so it is tried.
+    if (wanted && answer?.kind !== 'answered') return { type, region: wanted };
+    const offers = (wanted ? withCapacity : type.regions).map((region) => ({ region }));
+    return { type, region: chooseOffer({ provider: this.id, type: row.id, wanted, offers }).region };
   }
 
   /** Step 4: the image: the snapshot, the one asked for, or the default Ubuntu image of the region. */

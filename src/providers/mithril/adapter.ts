@@ -27,7 +27,7 @@ import {
 } from '../../domain/provider.js';
 import type { HttpClient } from '../../http/client.js';
 import { collectPages } from '../../domain/paging.js';
-import { TtlCache, deleteIgnoringGone, resolveSshKeys, sshKeyName } from '../toolkit.js';
+import { TtlCache, chooseOffer, deleteIgnoringGone, resolveSshKeys, sshKeyName } from '../toolkit.js';
 import {
   batchEntryStatus,
   bidToInstance,
@@ -429,24 +429,10 @@ export class MithrilProvider implements Provider {
         provider: this.id,
         hint: 'Pick a name from list_instance_types with provider "mithril", e.g. h100-80gb.sxm.8x.',
       });
-    const offers = c.avail.filter((a) => fids.has(a.instance_type) && (a.capacity ?? 1) > 0);
-    if (req.region) {
-      const offer = offers.find((a) => a.region === req.region);
-      if (offer) return offer;
-      throw new ComputeError('CAPACITY', `${req.instance_type} has no spot capacity in ${req.region}`, {
-        provider: this.id,
-        hint: offers.length
-          ? `Regions with capacity: ${offers.map((o) => o.region).join(', ')}.`
-          : 'No region has capacity now; pick another type.',
-      });
-    }
-    const offer = [...offers].sort((a, b) => (a.cents ?? Infinity) - (b.cents ?? Infinity))[0];
-    if (!offer)
-      throw new ComputeError('CAPACITY', `${req.instance_type} has no spot capacity in any region`, {
-        provider: this.id,
-        hint: 'Pick another type from list_instance_types.',
-      });
-    return offer;
+    const offers = c.avail
+      .filter((a) => fids.has(a.instance_type) && (a.capacity ?? 1) > 0)
+      .sort((a, b) => (a.cents ?? Infinity) - (b.cents ?? Infinity)); // the cheapest spot price first
+    return chooseOffer({ provider: this.id, type: req.instance_type, wanted: req.region, offers });
   }
 
   /** The limit to bid (the agent's, or the current spot price) against the minimum, and what the human is told. */

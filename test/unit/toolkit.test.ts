@@ -1,0 +1,59 @@
+/** The adapter toolkit: offer choice, numeric cursors, per-id power results, the TTL cache. */
+import { describe, expect, it } from 'vitest';
+import { ComputeError } from '../../src/domain/errors.js';
+import { TtlCache, chooseOffer, eachId, numericCursor } from '../../src/providers/toolkit.js';
+
+describe('chooseOffer', () => {
+  const offers = [
+    { region: 'B', usd: 1 },
+    { region: 'A', usd: 2 },
+  ];
+  it('takes the wanted region when it has capacity, else the first in the cloud’s order', () => {
+    expect(chooseOffer({ provider: 'c', type: 't', wanted: 'A', offers })).toEqual({ region: 'A', usd: 2 });
+    expect(chooseOffer({ provider: 'c', type: 't', offers })).toEqual({ region: 'B', usd: 1 });
+  });
+  it('refuses a wanted region without capacity, saying where there is; and no capacity anywhere', () => {
+    expect(() => chooseOffer({ provider: 'c', type: 't', wanted: 'Z', offers })).toThrow(
+      expect.objectContaining({
+        code: 'CAPACITY',
+        message: 't is not available in Z',
+        hint: 'Regions with capacity for t now: B, A.',
+      }),
+    );
+    expect(() => chooseOffer({ provider: 'c', type: 't', offers: [] })).toThrow(
+      expect.objectContaining({ code: 'CAPACITY', message: 't is not available in any region' }),
+    );
+  });
+});
+
+describe('numericCursor, eachId, TtlCache', () => {
+  it('reads back its own cursors and refuses others', () => {
+    expect(numericCursor('c', undefined, 1)).toBe(1);
+    expect(numericCursor('c', '3', 1)).toBe(3);
+    expect(() => numericCursor('c', 'x', 0)).toThrow(expect.objectContaining({ code: 'INVALID_INPUT' }));
+    expect(() => numericCursor('c', '0', 1)).toThrow(expect.objectContaining({ code: 'INVALID_INPUT' }));
+  });
+  it('turns a ComputeError of one id into that id’s failure, leaving the others', async () => {
+    const send = eachId(async (id) => {
+      if (id === 'bad') throw new ComputeError('NOT_FOUND', 'gone', { provider: 'c' });
+      return { id, result: 'paused' as const };
+    });
+    const r = await send([{ id: 'ok' }, { id: 'bad' }]);
+    expect(r.get('ok')).toEqual({ id: 'ok', result: 'paused' });
+    expect(r.get('bad')).toMatchObject({ id: 'bad', result: 'failed', message: expect.stringContaining('gone') });
+  });
+  it('loads once within the TTL, again after it, and forgets a failed load', async () => {
+    let t = 0;
+    let loads = 0;
+    const c = new TtlCache<number>(100, () => t);
+    const load = async () => ++loads;
+    expect(await c.get(load)).toBe(1);
+    expect(await c.get(load)).toBe(1);
+    t = 150;
+    expect(await c.get(load)).toBe(2);
+    t = 300;
+    await expect(c.get(() => Promise.reject(new Error('down')))).rejects.toThrow('down');
+    await Promise.resolve();
+    expect(await c.get(load)).toBe(3);
+  });
+});
