@@ -38,6 +38,8 @@ export interface EmulatedCloud {
 /** A cloud's emulator, running on loopback. */
 export interface RunningEmulator extends EmulatedCloud {
   http: HttpEmulator;
+  /** The emulator object itself, for tests that use its cloud-specific controls. */
+  instance: unknown;
   /** VMs that exist now (for tests and the contract suite). */
   liveCount(): number;
   /** Forces a VM's raw status, e.g. an undocumented one (for the contract suite). */
@@ -69,7 +71,12 @@ export interface CloudModule {
   /** The auth headers for its env, and the secret values in them (scrubbed from anything the cloud echoes). */
   auth(env: CloudEnv): { headers: Record<string, string>; secrets: string[] };
   adapter(ctx: AdapterContext): Provider;
-  emulator(opts: { pace: 'instant' | 'demo'; latencyMs?: number }): Promise<RunningEmulator>;
+  /** `options` go to the cloud's emulator as they are (its own options type: token, delays, clock…), for tests. */
+  emulator(opts: {
+    pace: 'instant' | 'demo';
+    latencyMs?: number;
+    options?: Record<string, unknown>;
+  }): Promise<RunningEmulator>;
   /** What the contract suite needs: a cheap valid create, and the requests that create and read. */
   contract: {
     createRequest(name: string): CreateRequest;

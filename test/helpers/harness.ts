@@ -14,13 +14,12 @@ import { join } from 'node:path';
 import { ConfirmationTokens } from '../../src/guardrails/token.js';
 import { StateDir } from '../../src/state/dir.js';
 import {
-  DEFAULT_TOKEN,
   DEMO_PRICES,
   GenesisEmulator,
   type GenesisEmulatorOptions,
 } from '../../src/providers/genesiscloud/emulator.js';
 import { ProviderSet } from '../../src/providers/index.js';
-import { MithrilEmulator } from '../../src/providers/mithril/emulator.js';
+import type { MithrilEmulator } from '../../src/providers/mithril/emulator.js';
 import type { RunningEmulator } from '../../src/providers/cloud.js';
 import { BUILT_CLOUDS } from '../../src/providers/clouds.js';
 import { createServer } from '../../src/server.js';
@@ -69,19 +68,23 @@ export interface Harness {
 }
 
 export async function startHarness(opts: HarnessOptions = {}): Promise<Harness> {
-  const emulator = opts.sharedEmulator ?? new GenesisEmulator(opts.emulator);
-  if (!opts.sharedEmulator) await emulator.start();
-  const mithril = opts.mithril ? new MithrilEmulator() : undefined;
-  await mithril?.start();
-  const clouds = Object.fromEntries(
+  // Every cloud starts through its module in the table of clouds, as the server starts them; Genesis Cloud always
+  // (unless a running one is shared in), Mithril and the others when asked for.
+  const ids = [...new Set(['genesiscloud', ...(opts.mithril ? ['mithril'] : []), ...(opts.clouds ?? [])])];
+  const clouds: Record<string, RunningEmulator> = Object.fromEntries(
     await Promise.all(
-      (opts.clouds ?? []).map(async (id) => {
-        const cloud = BUILT_CLOUDS.find((c) => c.id === id);
-        if (!cloud) throw new Error(`no built cloud ${id} in the table of clouds`);
-        return [id, await cloud.emulator({ pace: 'instant' })] as const;
-      }),
+      ids
+        .filter((id) => !(id === 'genesiscloud' && opts.sharedEmulator))
+        .map(async (id) => {
+          const cloud = BUILT_CLOUDS.find((c) => c.id === id);
+          if (!cloud) throw new Error(`no built cloud ${id} in the table of clouds`);
+          const options = id === 'genesiscloud' ? (opts.emulator as Record<string, unknown> | undefined) : undefined;
+          return [id, await cloud.emulator({ pace: 'instant', ...(options ? { options } : {}) })] as const;
+        }),
     ),
   );
+  const emulator = opts.sharedEmulator ?? (clouds.genesiscloud!.instance as GenesisEmulator);
+  const mithril = clouds.mithril?.instance as MithrilEmulator | undefined;
   const state = opts.state ?? new StateDir(mkdtempSync(join(tmpdir(), 'compute-mcp-test-')));
   const config = parseConfig(opts.config ?? {});
   const { log, lines } = memoryLogger();
@@ -94,22 +97,14 @@ export async function startHarness(opts: HarnessOptions = {}): Promise<Harness> 
     emulated: opts.live
       ? undefined
       : {
-          genesiscloud: {
-            baseUrl: emulator.baseUrl,
-            env: { GENESISCLOUD_API_TOKEN: opts.emulator?.token ?? DEFAULT_TOKEN },
-            demoPrices: opts.demoPrices ?? DEMO_PRICES,
-          },
-          ...(mithril
-            ? {
-                mithril: {
-                  baseUrl: mithril.baseUrl,
-                  env: { MITHRIL_API_KEY: mithril.key, MITHRIL_PROJECT: mithril.project },
-                },
-              }
-            : {}),
           ...Object.fromEntries(
             Object.entries(clouds).map(([id, e]) => [id, { baseUrl: e.baseUrl, env: e.env, demoPrices: e.demoPrices }]),
           ),
+          genesiscloud: {
+            baseUrl: emulator.baseUrl,
+            env: { GENESISCLOUD_API_TOKEN: emulator.token },
+            demoPrices: opts.demoPrices ?? DEMO_PRICES,
+          },
         },
     http: {
       retry: { baseDelayMs: 5, maxDelayMs: 20, ...opts.retry },
@@ -147,8 +142,6 @@ export async function startHarness(opts: HarnessOptions = {}): Promise<Harness> 
       await client.close();
       await server.close();
       await providers.close();
-      if (!opts.sharedEmulator) await emulator.stop();
-      await mithril?.stop();
       await Promise.all(Object.values(clouds).map((e) => e.stop()));
     },
   };

@@ -1,7 +1,7 @@
 /** Genesis Cloud as the server sees it: one value, listed once in providers/clouds.ts. */
 import type { CloudModule } from '../cloud.js';
 import { GENESIS_CAPABILITIES, GenesisCloudProvider } from './adapter.js';
-import { DEFAULT_TOKEN, DEMO_DELAYS, DEMO_PRICES, GenesisEmulator, INSTANT } from './emulator.js';
+import { DEMO_DELAYS, DEMO_PRICES, GenesisEmulator, INSTANT } from './emulator.js';
 import * as W from './wire.js';
 
 const TOKEN = 'GENESISCLOUD_API_TOKEN';
@@ -21,14 +21,15 @@ export const genesiscloud: CloudModule = {
   // Source: providers.md §3.1 — Bearer.
   auth: (env) => ({ headers: { authorization: `Bearer ${env[TOKEN]}` }, secrets: [env[TOKEN]!] }),
   adapter: ({ http, prices }) => new GenesisCloudProvider({ http, prices }),
-  emulator: async ({ pace, latencyMs }) => {
-    const em = new GenesisEmulator({ delays: pace === 'demo' ? DEMO_DELAYS : INSTANT, latencyMs });
+  emulator: async ({ pace, latencyMs, options }) => {
+    const em = new GenesisEmulator({ delays: pace === 'demo' ? DEMO_DELAYS : INSTANT, latencyMs, ...options });
     await em.start();
     return {
       baseUrl: em.baseUrl,
-      env: { [TOKEN]: DEFAULT_TOKEN },
+      env: { [TOKEN]: em.token },
       demoPrices: DEMO_PRICES,
       http: em.http,
+      instance: em,
       liveCount: () => em.liveInstances().length,
       setRawStatus: (id, raw) => em.setStatus(id, raw),
       stop: () => em.stop(),

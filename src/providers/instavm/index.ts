@@ -39,14 +39,15 @@ export const instavm: CloudModule = {
   // (instavm/skills platform.md; providers.md §5.1).
   auth: (env) => ({ headers: { 'x-api-key': env[KEY]! }, secrets: [env[KEY]!] }),
   adapter: ({ http, prices, log }) => new InstavmProvider({ http, prices, log }),
-  emulator: async ({ pace, latencyMs }) => {
-    const em = new InstavmEmulator({ delays: pace === 'demo' ? DEMO_DELAYS : INSTANT, latencyMs });
+  emulator: async ({ pace, latencyMs, options }) => {
+    const em = new InstavmEmulator({ delays: pace === 'demo' ? DEMO_DELAYS : INSTANT, latencyMs, ...options });
     await em.start();
     const running: InstavmRunningEmulator = {
       baseUrl: em.baseUrl,
       env: { [KEY]: em.key },
       demoPrices: DEMO_PRICES,
       http: em.http,
+      instance: em,
       liveCount: () => em.liveVms().length,
       setRawStatus: (id, raw) => em.setStatus(id, raw),
       stop: () => em.stop(),

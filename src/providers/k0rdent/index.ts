@@ -25,8 +25,8 @@ export const k0rdent: CloudModule = {
   auth: (env) => ({ headers: { authorization: `Bearer ${env[TOKEN]}` }, secrets: [env[TOKEN]!] }),
   adapter: ({ http, env, prices, log }) =>
     new K0rdentProvider({ http, region: env[REGION]!, project: env[PROJECT]!, zone: env[ZONE]!, prices, log }),
-  emulator: async ({ pace, latencyMs }) => {
-    const em = new K0rdentEmulator({ delays: pace === 'demo' ? DEMO_DELAYS : INSTANT, latencyMs });
+  emulator: async ({ pace, latencyMs, options }) => {
+    const em = new K0rdentEmulator({ delays: pace === 'demo' ? DEMO_DELAYS : INSTANT, latencyMs, ...options });
     await em.start();
     return {
       baseUrl: em.baseUrl,
@@ -34,6 +34,7 @@ export const k0rdent: CloudModule = {
       // Prices are not in k0rdent's API: the emulator's demo table, labelled `emulator` by the registry.
       demoPrices: { ...DEMO_PRICES },
       http: em.http,
+      instance: em,
       liveCount: () => em.live().length,
       setRawStatus: (id, raw) => em.setStatus(id, raw),
       stop: () => em.stop(),

@@ -32,13 +32,14 @@ export const mithril: CloudModule = {
   parseError: fastApiError,
   auth: (env) => ({ headers: { authorization: `Bearer ${env[KEY]}` }, secrets: [env[KEY]!] }),
   adapter: ({ http, env, log }) => new MithrilProvider({ http, project: env[PROJECT]!, log }),
-  emulator: async ({ pace, latencyMs }) => {
-    const em = new MithrilEmulator({ delays: pace === 'demo' ? DEMO_DELAYS : INSTANT, latencyMs });
+  emulator: async ({ pace, latencyMs, options }) => {
+    const em = new MithrilEmulator({ delays: pace === 'demo' ? DEMO_DELAYS : INSTANT, latencyMs, ...options });
     await em.start();
     return {
       baseUrl: em.baseUrl,
       env: { [KEY]: em.key, [PROJECT]: em.project },
       http: em.http,
+      instance: em,
       liveCount: () => em.liveBids().length,
       setRawStatus: (id, raw) => em.setStatus(id, raw),
       stop: () => em.stop(),

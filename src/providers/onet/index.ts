@@ -34,14 +34,15 @@ export const onet: CloudModule = {
   auth: (env) => ({ headers: { authorization: `Bearer ${env[KEY]}` }, secrets: [env[KEY]!] }),
   adapter: ({ http, env, prices, log }) =>
     new OnetProvider({ http, organization: env[ORG]!, project: env[PROJECT]!, prices, log }),
-  emulator: async ({ pace, latencyMs }) => {
-    const em = new OnetEmulator({ delays: pace === 'demo' ? DEMO_DELAYS : INSTANT, latencyMs });
+  emulator: async ({ pace, latencyMs, options }) => {
+    const em = new OnetEmulator({ delays: pace === 'demo' ? DEMO_DELAYS : INSTANT, latencyMs, ...options });
     await em.start();
     // No demo prices: ONET's prices are in an undocumented currency, so its USD price is unknown unless configured.
     return {
       baseUrl: em.baseUrl,
       env: { [KEY]: em.token, [ORG]: em.organization, [PROJECT]: em.project },
       http: em.http,
+      instance: em,
       liveCount: () => em.liveInstances().length,
       setRawStatus: (id, raw) => em.setStatus(id, raw),
       stop: () => em.stop(),
