@@ -87,7 +87,7 @@ describe('k0rdent AI wire format', () => {
         provider: 'k0rdent',
         id: 'g1-xlarge',
         name: '1x H100',
-        gpu: { model: 'nvidia-h100-80gb', count: 1 },
+        gpu: { model: 'H100', memory_gib: 80, count: 1 },
         vcpus: 26,
         memory_gib: 225,
         price: { usd_per_hour: 2.5, source: 'config' },
@@ -126,7 +126,7 @@ describe('k0rdent AI wire format', () => {
       provider_status: 'PROVISIONING',
       instance_type: 'g1-xlarge',
       region: REGION,
-      gpu: { model: 'nvidia-h100-80gb', count: 1 },
+      gpu: { model: 'H100', memory_gib: 80, count: 1 },
       private_ip: '10.0.1.7',
       ssh: 'ssh admin@10.0.1.7',
       created_at: '2019-08-24T14:15:22Z',
@@ -143,7 +143,7 @@ describe('k0rdent AI wire format', () => {
       ),
     );
     expect(await adapter().getInstance('x')).toMatchObject({
-      gpu: { model: 'nvidia-h100-80gb', count: 1 },
+      gpu: { model: 'H100', memory_gib: 80, count: 1 },
       status: 'unknown',
       provider_status: 'HIBERNATING',
     });
@@ -253,7 +253,7 @@ describe('k0rdent AI wire format', () => {
     const made = await p.create(plan);
     expect(made).toMatchObject({
       id: (plan.request.body as { id: string }).id,
-      gpu: { model: 'nvidia-h100-80gb', count: 1 },
+      gpu: { model: 'H100', memory_gib: 80, count: 1 },
     });
     expect(posts).toBe(1);
     expect(state.seen.find((s) => s.method === 'POST')!.body).toEqual(plan.request.body);

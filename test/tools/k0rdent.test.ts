@@ -36,7 +36,7 @@ describe('k0rdent AI through the tools', () => {
     const out = sc<{ status: string; instance: { id: string; name: string; status: string; gpu: unknown } }>(r);
     expect(out.status).toBe('created');
     // The instance lists no gpus[] of its own: its type's GPUs are the VM's.
-    expect(out.instance.gpu).toEqual({ model: 'nvidia-h100-80gb', count: 1 });
+    expect(out.instance.gpu).toEqual({ model: 'H100', memory_gib: 80, count: 1 });
     expect(out.instance.id).toMatch(/^train-box-[0-9a-f]{10}$/);
     expect(out.instance.name).toBe('train-box');
     const sent = h.clouds.k0rdent!.http.requests.find((q) => q.method === 'POST' && CREATE.test(q.path))!;
@@ -128,7 +128,7 @@ describe('k0rdent AI through the tools', () => {
     const r = sc<Types>(await h.call('list_instance_types', { provider: 'k0rdent', limit: 10 }));
     expect(r.items.find((t) => t.id === 'c1-small')!.price).toEqual({ usd_per_hour: 0.05, source: 'config' });
     expect(r.items.find((t) => t.id === 'c1-large')!.price).toEqual({ usd_per_hour: 0.32, source: 'emulator' });
-    expect(r.items.find((t) => t.id === 'g1-xlarge')!.gpu).toEqual({ model: 'nvidia-h100-80gb', count: 1 });
+    expect(r.items.find((t) => t.id === 'g1-xlarge')!.gpu).toEqual({ model: 'H100', memory_gib: 80, count: 1 });
   });
 
   it('snapshots are refused with the sentence, sending nothing', async () => {

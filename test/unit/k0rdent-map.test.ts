@@ -7,6 +7,7 @@ import {
   keyDigest,
   parseError,
   sshKeyLine,
+  gpuModel,
   toGpu,
   toHostname,
   toStatus,
@@ -56,9 +57,11 @@ describe('k0rdent map', () => {
         { type: '/g/nvidia-h100', count: 4 },
       ]),
     ).toEqual({
-      model: 'nvidia-h100',
+      model: 'H100',
       count: 8,
     });
+    expect(gpuModel('nvidia-a100-40gb')).toEqual({ model: 'A100', memory_gib: 40 });
+    expect(gpuModel('nvidia-l40s')).toEqual({ model: 'L40S' });
     expect(toGpu([])).toBeNull();
   });
 

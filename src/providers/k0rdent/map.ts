@@ -102,9 +102,22 @@ export function priceOf(table: PriceTable, typeName: string): Price {
 export function toGpu(gpus: readonly WireGpu[] | null | undefined): Gpu | null {
   const list = (gpus ?? []).filter((g) => g.count > 0);
   if (!list.length) return null;
-  const model = Uri.name(list[0]!.type);
-  if (!model) return null;
-  return { model, count: list.filter((g) => Uri.name(g.type) === model).reduce((n, g) => n + g.count, 0) };
+  const name = Uri.name(list[0]!.type);
+  if (!name) return null;
+  const count = list.filter((g) => Uri.name(g.type) === name).reduce((n, g) => n + g.count, 0);
+  return { ...gpuModel(name), count };
+}
+
+/**
+ * A GPU type's name ("nvidia-h100-80gb") as the domain names models on every cloud ("H100", 80 GiB), so a search for
+ * "h100" finds them all alike. ASSUMPTION: names are vendor-model[-<n>gb].
+ */
+export function gpuModel(name: string): { model: string; memory_gib?: number } {
+  const parts = name.toLowerCase().split('-').filter(Boolean);
+  if (['nvidia', 'amd', 'intel'].includes(parts[0] ?? '') && parts.length > 1) parts.shift();
+  const mem = /^(\d+)gb$/.exec(parts[parts.length - 1] ?? '');
+  if (mem && parts.length > 1) parts.pop();
+  return { model: parts.join('-').toUpperCase(), ...(mem ? { memory_gib: Number(mem[1]) } : {}) };
 }
 
 const round2 = (n: number) => Math.round(n * 100) / 100;
