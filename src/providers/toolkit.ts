@@ -18,6 +18,17 @@ import type { Provider } from '../domain/provider.js';
 export const SSH_PUBLIC_KEY =
   /^(ssh-(ed25519|rsa|dss)|ecdsa-sha2-nistp(256|384|521)|sk-(ssh-ed25519|ecdsa-sha2-nistp256)@openssh\.com) [A-Za-z0-9+/]+=*( .*)?$/;
 
+/** A hostname (an RFC 1035 label, at most 63 characters) from a free-form VM name. */
+export function hostnameOf(name: string): string {
+  const h = name
+    .toLowerCase()
+    .replace(/[^a-z0-9-]+/g, '-')
+    .replace(/^-+|-+$/g, '')
+    .slice(0, 63)
+    .replace(/-+$/, '');
+  return h || 'vm';
+}
+
 /** A stable name for a key this server registers, so the same key is recognised in the account later. */
 export const sshKeyName = (value: string) =>
   `compute-mcp-${createHash('sha256').update(value.trim()).digest('hex').slice(0, 12)}`;

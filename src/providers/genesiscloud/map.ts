@@ -127,13 +127,5 @@ export function toImage(w: WireImage): Image {
   };
 }
 
-/** A Genesis hostname from a free-form name: lower-case letters, digits and dashes, at most 63 characters. */
-export function toHostname(name: string): string {
-  const h = name
-    .toLowerCase()
-    .replace(/[^a-z0-9-]+/g, '-')
-    .replace(/^-+|-+$/g, '')
-    .slice(0, 63)
-    .replace(/-+$/, '');
-  return h || 'vm';
-}
+/** A hostname from the VM's name: the toolkit's one rule. */
+export { hostnameOf as toHostname } from '../toolkit.js';
