@@ -7,7 +7,6 @@ import { InMemoryTransport } from '@modelcontextprotocol/sdk/inMemory.js';
 import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
 import { createLogger } from '../dist/log.js';
 import { startRuntime } from '../dist/runtime.js';
-import { createServer } from '../dist/server.js';
 
 const CLI = new URL('../dist/index.js', import.meta.url).pathname;
 const log = createLogger({ level: 'silent' });
@@ -23,7 +22,7 @@ const row = (what, value, note = '') => {
 async function inProcess(latencyMs = 0) {
   const rt = await startRuntime({ emulate: true, env: {}, log, pace: 'instant' });
   if (latencyMs) for (const e of Object.values(rt.emulators.byCloud)) e.http.latencyMs = latencyMs;
-  const server = createServer({ providers: rt.providers, config: rt.config, state: rt.state, log, guards: rt.guards });
+  const server = rt.makeServer();
   const [a, b] = InMemoryTransport.createLinkedPair();
   const client = new Client({ name: 'bench', version: '0' });
   await Promise.all([server.connect(b), client.connect(a)]);

@@ -50,8 +50,7 @@ async function main(argv: string[]): Promise<number> {
         pace: pace(),
         remote: listen ? !isLoopback(listen.host) : false,
       });
-      const makeServer = () =>
-        createServer({ providers: rt.providers, config: rt.config, state: rt.state, log, guards: rt.guards });
+      const makeServer = () => rt.makeServer();
       return listen ? serveHttp(rt, makeServer, listen, log) : serveStdio(rt, makeServer, log);
     }
   }

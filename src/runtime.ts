@@ -8,6 +8,8 @@ import type { Logger } from './log.js';
 import { ProviderSet } from './providers/index.js';
 import { StateDir, defaultStateDir } from './state/dir.js';
 import { openGuards, type SharedGuards } from './guardrails/shared.js';
+import type { McpServer } from '@modelcontextprotocol/sdk/server/mcp.js';
+import { createServer, type ServerDeps } from './server.js';
 
 export interface RuntimeOptions {
   emulate: boolean;
@@ -27,6 +29,8 @@ export interface Runtime {
   /** Shared by every MCP session of the process: tokens, idempotency records, the ledger and the spend lock. */
   guards: SharedGuards;
   emulators?: EmulatorSet;
+  /** An MCP server on this runtime (one per stdio connection or HTTP session), sharing its clouds and guards. */
+  makeServer(extra?: Partial<Pick<ServerDeps, 'pollIntervalMs'>>): McpServer;
   close(): Promise<void>;
 }
 
@@ -53,6 +57,7 @@ export async function startRuntime(opts: RuntimeOptions): Promise<Runtime> {
     state,
     guards,
     emulators,
+    makeServer: (extra = {}) => createServer({ providers, config, state, log: opts.log, guards, ...extra }),
     close: async () => {
       await providers.close();
       await emulators?.stop();

@@ -3,7 +3,6 @@ import { createInterface } from 'node:readline/promises';
 import type { ElicitResult } from '@modelcontextprotocol/sdk/types.js';
 import type { Logger } from '../log.js';
 import { startRuntime } from '../runtime.js';
-import { createServer } from '../server.js';
 import { connectInProcess } from './inprocess.js';
 import { UsageError } from './args.js';
 
@@ -38,13 +37,7 @@ export async function runCall(
     log,
   });
   try {
-    const server = createServer({
-      providers: rt.providers,
-      config: rt.config,
-      state: rt.state,
-      log,
-      guards: rt.guards,
-    });
+    const server = rt.makeServer();
     const client = await connectInProcess(server, process.stdin.isTTY ? askOnTerminal : undefined);
     const { tools } = await client.listTools();
     if (!tools.some((t) => t.name === cmd.tool))

@@ -9,7 +9,6 @@ import { CallToolResultSchema } from '@modelcontextprotocol/sdk/types.js';
 import type { Logger } from '../log.js';
 import { BUILT_CLOUDS } from '../providers/clouds.js';
 import { startRuntime } from '../runtime.js';
-import { createServer } from '../server.js';
 import { connectInProcess } from './inprocess.js';
 
 type Out = Record<string, unknown> & { status?: string };
@@ -20,14 +19,7 @@ export async function runDemo(
 ): Promise<number> {
   const pace = process.env.COMPUTE_MCP_EMULATOR_PACE === 'instant' ? 'instant' : 'demo';
   const rt = await startRuntime({ emulate: true, env: {}, log, pace });
-  const server = createServer({
-    providers: rt.providers,
-    config: rt.config,
-    state: rt.state,
-    log,
-    guards: rt.guards,
-    pollIntervalMs: pace === 'instant' ? 20 : 500,
-  });
+  const server = rt.makeServer({ pollIntervalMs: pace === 'instant' ? 20 : 500 });
   const client = await connectInProcess(server);
   const say = (s = '') => write(`${s}\n`);
   let step = 0;

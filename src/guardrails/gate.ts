@@ -425,15 +425,7 @@ async function settleKey(
     const inst = await findUnclaimed(p, rec, deps);
     if (inst) {
       deps.idempotency.put({ ...rec, status: 'created', instance_id: inst.id });
-      deps.audit.write({
-        tool: TOOL,
-        provider: p.id,
-        phase: 'decision',
-        decision: 'existing',
-        how: 'idempotency',
-        instance_id: inst.id,
-        reason: 'found the VM of an unfinished create',
-      });
+      auditExisting(p, deps, inst.id, 'found the VM of an unfinished create');
       return {
         status: 'existing',
         instance: inst,
@@ -472,17 +464,23 @@ async function findUnclaimed(p: Provider, rec: IdempotencyRecord, deps: GateDeps
   return found.sort((a, b) => (a.created_at ?? '').localeCompare(b.created_at ?? ''))[0];
 }
 
+/** The audit line of an idempotent answer: the VM a key already made, so nothing is created. */
+function auditExisting(p: Provider, deps: GateDeps, id: string, reason?: string): void {
+  deps.audit.write({
+    tool: TOOL,
+    provider: p.id,
+    phase: 'decision',
+    decision: 'existing',
+    how: 'idempotency',
+    instance_id: id,
+    ...(reason ? { reason } : {}),
+  });
+}
+
 async function replayCreated(p: Provider, rec: IdempotencyRecord, deps: GateDeps): Promise<CreateOutcome> {
   try {
     const inst = await p.getInstance(rec.instance_id!, { signal: deps.signal });
-    deps.audit.write({
-      tool: TOOL,
-      provider: p.id,
-      phase: 'decision',
-      decision: 'existing',
-      how: 'idempotency',
-      instance_id: inst.id,
-    });
+    auditExisting(p, deps, inst.id);
     return {
       status: 'existing',
       instance: inst,

@@ -12,7 +12,7 @@ import {
   type InstanceStatus,
   type PowerResult,
 } from '../domain/model.js';
-import type { Provider } from '../domain/provider.js';
+import type { IdFormats, Provider } from '../domain/provider.js';
 
 /** An SSH public key in OpenSSH form ("type base64 [comment]"). */
 export const SSH_PUBLIC_KEY =
@@ -161,6 +161,34 @@ export function eachId(act: (id: string) => Promise<PowerResult>) {
         }),
       ),
     );
+}
+
+/**
+ * Pause (`stop`) or resume (`start`) for clouds that act on one VM per request: `check` reads a VM's status (and why
+ * it cannot be done now), `act` sends the action for one VM. The "already there" rule and the per-id failures are
+ * batchPower's and eachId's.
+ */
+export function startStop(opts: {
+  ids: string[];
+  action: 'start' | 'stop';
+  check: (id: string) => Promise<{ status: InstanceStatus; refuse?: string; refuseAs?: 'failed' | 'unsupported' }>;
+  act: (id: string) => Promise<PowerResult>;
+}): Promise<PowerResult[]> {
+  return batchPower({
+    ids: opts.ids,
+    kind: opts.action === 'stop' ? 'pause' : 'resume',
+    check: async (id) => ({ ...(await opts.check(id)), data: undefined }),
+    send: eachId(opts.act),
+  });
+}
+
+/** Id formats for a cloud whose instance and snapshot ids are UUIDs. */
+export function uuidIds(cloud: string): IdFormats {
+  const pattern = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+  return {
+    instance: { pattern, describe: `${cloud} instance ids are UUIDs; get them from list_instances.` },
+    snapshot: { pattern, describe: `${cloud} snapshot ids are UUIDs; get them from list_snapshots.` },
+  };
 }
 
 /** A page number or offset handed out as next_cursor, read back; one that is not ours is refused with a sentence. */

@@ -25,14 +25,14 @@ import type { HttpClient } from '../../http/client.js';
 import { collectPages } from '../../domain/paging.js';
 import {
   ALREADY,
-  batchPower,
   chooseOffer,
   deleteIgnoringGone,
-  eachId,
   numericCursor,
   resolveSshKeys,
   sshKeyName,
   type SshKeyPlan,
+  startStop,
+  uuidIds,
 } from '../toolkit.js';
 import { GENESIS_REGIONS, GENESIS_TYPES, GENESIS_TYPES_BY_ID, type GenesisTypeRow } from './catalog.js';
 import {
@@ -59,11 +59,7 @@ export const GENESIS_CAPABILITIES: Capabilities = {
 };
 
 // Every instance, snapshot and key id in seed 002 is a UUID (e.g. 9e8ce501-d692-402c-8fca-5a8f5d8ddd57).
-const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
-export const GENESIS_IDS: IdFormats = {
-  instance: { pattern: UUID, describe: 'Genesis Cloud instance ids are UUIDs; get them from list_instances.' },
-  snapshot: { pattern: UUID, describe: 'Genesis Cloud snapshot ids are UUIDs; get them from list_snapshots.' },
-};
+export const GENESIS_IDS: IdFormats = uuidIds('Genesis Cloud');
 
 /** Hourly prices by type id. Genesis has no price API: they come from the config (or the emulator's demo table). */
 export type PriceTable = Record<string, { usd_per_hour: number; source: 'config' | 'emulator' }>;
@@ -454,13 +450,13 @@ export class GenesisCloudProvider implements Provider {
 
   /** start/stop through `/actions`: each target checked first (exists, not already there, action allowed now). */
   private power(ids: string[], action: 'start' | 'stop', opts?: CallOptions): Promise<PowerResult[]> {
-    return batchPower({
+    return startStop({
       ids,
-      kind: action === 'stop' ? 'pause' : 'resume',
+      action,
       check: async (id) => {
         const inst = await this.getInstance(id, opts);
-        if (ALREADY[action === 'stop' ? 'pause' : 'resume'].includes(inst.status))
-          return { status: inst.status, data: undefined };
+        // Already there: no need to ask which actions are allowed.
+        if (ALREADY[action === 'stop' ? 'pause' : 'resume'].includes(inst.status)) return { status: inst.status };
         const allowed = await this.http.request({
           method: 'GET',
           path: `${API}/instances/${enc(id)}/actions`,
@@ -470,9 +466,9 @@ export class GenesisCloudProvider implements Provider {
         const refuse = allowed.data.actions.includes(action)
           ? undefined
           : `cannot ${action} while the instance is ${inst.provider_status}; wait_for_instance until it settles, then try again`;
-        return { status: inst.status, data: undefined, ...(refuse ? { refuse } : {}) };
+        return { status: inst.status, ...(refuse ? { refuse } : {}) };
       },
-      send: eachId((id) => this.sendAction(id, action, opts)),
+      act: (id) => this.sendAction(id, action, opts),
     });
   }
 

@@ -32,7 +32,7 @@ import {
 } from '../../domain/provider.js';
 import type { HttpClient } from '../../http/client.js';
 import type { PriceTable } from '../cloud.js';
-import { ALREADY, SSH_PUBLIC_KEY, TtlCache, batchPower, deleteIgnoringGone, eachId } from '../toolkit.js';
+import { deleteIgnoringGone, SSH_PUBLIC_KEY, startStop, TtlCache } from '../toolkit.js';
 import {
   chooseAddress,
   instanceId,
@@ -396,18 +396,15 @@ export class K0rdentProvider implements Provider {
   }
 
   private power(ids: string[], action: 'start' | 'stop', opts?: CallOptions): Promise<PowerResult[]> {
-    const kind = action === 'stop' ? 'pause' : 'resume';
-    return batchPower({
+    return startStop({
       ids,
-      kind,
+      action,
       check: async (id) => {
         const w = await this.getWire(id, opts);
-        const status = toStatus(w.lifecycle.status);
-        if (ALREADY[kind].includes(status)) return { status, data: undefined };
-        const refuse = refusal(w.lifecycle.status, kind);
-        return { status, data: undefined, ...(refuse ? { refuse } : {}) };
+        const refuse = refusal(w.lifecycle.status, action === 'stop' ? 'pause' : 'resume');
+        return { status: toStatus(w.lifecycle.status), ...(refuse ? { refuse } : {}) };
       },
-      send: eachId((id) => this.sendAction(id, action, opts)),
+      act: (id) => this.sendAction(id, action, opts),
     });
   }
 

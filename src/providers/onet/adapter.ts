@@ -28,14 +28,13 @@ import {
 import { sleep } from '../../domain/sleep.js';
 import type { HttpClient } from '../../http/client.js';
 import {
-  ALREADY,
-  TtlCache,
-  batchPower,
   deleteIgnoringGone,
-  eachId,
   numericCursor,
   resolveSshKeys,
   sshKeyName,
+  startStop,
+  TtlCache,
+  uuidIds,
 } from '../toolkit.js';
 import {
   activeCycles,
@@ -80,11 +79,7 @@ export const ONET_CAPABILITIES: Capabilities = {
 };
 
 // Seed 000: "A UUID string identifying this Instance"; every id in the schema is a UUID.
-const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
-export const ONET_IDS: IdFormats = {
-  instance: { pattern: UUID, describe: 'ONET instance ids are UUIDs; get them from list_instances.' },
-  snapshot: { pattern: UUID, describe: 'ONET snapshot ids are UUIDs; get them from list_snapshots.' },
-};
+export const ONET_IDS: IdFormats = uuidIds('ONET');
 
 export interface OnetOptions {
   http: HttpClient;
@@ -392,20 +387,17 @@ export class OnetProvider implements Provider {
   }
 
   private power(ids: string[], action: 'start' | 'stop', opts?: CallOptions): Promise<PowerResult[]> {
-    const kind = action === 'stop' ? 'pause' : 'resume';
-    return batchPower({
+    return startStop({
       ids,
-      kind,
+      action,
       check: async (id) => {
         const w = await this.getWire(id, opts);
-        const status = toStatus(w.status, w.state_sync?.vm_status);
-        if (ALREADY[kind].includes(status)) return { status, data: undefined };
-        const refuse = refusal(w, kind);
+        const refuse = refusal(w, action === 'stop' ? 'pause' : 'resume');
         // A suspended VM is never reactivated by this server (that charges the bill): unsupported, not a failure.
-        const as = w.status === 'suspended' ? ('unsupported' as const) : ('failed' as const);
-        return { status, data: undefined, ...(refuse ? { refuse, refuseAs: as } : {}) };
+        const refuseAs = w.status === 'suspended' ? ('unsupported' as const) : ('failed' as const);
+        return { status: toStatus(w.status, w.state_sync?.vm_status), ...(refuse ? { refuse, refuseAs } : {}) };
       },
-      send: eachId((id) => this.sendAction(id, action, opts)),
+      act: (id) => this.sendAction(id, action, opts),
     });
   }
 
