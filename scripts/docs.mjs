@@ -1,7 +1,9 @@
-// Rewrites the README's tool table from the built tool definitions (run through `npm run docs`).
+// Rewrites the README's tool table from the tool definitions (run through `npm run docs`).
 import { readFileSync, writeFileSync } from 'node:fs';
-import { ALL_TOOLS } from '../dist/tools/index.js';
-import { withToolTable } from '../dist/tools/docs.js';
+import { loadSource } from './load.mjs';
+
+const { ALL_TOOLS } = await loadSource('src/tools/index.ts');
+const { withToolTable } = await loadSource('src/tools/docs.ts');
 
 const file = new URL('../README.md', import.meta.url);
 const before = readFileSync(file, 'utf8');

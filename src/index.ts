@@ -1,46 +1,36 @@
 #!/usr/bin/env node
 /** The `compute-mcp` command. stdout carries only the MCP protocol in stdio mode; logs go to stderr. */
-import { StdioServerTransport } from '@modelcontextprotocol/sdk/server/stdio.js';
-import { USAGE, UsageError, parseCommand } from './cli/args.js';
-import { runCall } from './cli/call.js';
-import { runDemo } from './cli/demo.js';
-import { runEmulate } from './cli/emulate.js';
-import { ConfigError } from './config.js';
-import { StateError } from './state/dir.js';
-import { createLogger, type Logger } from './log.js';
-import { startRuntime, type Runtime } from './runtime.js';
-import { createServer } from './server.js';
-import { LineLimit, MAX_LINE_BYTES } from './transport/body.js';
-import {
-  HttpConfigError,
-  isLoopback,
-  parseListen,
-  parseTokens,
-  sessionLimitsFromEnv,
-  startHttp,
-} from './transport/http.js';
-import { VERSION } from './version.js';
+import type { McpServer } from '@modelcontextprotocol/sdk/server/mcp.js';
+import { UsageError, parseCommand } from './cli/args.js';
+import type { Logger } from './log.js';
+import type { Runtime } from './runtime.js';
 
+// Start-up is paid by every client session: each command imports only what it uses, when it runs.
 const pace = () => (process.env.COMPUTE_MCP_EMULATOR_PACE === 'instant' ? 'instant' : 'demo');
+const logger = async (level?: string) => (await import('./log.js')).createLogger(level ? { level } : {});
 
 async function main(argv: string[]): Promise<number> {
   const cmd = parseCommand(argv, process.env);
   switch (cmd.kind) {
-    case 'help':
-      process.stdout.write(USAGE);
+    case 'help': {
+      const [{ usage }, { CLOUDS }] = await Promise.all([import('./cli/args.js'), import('./providers/clouds.js')]);
+      process.stdout.write(usage(CLOUDS));
       return 0;
+    }
     case 'version':
-      process.stdout.write(`${VERSION}\n`);
+      process.stdout.write(`${(await import('./version.js')).VERSION}\n`);
       return 0;
     case 'emulate':
-      return runEmulate();
+      return (await import('./cli/emulate.js')).runEmulate();
     case 'demo':
-      return runDemo(createLogger({ level: process.env.LOG_LEVEL ?? 'error' }));
+      return (await import('./cli/demo.js')).runDemo(await logger(process.env.LOG_LEVEL ?? 'error'));
     case 'call':
-      return runCall(cmd, createLogger({ level: process.env.LOG_LEVEL ?? 'warn' }));
+      return (await import('./cli/call.js')).runCall(cmd, await logger(process.env.LOG_LEVEL ?? 'warn'));
     case 'serve': {
-      const log = createLogger();
-      const listen = cmd.http !== undefined ? parseListen(cmd.http) : undefined;
+      const log = await logger();
+      const http = cmd.http !== undefined ? await import('./transport/http.js') : undefined;
+      const listen = http && cmd.http !== undefined ? http.parseListen(cmd.http) : undefined;
+      const { startRuntime } = await import('./runtime.js');
       const rt = await startRuntime({
         emulate: cmd.emulate,
         configFile: cmd.config,
@@ -48,21 +38,21 @@ async function main(argv: string[]): Promise<number> {
         env: process.env,
         log,
         pace: pace(),
-        remote: listen ? !isLoopback(listen.host) : false,
+        remote: http && listen ? !http.isLoopback(listen.host) : false,
       });
-      const makeServer = () => rt.makeServer();
-      return listen ? serveHttp(rt, makeServer, listen, log) : serveStdio(rt, makeServer, log);
+      return http && listen ? serveHttp(http, rt, listen, log) : serveStdio(rt, log);
     }
   }
 }
 
-async function serveStdio(
-  rt: Runtime,
-  makeServer: () => ReturnType<typeof createServer>,
-  log: Logger,
-): Promise<number> {
-  const server = makeServer();
-  const input = process.stdin.pipe(new LineLimit(MAX_LINE_BYTES, (bytes) => refuseLine(bytes, log)));
+async function serveStdio(rt: Runtime, log: Logger): Promise<number> {
+  const [{ StdioServerTransport }, { LineLimit, MAX_LINE_BYTES }, { VERSION }] = await Promise.all([
+    import('@modelcontextprotocol/sdk/server/stdio.js'),
+    import('./transport/body.js'),
+    import('./version.js'),
+  ]);
+  const server: McpServer = rt.makeServer();
+  const input = process.stdin.pipe(new LineLimit(MAX_LINE_BYTES, (bytes) => refuseLine(bytes, MAX_LINE_BYTES, log)));
   const transport = new StdioServerTransport(input, process.stdout);
   const shutdown = once(async () => {
     await server.close().catch(() => undefined);
@@ -81,18 +71,19 @@ async function serveStdio(
 }
 
 /** A stdin line over the bound was dropped unread: say so on stdout (its id is unknown, so null) and carry on. */
-function refuseLine(bytes: number, log: Logger): void {
-  const message = `Message of ${bytes} bytes refused: one JSON-RPC message per line, at most ${MAX_LINE_BYTES} bytes`;
-  log.warn({ bytes, max: MAX_LINE_BYTES }, 'stdin line too long: dropped');
+function refuseLine(bytes: number, max: number, log: Logger): void {
+  const message = `Message of ${bytes} bytes refused: one JSON-RPC message per line, at most ${max} bytes`;
+  log.warn({ bytes, max }, 'stdin line too long: dropped');
   process.stdout.write(`${JSON.stringify({ jsonrpc: '2.0', id: null, error: { code: -32600, message } })}\n`);
 }
 
 async function serveHttp(
+  transport: typeof import('./transport/http.js'),
   rt: Runtime,
-  makeServer: () => ReturnType<typeof createServer>,
   listen: { host: string; port: number },
   log: Logger,
 ): Promise<number> {
+  const { parseTokens, sessionLimitsFromEnv, startHttp } = transport;
   let http: Awaited<ReturnType<typeof startHttp>> | undefined;
   let done!: (code: number) => void;
   const finished = new Promise<number>((resolve) => (done = resolve));
@@ -108,7 +99,13 @@ async function serveHttp(
   process.once('SIGTERM', () => void shutdown());
   try {
     const tokens = parseTokens(process.env.COMPUTE_MCP_HTTP_TOKEN);
-    http = await startHttp({ ...listen, tokens, ...sessionLimitsFromEnv(process.env), makeServer, log });
+    http = await startHttp({
+      ...listen,
+      tokens,
+      ...sessionLimitsFromEnv(process.env),
+      makeServer: () => rt.makeServer(),
+      log,
+    });
   } catch (e) {
     await rt.close();
     throw e;
@@ -126,17 +123,23 @@ function once(fn: () => Promise<void>): () => Promise<void> {
   return () => (p ??= Promise.resolve().then(fn));
 }
 
+/** Errors the user fixes (usage, config, state directory, HTTP settings): one line and exit code 2, no stack. */
+async function isUserError(err: unknown): Promise<boolean> {
+  if (err instanceof UsageError) return true;
+  const [{ ConfigError }, { StateError }, { HttpConfigError }] = await Promise.all([
+    import('./config.js'),
+    import('./state/dir.js'),
+    import('./transport/http.js'),
+  ]);
+  return err instanceof ConfigError || err instanceof StateError || err instanceof HttpConfigError;
+}
+
 main(process.argv.slice(2)).then(
   (code) => process.exit(code),
-  (err) => {
-    if (
-      err instanceof UsageError ||
-      err instanceof ConfigError ||
-      err instanceof StateError ||
-      err instanceof HttpConfigError
-    ) {
+  async (err: unknown) => {
+    if (await isUserError(err).catch(() => false)) {
       process.stderr.write(
-        `compute-mcp: ${err.message}\n${err instanceof UsageError ? 'Run compute-mcp --help for usage.\n' : ''}`,
+        `compute-mcp: ${(err as Error).message}\n${err instanceof UsageError ? 'Run compute-mcp --help for usage.\n' : ''}`,
       );
       process.exit(2);
     }

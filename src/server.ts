@@ -3,6 +3,7 @@ import { McpServer } from '@modelcontextprotocol/sdk/server/mcp.js';
 import { z } from 'zod';
 import type { Config } from './config.js';
 import { AuditLog } from './guardrails/audit.js';
+import { FormValidator } from './guardrails/form.js';
 import type { GateDeps } from './guardrails/gate.js';
 import { openGuards, type SharedGuards } from './guardrails/shared.js';
 import type { StateDir } from './state/dir.js';
@@ -42,7 +43,8 @@ function guardsOf(deps: ServerDeps): SharedGuards {
 export function createServer(deps: ServerDeps): McpServer {
   const server = new McpServer(
     { name: 'compute-mcp', version: VERSION, title: 'compute-mcp' },
-    { instructions: INSTRUCTIONS, capabilities: { logging: {} } },
+    // Our validator for the forms we send: the SDK's default (Ajv) is left out of the bundle (scripts/build.mjs).
+    { instructions: INSTRUCTIONS, capabilities: { logging: {} }, jsonSchemaValidator: new FormValidator() },
   );
   registerTools(server, ALL_TOOLS, {
     providers: deps.providers,

@@ -1,4 +1,3 @@
-import { createRequire } from 'node:module';
+import pkg from '../package.json' with { type: 'json' };
 
-const pkg = createRequire(import.meta.url)('../package.json') as { version: string };
 export const VERSION: string = pkg.version;

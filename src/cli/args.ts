@@ -1,8 +1,11 @@
 /** Command-line parsing: `compute-mcp [serve|call|emulate|demo] [options]`. */
 import { parseArgs } from 'node:util';
-import { CLOUDS } from '../providers/clouds.js';
+import type { CloudModule, PlannedCloud } from '../providers/cloud.js';
 
-export const USAGE = `compute-mcp — an MCP server for GPU and VM clouds, with spend guardrails.
+/** The help text; the clouds are passed in so that parsing a command loads none of them. */
+export const usage = (
+  clouds: readonly (CloudModule | PlannedCloud)[],
+) => `compute-mcp — an MCP server for GPU and VM clouds, with spend guardrails.
 
 Usage:
   compute-mcp [serve] [options]        MCP over stdio (the default)
@@ -21,7 +24,7 @@ Options:
   -v, --version      the version
 
 Credentials (env), per cloud:
-${CLOUDS.map((c) => `  ${c.id.padEnd(14)} ${[...c.credentials, ...c.settings].join(', ')}`).join('\n')}
+${clouds.map((c) => `  ${c.id.padEnd(14)} ${[...c.credentials, ...c.settings].join(', ')}`).join('\n')}
 <ID>_BASE_URL overrides a cloud's API address. Logs: JSON on stderr, LOG_LEVEL=debug|info|warn.
 `;
 

@@ -7,7 +7,7 @@
  * body is read incrementally and abandoned once it passes a size cap, and any text a cloud sends back is scrubbed of
  * the client's own secrets before it reaches an error, a tool result or a log line.
  */
-import { Agent, type Dispatcher } from 'undici';
+import type { Dispatcher } from 'undici';
 import type { z } from 'zod';
 import type { Logger } from 'pino';
 import { ComputeError, type ErrorCode } from '../domain/errors.js';
@@ -98,7 +98,8 @@ export class HttpClient {
   private readonly opts: HttpClientOptions;
   private readonly timeouts: HttpTimeouts;
   private readonly retry: RetryPolicy;
-  private readonly dispatcher: Dispatcher;
+  /** Made at the first request: undici is loaded then, not when the server starts. */
+  private dispatcher?: Promise<Dispatcher>;
   private readonly maxResponseBytes: number;
   private readonly maxErrorBytes: number;
 
@@ -109,18 +110,25 @@ export class HttpClient {
     this.retry = { ...DEFAULT_RETRY, ...opts.retry };
     this.maxResponseBytes = opts.maxResponseBytes ?? DEFAULT_MAX_RESPONSE_BYTES;
     this.maxErrorBytes = opts.maxErrorBytes ?? DEFAULT_MAX_ERROR_BYTES;
-    this.dispatcher =
-      opts.dispatcher ??
-      new Agent({
-        connect: { timeout: this.timeouts.connectMs },
-        headersTimeout: this.timeouts.requestMs,
-        bodyTimeout: this.timeouts.requestMs,
-        keepAliveTimeout: 10_000,
-      });
+  }
+
+  private agent(): Promise<Dispatcher> {
+    return (this.dispatcher ??= this.opts.dispatcher
+      ? Promise.resolve(this.opts.dispatcher)
+      : // undici is CommonJS: its exports are the default export of the module (in the bundle and in plain Node alike).
+        import('undici').then(
+          ({ default: { Agent } }) =>
+            new Agent({
+              connect: { timeout: this.timeouts.connectMs },
+              headersTimeout: this.timeouts.requestMs,
+              bodyTimeout: this.timeouts.requestMs,
+              keepAliveTimeout: 10_000,
+            }),
+        ));
   }
 
   async close(): Promise<void> {
-    if (!this.opts.dispatcher) await this.dispatcher.close();
+    if (!this.opts.dispatcher && this.dispatcher) await (await this.dispatcher).close();
   }
 
   url(path: string, query?: RequestOptions<undefined>['query']): string {
@@ -195,7 +203,7 @@ export class HttpClient {
     return { ...answer, text: await this.readSuccess(answer, req) };
   }
 
-  private send(url: string, req: AnyRequest, signal: AbortSignal): Promise<Response> {
+  private async send(url: string, req: AnyRequest, signal: AbortSignal): Promise<Response> {
     const headers: Record<string, string> = { accept: 'application/json', ...this.opts.headers() };
     let body: string | undefined;
     if (req.body !== undefined) {
@@ -204,7 +212,7 @@ export class HttpClient {
     }
     const doFetch = this.opts.fetch ?? globalThis.fetch;
     // `dispatcher` is undici's extension to RequestInit; Node's global fetch honours it.
-    const init = { method: req.method, headers, body, signal, dispatcher: this.dispatcher };
+    const init = { method: req.method, headers, body, signal, dispatcher: await this.agent() };
     return doFetch(url, init as unknown as RequestInit);
   }
 

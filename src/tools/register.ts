@@ -92,16 +92,28 @@ function dropNestedRequired(node: unknown): void {
   for (const v of Object.values(node)) dropNestedRequired(v);
 }
 
+/** Built once per tool value and process, when first asked for: not at start-up, and not again per session. */
+function memo<T>(make: (tool: AnyTool) => T): (tool: AnyTool) => T {
+  const made = new WeakMap<AnyTool, T>();
+  return (tool) => {
+    let v = made.get(tool);
+    if (v === undefined) made.set(tool, (v = make(tool)));
+    return v;
+  };
+}
+
+const listing = memo((t): Tool => ({
+  name: t.name,
+  title: t.title,
+  description: t.description,
+  inputSchema: listingSchema(t.input, 'input'),
+  outputSchema: listingSchema(t.output, 'output'),
+  annotations: t.annotations,
+}));
+
 /** The tools/list entries, derived from the tool values alone. */
 export function listTools(tools: AnyTool[]): Tool[] {
-  return tools.map((t) => ({
-    name: t.name,
-    title: t.title,
-    description: t.description,
-    inputSchema: listingSchema(t.input, 'input'),
-    outputSchema: listingSchema(t.output, 'output'),
-    annotations: t.annotations,
-  }));
+  return tools.map(listing);
 }
 
 export function registerTools(server: McpServer, tools: AnyTool[], deps: ToolDeps): void {
@@ -125,8 +137,7 @@ export function registerTools(server: McpServer, tools: AnyTool[], deps: ToolDep
   }
   // The SDK's own listing adds a `$schema` line and integer bounds to every schema; ours is the same schema without
   // them, built from the same tool values (every conversation pays for these bytes).
-  const listing = listTools(visible);
-  server.server.setRequestHandler(ListToolsRequestSchema, () => ({ tools: listing }));
+  server.server.setRequestHandler(ListToolsRequestSchema, () => ({ tools: listTools(visible) }));
   // The SDK parses tools/call params before any handler sees them and answers a malformed call (arguments as an array,
   // no name) with -32603 and zod's raw JSON; Server.setRequestHandler re-parses them the same way. Registering on
   // Protocol directly, with params left unparsed, lets every malformed call get a sentence saying what to do instead.
@@ -147,11 +158,11 @@ interface Prepared {
 }
 
 /** Unknown arguments are refused, not dropped: a misspelt filter would otherwise be silently ignored. */
-const prepare = (tool: AnyTool): Prepared => ({
+const prepare = memo((tool): Prepared => ({
   tool,
   input: z.strictObject(tool.input),
   output: z.object(tool.output),
-});
+}));
 
 interface Registry {
   server: McpServer;

@@ -164,7 +164,8 @@ describe('HTTP session idle expiry', () => {
   it('the expiry timer never keeps the process alive: unref()d while running, cleared by close()', async () => {
     // A fresh process, so no other timer muddles the count; it must end by itself after close().
     const script = `
-      import { startHttp } from ${JSON.stringify(join(ROOT, 'dist/transport/http.js'))};
+      import { loadSource } from ${JSON.stringify(join(ROOT, 'scripts/load.mjs'))};
+      const { startHttp } = await loadSource('src/transport/http.ts');
       import { McpServer } from '@modelcontextprotocol/sdk/server/mcp.js';
       const timers = () => process.getActiveResourcesInfo().filter((r) => r === 'Timeout').length;
       const log = { info() {}, warn() {}, error() {}, debug() {}, child() { return log; } };

@@ -24,11 +24,25 @@ describe('npm package', () => {
     const files = info!.files.map((f) => f.path);
     expect(files.filter((f) => !f.startsWith('dist/')).sort()).toEqual(['LICENSE', 'README.md', 'package.json']);
     expect(files).toContain('dist/index.js');
-    expect(files.some((f) => f.startsWith('dist/') && !f.endsWith('.js'))).toBe(false);
+    // The bundle: the entry point, its chunks, their source maps and the bundled packages' licenses; nothing else.
+    const unexpected = files.filter(
+      (f) =>
+        f.startsWith('dist/') &&
+        !/^dist\/(chunks\/)?[\w-]+\.js(\.map)?$/.test(f) &&
+        f !== 'dist/THIRD-PARTY-NOTICES.txt',
+    );
+    expect(unexpected).toEqual([]);
+    expect(files).toContain('dist/THIRD-PARTY-NOTICES.txt');
 
     const app = mkdtempSync(join(tmpdir(), 'cm-install-'));
     writeFileSync(join(app, 'package.json'), JSON.stringify({ name: 'consumer', version: '1.0.0', private: true }));
     npm(['install', '--no-audit', '--no-fund', '--prefer-offline', join(out, info!.filename)], app);
+    // Self-contained: the bundle brings its libraries, so installing it installs nothing else.
+    const installed = JSON.parse(npm(['ls', '--all', '--json'], app)) as {
+      dependencies: Record<string, { dependencies?: object }>;
+    };
+    expect(Object.keys(installed.dependencies)).toEqual(['compute-mcp']);
+    expect(installed.dependencies['compute-mcp']!.dependencies ?? {}).toEqual({});
 
     const v = spawnSync('npx', ['--no-install', 'compute-mcp', '--version'], {
       cwd: app,

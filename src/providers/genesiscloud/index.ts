@@ -1,7 +1,6 @@
 /** Genesis Cloud as the server sees it: one value, listed once in providers/clouds.ts. */
 import type { CloudModule } from '../cloud.js';
 import { GENESIS_CAPABILITIES, GenesisCloudProvider } from './adapter.js';
-import { DEMO_DELAYS, DEMO_PRICES, GenesisEmulator, INSTANT } from './emulator.js';
 import * as W from './wire.js';
 
 const TOKEN = 'GENESISCLOUD_API_TOKEN';
@@ -22,6 +21,8 @@ export const genesiscloud: CloudModule = {
   auth: (env) => ({ headers: { authorization: `Bearer ${env[TOKEN]}` }, secrets: [env[TOKEN]!] }),
   adapter: ({ http, prices }) => new GenesisCloudProvider({ http, prices }),
   emulator: async ({ pace, latencyMs, options }) => {
+    // Loaded only when emulated: a server on real clouds never parses the emulator.
+    const { DEMO_DELAYS, DEMO_PRICES, GenesisEmulator, INSTANT } = await import('./emulator.js');
     const em = new GenesisEmulator({ delays: pace === 'demo' ? DEMO_DELAYS : INSTANT, latencyMs, ...options });
     await em.start();
     return {

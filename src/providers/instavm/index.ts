@@ -2,7 +2,7 @@
 import type { CloudErrorBody } from '../../http/client.js';
 import type { CloudModule, RunningEmulator } from '../cloud.js';
 import { INSTAVM_CAPABILITIES, InstavmProvider } from './adapter.js';
-import { DEMO_DELAYS, DEMO_PRICES, INSTANT, InstavmEmulator } from './emulator.js';
+import type { InstavmEmulator } from './emulator.js';
 import * as W from './wire.js';
 
 const KEY = 'INSTAVM_API_KEY';
@@ -40,6 +40,8 @@ export const instavm: CloudModule = {
   auth: (env) => ({ headers: { 'x-api-key': env[KEY]! }, secrets: [env[KEY]!] }),
   adapter: ({ http, prices, log }) => new InstavmProvider({ http, prices, log }),
   emulator: async ({ pace, latencyMs, options }) => {
+    // Loaded only when emulated: a server on real clouds never parses the emulator.
+    const { DEMO_DELAYS, DEMO_PRICES, INSTANT, InstavmEmulator } = await import('./emulator.js');
     const em = new InstavmEmulator({ delays: pace === 'demo' ? DEMO_DELAYS : INSTANT, latencyMs, ...options });
     await em.start();
     const running: InstavmRunningEmulator = {

@@ -1,7 +1,6 @@
 /** k0rdent AI as the server sees it: one value, listed once in providers/clouds.ts. */
 import type { CloudModule } from '../cloud.js';
 import { K0RDENT_CAPABILITIES, K0rdentProvider } from './adapter.js';
-import { DEMO_DELAYS, DEMO_PRICES, INSTANT, K0rdentEmulator } from './emulator.js';
 import { parseError } from './map.js';
 
 const TOKEN = 'K0RDENT_TOKEN';
@@ -26,6 +25,8 @@ export const k0rdent: CloudModule = {
   adapter: ({ http, env, prices, log }) =>
     new K0rdentProvider({ http, region: env[REGION]!, project: env[PROJECT]!, zone: env[ZONE]!, prices, log }),
   emulator: async ({ pace, latencyMs, options }) => {
+    // Loaded only when emulated: a server on real clouds never parses the emulator.
+    const { DEMO_DELAYS, DEMO_PRICES, INSTANT, K0rdentEmulator } = await import('./emulator.js');
     const em = new K0rdentEmulator({ delays: pace === 'demo' ? DEMO_DELAYS : INSTANT, latencyMs, ...options });
     await em.start();
     return {

@@ -1,7 +1,6 @@
 /** Mithril as the server sees it: one value, listed once in providers/clouds.ts. */
 import type { CloudModule } from '../cloud.js';
 import { MITHRIL_CAPABILITIES, MithrilProvider } from './adapter.js';
-import { DEMO_DELAYS, INSTANT, MithrilEmulator } from './emulator.js';
 import * as W from './wire.js';
 
 const KEY = 'MITHRIL_API_KEY';
@@ -33,6 +32,8 @@ export const mithril: CloudModule = {
   auth: (env) => ({ headers: { authorization: `Bearer ${env[KEY]}` }, secrets: [env[KEY]!] }),
   adapter: ({ http, env, log }) => new MithrilProvider({ http, project: env[PROJECT]!, log }),
   emulator: async ({ pace, latencyMs, options }) => {
+    // Loaded only when emulated: a server on real clouds never parses the emulator.
+    const { DEMO_DELAYS, INSTANT, MithrilEmulator } = await import('./emulator.js');
     const em = new MithrilEmulator({ delays: pace === 'demo' ? DEMO_DELAYS : INSTANT, latencyMs, ...options });
     await em.start();
     return {

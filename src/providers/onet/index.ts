@@ -2,7 +2,6 @@
 import type { CloudErrorBody } from '../../http/client.js';
 import type { CloudModule } from '../cloud.js';
 import { ONET_CAPABILITIES, OnetProvider } from './adapter.js';
-import { DEMO_DELAYS, INSTANT, OnetEmulator } from './emulator.js';
 import * as W from './wire.js';
 
 const KEY = 'ONET_API_KEY';
@@ -35,6 +34,8 @@ export const onet: CloudModule = {
   adapter: ({ http, env, prices, log }) =>
     new OnetProvider({ http, organization: env[ORG]!, project: env[PROJECT]!, prices, log }),
   emulator: async ({ pace, latencyMs, options }) => {
+    // Loaded only when emulated: a server on real clouds never parses the emulator.
+    const { DEMO_DELAYS, INSTANT, OnetEmulator } = await import('./emulator.js');
     const em = new OnetEmulator({ delays: pace === 'demo' ? DEMO_DELAYS : INSTANT, latencyMs, ...options });
     await em.start();
     // No demo prices: ONET's prices are in an undocumented currency, so its USD price is unknown unless configured.
