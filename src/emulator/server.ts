@@ -73,6 +73,9 @@ export interface RecordedRequest {
   headers: Record<string, string>;
   body: unknown;
   status: number;
+  /** performance.now() when the request arrived and when its answer was sent: round trips can be told apart. */
+  startedAt: number;
+  answeredAt: number;
 }
 
 /** A body the emulator streamed (a `hugeBytes` or `trickleMs` fault): how far it got. */
@@ -173,6 +176,7 @@ export class HttpEmulator {
   }
 
   private async handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    const startedAt = performance.now();
     const url = new URL(req.url ?? '/', 'http://emulator');
     const method = req.method ?? 'GET';
     const raw = await readBody(req, this.opts.maxBodyBytes ?? 1024 * 1024);
@@ -188,13 +192,13 @@ export class HttpEmulator {
       } catch {
         return this.record(
           res,
-          { method, url, req, body: raw },
+          { method, url, req, body: raw, startedAt },
           400,
           this.opts.errorBody(400, 'bad_request', 'request body is not valid JSON'),
         );
       }
     }
-    const ctx = { method, url, req, body };
+    const ctx = { method, url, req, body, startedAt };
     const fault = this.takeFault(method, url.pathname);
     const delay = this.latencyMs + (fault?.delayMs ?? 0);
     if (delay > 0) await new Promise((r) => setTimeout(r, delay));
@@ -296,8 +300,17 @@ export class HttpEmulator {
   private logRequest(ctx: RequestContext, status: number): void {
     const h: Record<string, string> = {};
     for (const [k, v] of Object.entries(ctx.req.headers)) if (typeof v === 'string') h[k] = v;
-    const { method, url, body } = ctx;
-    this.requests.push({ method, path: url.pathname, query: url.search, headers: h, body, status });
+    const { method, url, body, startedAt } = ctx;
+    this.requests.push({
+      method,
+      path: url.pathname,
+      query: url.search,
+      headers: h,
+      body,
+      status,
+      startedAt,
+      answeredAt: performance.now(),
+    });
   }
 
   /**
@@ -360,6 +373,7 @@ interface RequestContext {
   url: URL;
   req: IncomingMessage;
   body: unknown;
+  startedAt: number;
 }
 
 const MALFORMED = Symbol('malformed');

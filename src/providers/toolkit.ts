@@ -11,8 +11,10 @@ import {
   type CapabilityName,
   type InstanceStatus,
   type PowerResult,
+  type ProviderId,
 } from '../domain/model.js';
 import type { IdFormats, Provider } from '../domain/provider.js';
+import { MAX_PAGES } from '../domain/paging.js';
 
 /** An SSH public key in OpenSSH form ("type base64 [comment]"). */
 export const SSH_PUBLIC_KEY =
@@ -228,6 +230,39 @@ export function chooseOffer<T extends { region: string }>(opts: {
       hint: 'Pick another type from list_instance_types.',
     });
   return first;
+}
+
+/**
+ * Every page of a listing with numbered pages whose first answer says how many pages there are (from its total count):
+ * the first page, then all the others at once, so a listing of any length costs two round trips, not one per page.
+ * `pages` is that count as the first answer gives it; `next` is the page after this one, if the cloud says there is
+ * one. Should the listing have grown meanwhile (the last page read still has a `next`), the rest is followed page by
+ * page. Bounded by MAX_PAGES like collectPages, so a misbehaving API cannot make it loop or fan out without end.
+ */
+export async function numberedPages<T>(
+  provider: ProviderId,
+  first: number,
+  fetchPage: (page: number) => Promise<{ items: T[]; next?: number; pages?: number }>,
+): Promise<T[]> {
+  const tooMany = () =>
+    new ComputeError('PROVIDER_BAD_RESPONSE', `more than ${MAX_PAGES} pages in one listing`, {
+      provider,
+      hint: 'Narrow the request (filter by provider or id).',
+    });
+  const head = await fetchPage(first);
+  if (head.next === undefined) return head.items;
+  const count = Math.max(2, Math.floor(head.pages ?? 1));
+  if (count > MAX_PAGES) throw tooMany();
+  const rest = await Promise.all(Array.from({ length: count - 1 }, (_, i) => fetchPage(first + 1 + i)));
+  const out = [head, ...rest].flatMap((p) => p.items);
+  let next = rest.at(-1)!.next;
+  for (let read = count; next !== undefined; read++) {
+    if (read >= MAX_PAGES) throw tooMany();
+    const page = await fetchPage(next);
+    out.push(...page.items);
+    next = page.next;
+  }
+  return out;
 }
 
 /** One value, loaded when missing or older than `ttlMs`; concurrent loads share one request. */

@@ -12,7 +12,7 @@ import { ErrorBody } from '../../src/providers/genesiscloud/wire.js';
 const KEY = 'ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIGenesisApiTest00000000000000000000000000000 api@test';
 const CPU = 'vcpu-2_memory-4g_disk-80g';
 const GPU_1080 = 'vcpu-4_memory-12g_disk-80g_nvidia1080ti-1';
-const NEW_REGION = 'ARC-IS-HAF-1'; // the seed's example region; not in the OpenAPI enum the adapter starts from
+const NEW_REGION = 'ARC-IS-HAF-1'; // the seed's example region; not in the OpenAPI enum (asked because seed 002 names it)
 
 let emulator: GenesisEmulator;
 let http: HttpClient;
@@ -64,7 +64,7 @@ describe('regions come from the API, not a constant list', () => {
     expect(GENESIS_REGIONS as readonly string[]).not.toContain(NEW_REGION);
   });
 
-  it('lists types available in that region, found through the images endpoint', async () => {
+  it('lists types available in that region (the seed names it; the images endpoint names it too)', async () => {
     const types = await provider.listInstanceTypes();
     expect(types.find((t) => t.id === GPU_1080)!.regions).toContain(NEW_REGION);
     expect((await provider.listInstanceTypes({ region: NEW_REGION })).map((t) => t.id)).toContain(GPU_1080);

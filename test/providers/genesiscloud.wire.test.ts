@@ -3,11 +3,11 @@
  * (shared/seeds/genesiscloud-instances.txt, providers.md §3), with msw intercepting the global fetch.
  */
 import { http, HttpResponse } from 'msw';
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import { wireServer } from '../helpers/wire.js';
 import { HttpClient } from '../../src/http/client.js';
 import { GenesisCloudProvider } from '../../src/providers/genesiscloud/adapter.js';
-import { GENESIS_REGIONS } from '../../src/providers/genesiscloud/catalog.js';
+import { DOCUMENTED_REGIONS } from '../../src/providers/genesiscloud/catalog.js';
 import { ErrorBody } from '../../src/providers/genesiscloud/wire.js';
 import instanceFx from '../../src/providers/genesiscloud/fixtures/instance.json' with { type: 'json' };
 import listFx from '../../src/providers/genesiscloud/fixtures/list-instances.json' with { type: 'json' };
@@ -91,7 +91,7 @@ describe('Genesis Cloud wire format', () => {
 
   it('creates: registers the SSH key through /ssh-keys, then POSTs the documented body once (201)', async () => {
     server.use(
-      ...GENESIS_REGIONS.map((r) =>
+      ...DOCUMENTED_REGIONS.map((r) =>
         http.get(`${API}/availability/${r}/instances`, () =>
           HttpResponse.json({
             availability: {
@@ -153,7 +153,7 @@ describe('Genesis Cloud wire format', () => {
 
   it('reuses an SSH key already in the account and restores from a snapshot through image', async () => {
     server.use(
-      ...GENESIS_REGIONS.map((r) =>
+      ...DOCUMENTED_REGIONS.map((r) =>
         http.get(`${API}/availability/${r}/instances`, () =>
           HttpResponse.json({
             availability: { region: r, instance_types: [{ type: 'vcpu-2_memory-4g_disk-80g', available: true }] },
@@ -348,28 +348,29 @@ describe('Genesis Cloud wire format', () => {
   it('reads availability per region; without it, lists the documented table with unknown availability', async () => {
     server.use(
       http.get(`${API}/images`, () => HttpResponse.json(page('images', []))),
-      ...GENESIS_REGIONS.map((r) =>
+      ...DOCUMENTED_REGIONS.map((r) =>
         http.get(`${API}/availability/${r}/instances`, () =>
           HttpResponse.json({ code: 'not_found', message: 'x' }, { status: 404 }),
         ),
       ),
     );
     const types = await adapter().listInstanceTypes();
-    // Changed: the images endpoint is asked first, for the regions it names (there is no regions endpoint).
+    // Changed: every documented region (the OpenAPI enum and the seed's ARC-IS-HAF-1) is asked at the same time as
+    // the images endpoint, which names any other region (there is no regions endpoint).
     expect(state.seen.map((s) => s.path).sort()).toEqual(
-      ['/compute/v1/images', ...GENESIS_REGIONS.map((r) => `/compute/v1/availability/${r}/instances`)].sort(),
+      ['/compute/v1/images', ...DOCUMENTED_REGIONS.map((r) => `/compute/v1/availability/${r}/instances`)].sort(),
     );
     expect(types).toHaveLength(48);
     expect(types[0]).not.toHaveProperty('available');
-    expect(types[0]!.regions).toEqual([...GENESIS_REGIONS]);
+    expect(types[0]!.regions).toEqual([...DOCUMENTED_REGIONS]);
     expect(types.every((t) => t.price.usd_per_hour === null)).toBe(true); // no price API, no config: never invented
   });
 
   describe('regions the API names, not a fixed list', () => {
     const CPU = 'vcpu-2_memory-4g_disk-80g';
     const GPU = 'vcpu-4_memory-12g_disk-80g_nvidia3080-1';
-    // The seed's own example region, absent from the OpenAPI enum the adapter starts from.
-    const NEW = 'ARC-IS-HAF-1';
+    // A region no document names (neither the OpenAPI enum nor seed 002): one the cloud opened since.
+    const NEW = 'EUN-FI-HEL-1';
     const availability = (offered: Record<string, string[]>) => [
       http.get(`${API}/availability/:region/instances`, ({ params }) => {
         const region = String(params.region);
@@ -439,6 +440,57 @@ describe('Genesis Cloud wire format', () => {
       await expect(
         adapter().planCreate({ instance_type: GPU, name: 'n', region: 'NORD-NO-KRS-1', image: 'ubuntu-22.04' }),
       ).rejects.toMatchObject({ code: 'CAPACITY', hint: expect.stringContaining(NEW) });
+    });
+
+    it('asks the documented regions with the images endpoint, not after it; a region only the images name, once after', async () => {
+      let release!: () => void;
+      let held = new Promise<void>((r) => (release = r));
+      const asked = () => state.seen.filter((x) => x.path.startsWith('/compute/v1/availability/')).map((x) => x.path);
+      server.use(
+        http.get(`${API}/images`, async () => {
+          await held;
+          return HttpResponse.json(
+            page('images', [
+              {
+                id: 'i',
+                name: 'Ubuntu 22.04',
+                slug: 'ubuntu-22.04',
+                os_type: 'linux',
+                regions: [NEW],
+                type: 'cloud-image',
+              },
+            ]),
+          );
+        }),
+        ...availability({ 'NORD-NO-KRS-1': [CPU], [NEW]: [CPU, GPU] }),
+      );
+      let now = 0;
+      const a = new GenesisCloudProvider({
+        http: new HttpClient({
+          provider: 'genesiscloud',
+          baseUrl: BASE,
+          headers: () => ({ authorization: `Bearer ${TOKEN}` }),
+          parseError: (b) => ErrorBody.parse(b),
+        }),
+        availabilityTtlMs: 1_000,
+        now: () => now,
+      });
+      const first = a.listInstanceTypes();
+      await vi.waitFor(() => expect(asked()).toHaveLength(DOCUMENTED_REGIONS.length));
+      // While the images endpoint has not answered, only the documented regions are asked.
+      expect(asked()).not.toContain(`/compute/v1/availability/${NEW}/instances`);
+      release();
+      expect((await first).find((t) => t.id === GPU)).toMatchObject({ regions: [NEW], available: true });
+      expect(asked().at(-1)).toBe(`/compute/v1/availability/${NEW}/instances`); // the second round, for it alone
+      // Once named, the region is asked in the first round of every later load.
+      state.seen = [];
+      held = new Promise<void>((r) => (release = r));
+      now = 2_000;
+      const second = a.listInstanceTypes();
+      await vi.waitFor(() => expect(asked()).toHaveLength(DOCUMENTED_REGIONS.length + 1));
+      release();
+      expect((await second).find((t) => t.id === GPU)).toMatchObject({ regions: [NEW] });
+      expect(asked().filter((x) => x.includes(NEW))).toHaveLength(1);
     });
 
     it('never puts a malformed region into a path', async () => {

@@ -163,7 +163,7 @@ describe('Mithril wire format', () => {
     });
   });
 
-  it("lists instances with project, limit and the cloud's next_cursor, then the bids that have no instance: no pseudo-cursor", async () => {
+  it('lists instances, open and paused bids at once, each with project, limit and its own next_cursor: no pseudo-cursor', async () => {
     server.use(
       ...catalog(),
       http.get(`${BASE}/v2/instances`, ({ request }) => {
@@ -184,6 +184,11 @@ describe('Mithril wire format', () => {
     const a = adapter();
     const p1 = await a.listInstances({ limit: 1 });
     expect(state.seen.find((s) => s.path === '/v2/instances')!.query).toEqual({ project: PROJECT, limit: '1' });
+    // Changed: the three listings are read at once, each asked for the whole limit.
+    expect(state.seen.filter((s) => s.path === '/v2/spot/bids').map((s) => s.query)).toEqual([
+      { project: PROJECT, status: 'Open', limit: '1' },
+      { project: PROJECT, status: 'Paused', limit: '1' },
+    ]);
     expect(p1).toEqual({
       items: [
         {
@@ -201,10 +206,10 @@ describe('Mithril wire format', () => {
           price_usd_per_hour: 16.4,
         },
       ],
-      next_cursor: 'i:cur_2', // the cloud's own cursor, named by its listing
+      // The cloud's own cursor, named by its listing; the bid listings' pages did not fit and start again.
+      next_cursor: 'i=cur_2&o=&p=',
     });
     state.seen = [];
-    // The last page of instances is full: the open bids start on the next page, from their listing's first page.
     const p2 = await a.listInstances({ limit: 1, cursor: p1.next_cursor });
     expect(state.seen.find((s) => s.path === '/v2/instances')!.query).toEqual({
       project: PROJECT,
@@ -212,20 +217,53 @@ describe('Mithril wire format', () => {
       next_cursor: 'cur_2',
     });
     expect(p2.items.map((i) => i.id)).toEqual(['inst_2']);
-    expect(p2.next_cursor).toBe('o:');
+    expect(p2.next_cursor).toBe('o=&p=');
     state.seen = [];
     // Open bids, then (room left) bids paused before allocation, in the same call; then nothing more.
     const p3 = await a.listInstances({ limit: 5, cursor: p2.next_cursor });
+    expect(state.seen.some((s) => s.path === '/v2/instances')).toBe(false);
     expect(state.seen.filter((s) => s.path === '/v2/spot/bids').map((s) => s.query)).toEqual([
       { project: PROJECT, status: 'Open', limit: '5' },
-      { project: PROJECT, status: 'Paused', limit: '4' },
+      { project: PROJECT, status: 'Paused', limit: '5' },
     ]);
     expect(p3.items.map((i) => [i.id, i.status, i.provider_status])).toEqual([
       ['bid_open', 'pending', 'bid Open'],
       ['bid_held', 'paused', 'bid Paused'],
     ]);
     expect(p3.next_cursor).toBeUndefined();
-    await expect(a.listInstances({ cursor: 'bids:0' })).rejects.toMatchObject({ code: 'INVALID_INPUT' });
+    for (const cursor of ['bids:0', 'i:cur_2', 'i=a&i=b', 'x=1'])
+      await expect(a.listInstances({ cursor })).rejects.toMatchObject({ code: 'INVALID_INPUT' });
+  });
+
+  it('a listing whose page does not fit is read again from the same cursor, whole: nothing lost, nothing repeated', async () => {
+    const bid = (fid: string, status: string) => ({ ...fx.bid, fid, name: fid, instances: [], status });
+    server.use(
+      ...catalog(),
+      http.get(`${BASE}/v2/instances`, () =>
+        HttpResponse.json({ data: [{ ...fx.instance, bid: null }], next_cursor: null }),
+      ),
+      http.get(`${BASE}/v2/spot/bids`, ({ request }) => {
+        const q = new URL(request.url).searchParams;
+        if (q.get('status') === 'Paused')
+          return HttpResponse.json({ data: [bid('bid_p', 'Paused')], next_cursor: null });
+        return HttpResponse.json(
+          q.get('next_cursor') === 'o2'
+            ? { data: [bid('bid_o3', 'Open')], next_cursor: null }
+            : { data: [bid('bid_o1', 'Open'), bid('bid_o2', 'Open')], next_cursor: 'o2' },
+        );
+      }),
+    );
+    const a = adapter();
+    const seen: string[] = [];
+    let cursor: string | undefined;
+    let pages = 0;
+    do {
+      const p = await a.listInstances({ limit: 2, ...(cursor ? { cursor } : {}) });
+      expect(p.items.length).toBeLessThanOrEqual(2);
+      seen.push(...p.items.map((i) => i.id));
+      cursor = p.next_cursor;
+    } while (cursor && ++pages < 10);
+    expect(seen).toEqual(['inst_abc123456', 'bid_o1', 'bid_o2', 'bid_o3', 'bid_p']);
   });
 
   it('a listing with room left reads every listing once and says nothing more: no extra empty page', async () => {

@@ -4,7 +4,7 @@
  * with msw intercepting the global fetch.
  */
 import { http, HttpResponse } from 'msw';
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import { wireServer } from '../helpers/wire.js';
 import { HttpClient } from '../../src/http/client.js';
 import { OnetProvider, SUSPENDED } from '../../src/providers/onet/adapter.js';
@@ -121,6 +121,29 @@ describe('ONET Solutions wire format', () => {
     const images = await adapter().listImages();
     expect(state.seen.map((s) => s.query.page)).toEqual(['1', '2']);
     expect(images.map((i) => i.id)).toEqual(['ubuntu-24-04', 'debian-12']);
+  });
+
+  it('reads the pages after the first at once, their number from `count` over the first page (not one by one)', async () => {
+    let release!: () => void;
+    const held = new Promise<void>((r) => (release = r));
+    const locations = ['fr-par-1', 'fr-par-2', 'fr-lil-1'].map((slug, k) => ({ ...LOCATION, id: `loc-${k}`, slug }));
+    server.use(
+      http.get(`${API}/sizes`, () => HttpResponse.json(page([SIZE]))),
+      http.get(`${API}/locations`, async ({ request }) => {
+        const n = Number(new URL(request.url).searchParams.get('page'));
+        if (n > 1) await held;
+        // DRF may serve fewer than the page_size asked: one location a page here, three in all.
+        return HttpResponse.json({
+          ...page([locations[n - 1]], n < 3 ? `${API}/locations?page=${n + 1}` : null),
+          count: 3,
+        });
+      }),
+    );
+    const types = adapter().listInstanceTypes();
+    const pages = () => state.seen.filter((s) => s.path.endsWith('/locations')).map((s) => s.query.page);
+    await vi.waitFor(() => expect(pages()).toEqual(['1', '2', '3'])); // page 3 asked before page 2 answered
+    release();
+    expect((await types)[0]!.regions).toEqual(['fr-par-1', 'fr-par-2', 'fr-lil-1']);
   });
 
   it('lists instances with page/page_size and maps the documented example: two statuses, the primary IPv4', async () => {

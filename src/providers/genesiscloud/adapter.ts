@@ -22,7 +22,6 @@ import {
   type Provider,
 } from '../../domain/provider.js';
 import type { HttpClient } from '../../http/client.js';
-import { collectPages } from '../../domain/paging.js';
 import {
   ALREADY,
   chooseOffer,
@@ -31,10 +30,12 @@ import {
   resolveSshKeys,
   sshKeyName,
   type SshKeyPlan,
+  numberedPages,
   startStop,
+  TtlCache,
   uuidIds,
 } from '../toolkit.js';
-import { GENESIS_REGIONS, GENESIS_TYPES, GENESIS_TYPES_BY_ID, type GenesisTypeRow } from './catalog.js';
+import { DOCUMENTED_REGIONS, GENESIS_TYPES, GENESIS_TYPES_BY_ID, type GenesisTypeRow } from './catalog.js';
 import {
   SSH_USER,
   isProtected,
@@ -85,15 +86,15 @@ export class GenesisCloudProvider implements Provider {
   readonly ids = GENESIS_IDS;
   private readonly http: HttpClient;
   private readonly prices: PriceTable;
-  private readonly ttl: number;
-  private readonly now: () => number;
-  private availability?: { at: number; byRegion: Map<string, RegionAnswer> };
+  /** Availability by region, reused for the TTL (concurrent loads share one). */
+  private readonly availability: TtlCache<Map<string, RegionAnswer>>;
+  /** Regions asked in the first round: the documented ones, then any the images endpoint has named since. */
+  private readonly knownRegions = new Set<string>(DOCUMENTED_REGIONS);
 
   constructor(opts: GenesisOptions) {
     this.http = opts.http;
     this.prices = opts.prices ?? {};
-    this.ttl = opts.availabilityTtlMs ?? 30_000;
-    this.now = opts.now ?? Date.now;
+    this.availability = new TtlCache(opts.availabilityTtlMs ?? 30_000, opts.now ?? Date.now);
   }
 
   private price = (typeId: string): Price => {
@@ -102,32 +103,45 @@ export class GenesisCloudProvider implements Provider {
   };
 
   /**
-   * Regions to ask about. There is no regions endpoint and the list changes (the seed's example region ARC-IS-HAF-1 is
-   * not in the current OpenAPI enum), so this is the OpenAPI enum as a starting point, plus every region the images
-   * endpoint names (each image lists the regions it can be used in), plus any region the caller asked about.
+   * What `GET /availability/{region}/instances` says for each region worth asking (and for `extra`), reused for the
+   * TTL. A 4xx other than auth or rate limiting means the cloud does not offer the region; anything else leaves it
+   * unknown. A region in `extra` that the cached answer lacks is asked on its own (one round trip).
    */
-  private async candidateRegions(extra: string[], opts?: CallOptions): Promise<string[]> {
-    const fromImages = await this.listCloudImages(opts).then(
-      (images) => images.flatMap((i) => i.regions),
-      () => [] as string[], // the enum alone still works without the images endpoint
-    );
-    const out = [...GENESIS_REGIONS] as string[];
-    for (const r of [...[...new Set(fromImages)].sort(), ...extra])
-      if (!out.includes(r) && REGION_FORM.test(r)) out.push(r);
-    return out;
+  private async regionAnswers(extra: string[] = [], opts?: CallOptions): Promise<Map<string, RegionAnswer>> {
+    const wanted = extra.filter((r) => REGION_FORM.test(r));
+    const byRegion = await this.availability.get(() => this.loadAvailability(wanted, opts));
+    const missing = wanted.filter((r) => !byRegion.has(r));
+    if (missing.length) for (const [r, a] of await this.askRegions(missing, opts)) byRegion.set(r, a);
+    return byRegion;
   }
 
   /**
-   * What `GET /availability/{region}/instances` says for each candidate region (and for `extra`), reused for the TTL.
-   * A 4xx other than auth or rate limiting means the cloud does not offer the region; anything else leaves it unknown.
+   * Availability in every region worth asking, in one round trip. There is no regions endpoint (providers.md §3.2) and
+   * the list changes, so the regions asked are those some document names (DOCUMENTED_REGIONS), those the images
+   * endpoint named before (each image lists the regions it can be used in) and those the caller asked about; the
+   * images endpoint is read at the same time, not first. A region it names that was not asked yet (one the cloud
+   * opened since any document was written) is asked right after: a second round trip, once, since it is then known
+   * for the life of the adapter and asked in the first round from then on.
    */
-  private async regionAnswers(extra: string[] = [], opts?: CallOptions): Promise<Map<string, RegionAnswer>> {
-    const fresh = this.availability && this.now() - this.availability.at < this.ttl;
-    const byRegion = fresh ? this.availability!.byRegion : new Map<string, RegionAnswer>();
-    const wanted = fresh ? extra.filter((r) => REGION_FORM.test(r)) : await this.candidateRegions(extra, opts);
-    const ask = wanted.filter((r) => !byRegion.has(r));
+  private async loadAvailability(extra: string[], opts?: CallOptions): Promise<Map<string, RegionAnswer>> {
+    const first = [...new Set([...this.knownRegions, ...extra])];
+    const [answers, named] = await Promise.all([
+      this.askRegions(first, opts),
+      this.listCloudImages(opts).then(
+        (images) => [...new Set(images.flatMap((i) => i.regions))].filter((r) => REGION_FORM.test(r)).sort(),
+        () => [] as string[], // the documented regions alone still work without the images endpoint
+      ),
+    ]);
+    const opened = named.filter((r) => !answers.has(r));
+    for (const r of opened) this.knownRegions.add(r);
+    if (opened.length) for (const [r, a] of await this.askRegions(opened, opts)) answers.set(r, a);
+    return answers;
+  }
+
+  /** Asks each region's availability at once. */
+  private async askRegions(regions: string[], opts?: CallOptions): Promise<Map<string, RegionAnswer>> {
     const answers = await Promise.allSettled(
-      ask.map((r) =>
+      regions.map((r) =>
         this.http.request({
           method: 'GET',
           path: `${API}/availability/${encodeURIComponent(r)}/instances`,
@@ -136,19 +150,19 @@ export class GenesisCloudProvider implements Provider {
         }),
       ),
     );
+    const out = new Map<string, RegionAnswer>();
     answers.forEach((a, i) => {
-      const region = ask[i]!;
+      const region = regions[i]!;
       if (a.status === 'fulfilled')
-        byRegion.set(region, {
+        out.set(region, {
           kind: 'answered',
           types: new Set(a.value.data.availability.instance_types.filter((t) => t.available).map((t) => t.type)),
         });
       else if (a.reason instanceof ComputeError && isRefusal(a.reason.status))
-        byRegion.set(region, { kind: 'refused', error: a.reason });
-      else byRegion.set(region, { kind: 'failed' });
+        out.set(region, { kind: 'refused', error: a.reason });
+      else out.set(region, { kind: 'failed' });
     });
-    if (!fresh) this.availability = { at: this.now(), byRegion };
-    return byRegion;
+    return out;
   }
 
   /**
@@ -179,7 +193,7 @@ export class GenesisCloudProvider implements Provider {
   }
 
   private async listCloudImages(opts?: CallOptions) {
-    return collectPages(this.id, 1, async (page) => {
+    return numberedPages(this.id, 1, async (page) => {
       const r = await this.http.request({
         method: 'GET',
         path: `${API}/images`,
@@ -187,7 +201,7 @@ export class GenesisCloudProvider implements Provider {
         schema: W.ImageList,
         signal: opts?.signal,
       });
-      return { items: r.data.images, next: nextPage(r.data) };
+      return { items: r.data.images, next: nextPage(r.data), pages: pageCount(r.data) };
     });
   }
 
@@ -501,7 +515,7 @@ export class GenesisCloudProvider implements Provider {
 
   async listSnapshots(opts?: CallOptions & { instanceId?: string }) {
     const path = opts?.instanceId ? `${API}/instances/${enc(opts.instanceId)}/snapshots` : `${API}/snapshots`;
-    const items = await collectPages(this.id, 1, async (page) => {
+    const items = await numberedPages(this.id, 1, async (page) => {
       const r = await this.http.request({
         method: 'GET',
         path,
@@ -509,7 +523,7 @@ export class GenesisCloudProvider implements Provider {
         schema: W.SnapshotList,
         signal: opts?.signal,
       });
-      return { items: r.data.snapshots, next: nextPage(r.data) };
+      return { items: r.data.snapshots, next: nextPage(r.data), pages: pageCount(r.data) };
     });
     return items.map(toSnapshot);
   }
@@ -533,7 +547,7 @@ export class GenesisCloudProvider implements Provider {
   }
 
   private async listSshKeys(opts?: CallOptions) {
-    return collectPages(this.id, 1, async (page) => {
+    return numberedPages(this.id, 1, async (page) => {
       const r = await this.http.request({
         method: 'GET',
         path: `${API}/ssh-keys`,
@@ -541,7 +555,7 @@ export class GenesisCloudProvider implements Provider {
         schema: W.SshKeyList,
         signal: opts?.signal,
       });
-      return { items: r.data.ssh_keys, next: nextPage(r.data) };
+      return { items: r.data.ssh_keys, next: nextPage(r.data), pages: pageCount(r.data) };
     });
   }
 
@@ -601,3 +615,7 @@ function buildCreateBody(
 function nextPage(p: { total_count: number; page: number; per_page: number }): number | undefined {
   return p.page * p.per_page < p.total_count ? p.page + 1 : undefined;
 }
+
+/** How many pages the listing has, from the first answer's total_count and per_page (documented envelope, §3.6). */
+const pageCount = (p: { total_count: number; per_page: number }) =>
+  p.per_page > 0 ? Math.ceil(p.total_count / p.per_page) : 1;

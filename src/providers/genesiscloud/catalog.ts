@@ -93,8 +93,8 @@ export const GENESIS_TYPES_BY_ID = new Map(GENESIS_TYPES.map((t) => [t.id, t]));
 /**
  * Region enum of the current OpenAPI (genesiscloud-go types.gen.go `AllRegions`, HEAD 163ad0b; providers.md §3.4).
  * There is no regions endpoint. This is only where the adapter starts asking: the list changes (genesiscloud-js
- * src/models/Region.ts still has ARC-IS-HAF-1, the seed's example), so the adapter adds every region the images
- * endpoint names and never refuses a region for being absent here.
+ * src/models/Region.ts still has ARC-IS-HAF-1, the seed's example), so the adapter also asks about the seed's region,
+ * adds every region the images endpoint names and never refuses a region for being absent here.
  */
 export const GENESIS_REGIONS = [
   'EUC-DE-MUC-1',
@@ -105,3 +105,10 @@ export const GENESIS_REGIONS = [
   'NA-CA-PRG-1',
   'NORD-NO-KRS-1',
 ] as const;
+
+/**
+ * Every region a document names: the OpenAPI enum, then ARC-IS-HAF-1, which seed 002 gives as its region identifier
+ * ("eg. ARC-IS-HAF-1", and in every example) and providers.md §3.4 calls a legacy region the enum no longer lists.
+ * Asking a region the cloud does not offer costs nothing more than a 404 in the same round trip (it is then left out).
+ */
+export const DOCUMENTED_REGIONS: readonly string[] = [...GENESIS_REGIONS, 'ARC-IS-HAF-1'];

@@ -36,7 +36,7 @@ export const DEMO_PRICES: Record<string, number> = Object.fromEntries(
 /**
  * Demo capacity per region. ASSUMPTION: which types each region offers (not documented). The regions are the current
  * OpenAPI enum plus ARC-IS-HAF-1, the seed's own example region that the enum no longer lists: the emulated cloud
- * offers a region the adapter has no constant for, as the real one does when a region opens.
+ * offers a region outside the enum, as the real one does (the adapter knows it from the seed, not from the enum).
  */
 const DEMO_AVAILABILITY: Record<string, (typeId: string) => boolean> = {
   'NORD-NO-KRS-1': () => true,

@@ -119,7 +119,11 @@ export class K0rdentProvider implements Provider {
   private instancesPath = () => W.PATHS.instances(this.region, this.project);
   private instancePath = (id: string) => W.PATHS.instance(this.region, this.project, enc(id));
 
-  /** Every page of a cursor list (`pageToken` → `nextPageToken`). */
+  /**
+   * Every page of a cursor list (`pageToken` → `nextPageToken`). An opaque token can only be followed one page after
+   * another; at the documented maximum page size (500) one page holds the catalogs read this way, so it is one round
+   * trip in practice.
+   */
   private listAll<T>(
     path: string,
     schema: typeof W.WireInstanceTypeList | typeof W.WireImageList | typeof W.WireInstanceList,
@@ -179,25 +183,31 @@ export class K0rdentProvider implements Provider {
     }
   }
 
-  private async toInstances(ws: W.WireInstance[], opts?: CallOptions): Promise<Instance[]> {
-    const gpuOf = await this.typeGpus(opts);
-    return ws.map((w) => {
-      const type = W.Uri.name(w.type);
-      return toInstance(w, { price: this.price(type), typeGpu: gpuOf(type) });
-    });
+  private toInstance(w: W.WireInstance, gpuOf: (name: string) => Gpu | null | undefined): Instance {
+    const type = W.Uri.name(w.type);
+    return toInstance(w, { price: this.price(type), typeGpu: gpuOf(type) });
   }
 
+  private async toInstances(ws: W.WireInstance[], opts?: CallOptions): Promise<Instance[]> {
+    const gpuOf = await this.typeGpus(opts);
+    return ws.map((w) => this.toInstance(w, gpuOf));
+  }
+
+  /** One page of instances; the type catalog (for GPUs) is read at the same time, not after: one round trip cold. */
   async listInstances(opts?: ListOptions): Promise<Page<Instance>> {
     const pageSize = Math.min(Math.max(opts?.limit ?? DEFAULT_PAGE_SIZE, 1), MAX_PAGE_SIZE);
-    const r = await this.http.request({
-      method: 'GET',
-      path: this.instancesPath(),
-      query: { pageSize, pageToken: opts?.cursor },
-      schema: W.WireInstanceList,
-      signal: opts?.signal,
-    });
+    const [r, gpuOf] = await Promise.all([
+      this.http.request({
+        method: 'GET',
+        path: this.instancesPath(),
+        query: { pageSize, pageToken: opts?.cursor },
+        schema: W.WireInstanceList,
+        signal: opts?.signal,
+      }),
+      this.typeGpus(opts),
+    ]);
     return {
-      items: await this.toInstances(r.data.instances, opts),
+      items: r.data.instances.map((w) => this.toInstance(w, gpuOf)),
       ...(r.data.nextPageToken ? { next_cursor: r.data.nextPageToken } : {}),
     };
   }
@@ -213,8 +223,8 @@ export class K0rdentProvider implements Provider {
   }
 
   async getInstance(id: string, opts?: CallOptions): Promise<Instance> {
-    const [inst] = await this.toInstances([await this.getWire(id, opts)], opts);
-    return inst!;
+    const [w, gpuOf] = await Promise.all([this.getWire(id, opts), this.typeGpus(opts)]);
+    return this.toInstance(w, gpuOf);
   }
 
   async planCreate(req: CreateRequest, opts?: PlanOptions): Promise<CreatePlan> {

@@ -93,13 +93,23 @@ type Names = { name: (fid: string) => string; gpu: (fid: string) => Gpu | null |
 
 /**
  * `list_instances` reads three listings of the cloud, each paged by its own cursor: `/v2/instances` (`i`: every
- * allocated or reserved VM), then the bids that have no instance, `/v2/spot/bids?status=Open` (`o`) and
- * `?status=Paused` (`p`: paused before allocation). The cursor handed out names its listing and carries that listing's
- * cursor untouched; an empty one is that listing's first page. No offsets, nothing re-read to find a position.
+ * allocated or reserved VM), and the bids that have no instance, `/v2/spot/bids?status=Open` (`o`) and
+ * `?status=Paused` (`p`: paused before allocation). The three are read at once (with the type catalog), each asked for
+ * the whole `limit`, and their pages are taken in that order while they fit: a page that would make the answer longer
+ * than `limit` is not used, and its listing (with those after it) starts again from the same cursor next time. The
+ * first listing still open always fits, so every call moves on. The cursor handed out names each listing still to be
+ * read with that listing's own cursor untouched, as a query string (`i=<cursor>&o=&p=`; empty: its first page). No
+ * offsets, nothing skipped to find a position: a page that did not fit is read again whole, never resumed midway.
  */
 const LISTINGS = ['i', 'o', 'p'] as const;
 type Listing = (typeof LISTINGS)[number];
-const CURSOR = /^([iop]):(.*)$/s;
+
+/** One listing's page as read, turned into VMs once the type names are known. */
+interface ListingPage {
+  size: number;
+  vms: (n: Names) => Instance[];
+  next?: string;
+}
 
 export class MithrilProvider implements Provider {
   readonly id = 'mithril' as const;
@@ -213,36 +223,43 @@ export class MithrilProvider implements Provider {
   }
 
   /**
-   * VMs a page at a time, never more than `limit`: the listings of LISTINGS in order, each paged by its own cursor.
-   * When one ends with room left on the page, the next one fills it in the same call.
+   * VMs a page at a time, never more than `limit`: the pages of the listings of LISTINGS still open, read at once (two
+   * round trips cold: the catalog and the listings, then the bids of the spot VMs listed), taken in order while they fit.
    */
   async listInstances(opts?: ListOptions): Promise<Page<Instance>> {
-    const n = await this.names(opts);
     const limit = Math.min(Math.max(opts?.limit ?? 50, 1), 100);
     const at = readCursor(opts?.cursor);
+    const reading = LISTINGS.filter((l) => at.has(l));
+    const [n, ...pages] = await Promise.all([
+      this.names(opts),
+      ...reading.map((l) =>
+        l === 'i'
+          ? this.instancesPage(at.get(l), limit, opts)
+          : this.bidsPage(l === 'o' ? 'Open' : 'Paused', at.get(l), limit, opts),
+      ),
+    ]);
     const items: Instance[] = [];
-    let cloud = at.cloud;
-    for (let k = LISTINGS.indexOf(at.listing); k < LISTINGS.length; k++, cloud = undefined) {
-      const listing = LISTINGS[k]!;
-      const room = limit - items.length;
-      if (room === 0) return { items, next_cursor: `${listing}:` };
-      const page =
-        listing === 'i'
-          ? await this.instancesPage(cloud, room, n, opts)
-          : await this.bidsPage(listing === 'o' ? 'Open' : 'Paused', cloud, room, n, opts);
-      items.push(...page.items);
-      if (page.next !== undefined) return { items, next_cursor: `${listing}:${page.next}` };
-    }
-    return { items };
+    const next = new URLSearchParams();
+    let full = false;
+    reading.forEach((listing, k) => {
+      const page = pages[k]!;
+      full ||= k > 0 && items.length + page.size > limit;
+      if (full)
+        next.set(listing, at.get(listing) ?? ''); // read again from the same cursor next time
+      else {
+        items.push(...page.vms(n));
+        if (page.next !== undefined) next.set(listing, page.next);
+      }
+    });
+    const cursor = next.toString();
+    return { items, ...(cursor ? { next_cursor: cursor } : {}) };
   }
 
-  /** One page of /v2/instances, each spot instance under its bid's FID with the bid's limit price. */
-  private async instancesPage(
-    cursor: string | undefined,
-    limit: number,
-    n: Names,
-    opts?: CallOptions,
-  ): Promise<{ items: Instance[]; next?: string }> {
+  /**
+   * One page of /v2/instances, each spot instance under its bid's FID with the bid's limit price: the bids are read
+   * after the page (they are known from it), all at once.
+   */
+  private async instancesPage(cursor: string | undefined, limit: number, opts?: CallOptions): Promise<ListingPage> {
     const r = await this.http.request({
       method: 'GET',
       path: '/v2/instances',
@@ -257,8 +274,11 @@ export class MithrilProvider implements Provider {
         .filter((b): b is W.WireBid => !!b)
         .map((b) => [b.fid, b]),
     );
-    const items = wires.map((w) => toInstance(w, n.name, n.gpu, w.bid ? bids.get(w.bid) : undefined));
-    return { items, ...(r.data.next_cursor ? { next: r.data.next_cursor } : {}) };
+    return {
+      size: wires.length,
+      vms: (n) => wires.map((w) => toInstance(w, n.name, n.gpu, w.bid ? bids.get(w.bid) : undefined)),
+      ...(r.data.next_cursor ? { next: r.data.next_cursor } : {}),
+    };
   }
 
   /** A bid that could not be read while listing: its VM is listed without a price. */
@@ -279,9 +299,8 @@ export class MithrilProvider implements Provider {
     status: 'Open' | 'Paused',
     cursor: string | undefined,
     limit: number,
-    n: Names,
     opts?: CallOptions,
-  ): Promise<{ items: Instance[]; next?: string }> {
+  ): Promise<ListingPage> {
     const r = await this.http.request({
       method: 'GET',
       path: '/v2/spot/bids',
@@ -292,7 +311,11 @@ export class MithrilProvider implements Provider {
     const waiting = this.readEach(W.WireBid, r.data.data, 'bid').filter(
       (b) => b.instances.length === 0 && b.status !== 'Terminated',
     );
-    return { items: waiting.map((b) => this.bidVm(b, n)), ...(r.data.next_cursor ? { next: r.data.next_cursor } : {}) };
+    return {
+      size: waiting.length,
+      vms: (n) => waiting.map((b) => this.bidVm(b, n)),
+      ...(r.data.next_cursor ? { next: r.data.next_cursor } : {}),
+    };
   }
 
   /**
@@ -722,15 +745,21 @@ function typesByName(types: W.WireInstanceType[], avail: Offer[]) {
 }
 
 /** Which listing a cursor belongs to, and that listing's own cursor (undefined: its first page). */
-function readCursor(cursor: string | undefined): { listing: Listing; cloud?: string } {
-  if (!cursor) return { listing: 'i' };
-  const m = CURSOR.exec(cursor);
-  if (!m)
-    throw new ComputeError('INVALID_INPUT', 'this cursor did not come from a Mithril listing', {
+/** The listings still to be read and each one's cursor (undefined: its first page); no cursor: all three from the start. */
+function readCursor(cursor: string | undefined): Map<Listing, string | undefined> {
+  if (!cursor) return new Map(LISTINGS.map((l) => [l, undefined]));
+  const bad = () =>
+    new ComputeError('INVALID_INPUT', 'this cursor did not come from a Mithril listing', {
       provider: 'mithril',
       hint: 'Start again without a cursor and pass back next_cursor as given.',
     });
-  return { listing: m[1] as Listing, ...(m[2] ? { cloud: m[2] } : {}) };
+  const out = new Map<Listing, string | undefined>();
+  for (const [k, v] of new URLSearchParams(cursor)) {
+    if (!(LISTINGS as readonly string[]).includes(k) || out.has(k as Listing)) throw bad();
+    out.set(k as Listing, v || undefined);
+  }
+  if (out.size === 0) throw bad();
+  return out;
 }
 
 /** The HttpClient's own logger (it is built with the server's), for adapters built without `log`. */

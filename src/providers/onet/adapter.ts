@@ -17,7 +17,6 @@ import type {
   Price,
   Snapshot,
 } from '../../domain/model.js';
-import { collectPages } from '../../domain/paging.js';
 import {
   pathSegment,
   type CallOptions,
@@ -29,6 +28,7 @@ import { sleep } from '../../domain/sleep.js';
 import type { HttpClient } from '../../http/client.js';
 import {
   deleteIgnoringGone,
+  numberedPages,
   numericCursor,
   resolveSshKeys,
   sshKeyName,
@@ -134,9 +134,13 @@ export class OnetProvider implements Provider {
 
   private price = (size: Pick<W.WireSize, 'slug' | 'id'>): Price => priceOf(this.prices, size);
 
-  /** Every page of a DRF list (`page`/`page_size`, `next` null on the last page). */
+  /**
+   * Every page of a DRF list (`page`/`page_size`, `next` null on the last page): the first page, then the others at
+   * once. How many there are comes from `count` over the size of the first page (not over the page_size asked: DRF
+   * caps it at the server's own maximum without saying so); should that fall short, `next` is followed.
+   */
   private listAll<T>(path: string, schema: ReturnType<typeof W.drfPage>, opts?: CallOptions): Promise<T[]> {
-    return collectPages(this.id, 1, async (page) => {
+    return numberedPages(this.id, 1, async (page) => {
       const r = await this.http.request({
         method: 'GET',
         path: this.p(path),
@@ -144,7 +148,12 @@ export class OnetProvider implements Provider {
         schema,
         signal: opts?.signal,
       });
-      return { items: r.data.results as T[], next: r.data.next ? page + 1 : undefined };
+      const size = r.data.results.length;
+      return {
+        items: r.data.results as T[],
+        next: r.data.next ? page + 1 : undefined,
+        pages: size > 0 ? Math.ceil(r.data.count / size) : 1,
+      };
     });
   }
 
