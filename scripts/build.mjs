@@ -14,7 +14,8 @@ const ROOT = new URL('..', import.meta.url).pathname;
  *   passes its own validator for the elicitation forms it sends (src/guardrails/form.ts), so the server's default is
  *   never constructed. The SDK client keeps Ajv (`call` and `demo` use it to check structured results);
  * - pino's worker-thread transports (thread-stream, and with it Node's worker_threads): our logger writes JSON lines to
- *   stderr itself (src/log.ts) and never starts a transport.
+ *   stderr synchronously (src/log.ts) and never starts a transport; pino asks worker_threads only whether it runs on
+ *   the main thread, for asynchronous destinations, and compute-mcp runs there.
  */
 const leaner = {
   name: 'leaner',
@@ -27,8 +28,8 @@ const leaner = {
         ? { path: 'ajv', namespace: 'leaner' }
         : undefined,
     );
-    b.onResolve({ filter: /^thread-stream$/ }, (a) =>
-      a.importer.includes('/node_modules/pino/') ? { path: 'thread-stream', namespace: 'leaner' } : undefined,
+    b.onResolve({ filter: /^(thread-stream|worker_threads)$/ }, (a) =>
+      a.importer.includes('/node_modules/pino/') ? { path: a.path, namespace: 'leaner' } : undefined,
     );
     const stubs = {
       'zod-locales': `export { default as en } from 'zod/v4/locales/en.js';`,
@@ -38,6 +39,7 @@ const leaner = {
       'thread-stream': `module.exports = class ThreadStream {
                           constructor() { throw new Error('pino transports are not used by compute-mcp'); }
                         };`,
+      worker_threads: `module.exports = { isMainThread: true };`,
     };
     b.onLoad({ filter: /.*/, namespace: 'leaner' }, (a) => ({ resolveDir: ROOT, contents: stubs[a.path] }));
   },
