@@ -36,6 +36,16 @@ export const PolicySchema = z
       })
       .strict()
       .prefault({}),
+    // Every VM created here has a lease (guardrails/leases.ts); the sweep acts when it runs out.
+    leases: z
+      .object({
+        onExpiry: z.enum(['stop', 'delete', 'notify']).default('stop'),
+        defaultHours: z.number().positive().max(8_760).default(4),
+        allowUnleased: z.boolean().default(false),
+        sweepSeconds: z.number().min(5).max(3_600).default(60),
+      })
+      .strict()
+      .prefault({}),
     allow: z
       .object({
         providers: z.array(z.string().min(1)).default(['*']),

@@ -26,6 +26,10 @@ async function main(argv: string[]): Promise<number> {
       return (await import('./cli/demo.js')).runDemo(await logger(process.env.LOG_LEVEL ?? 'error'));
     case 'call':
       return (await import('./cli/call.js')).runCall(cmd, await logger(process.env.LOG_LEVEL ?? 'warn'));
+    case 'reap':
+      return (await import('./cli/reap.js')).runReap(cmd, await logger(process.env.LOG_LEVEL ?? 'warn'));
+    case 'spend':
+      return (await import('./cli/spend.js')).runSpend(cmd, await logger(process.env.LOG_LEVEL ?? 'warn'));
     case 'serve': {
       const log = await logger();
       const http = cmd.http !== undefined ? await import('./transport/http.js') : undefined;
@@ -66,6 +70,7 @@ async function serveStdio(rt: Runtime, log: Logger): Promise<number> {
   // The client closed our stdout (EPIPE): nobody is left to answer, and an unhandled 'error' would crash with a trace.
   process.stdout.on('error', () => void shutdown());
   await server.connect(transport);
+  rt.startSweeper();
   log.info({ version: VERSION, providers: rt.providers.enabled().map((p) => p.id) }, 'compute-mcp ready on stdio');
   return new Promise<number>(() => undefined); // runs until stdin closes or a signal arrives
 }
@@ -110,6 +115,7 @@ async function serveHttp(
     await rt.close();
     throw e;
   }
+  rt.startSweeper();
   process.stderr.write(`compute-mcp listening on ${http.url}\n`);
   return finished;
 }

@@ -7,7 +7,9 @@ import { startEmulators, type EmulatorSet } from './emulator/index.js';
 import type { Logger } from './log.js';
 import { ProviderSet } from './providers/index.js';
 import { StateDir, defaultStateDir } from './state/dir.js';
+import { AuditLog } from './guardrails/audit.js';
 import { openGuards, type SharedGuards } from './guardrails/shared.js';
+import { sweep, type SweepAction, type SweepDeps } from './guardrails/sweep.js';
 import type { McpServer } from '@modelcontextprotocol/sdk/server/mcp.js';
 import { createServer, type ServerDeps } from './server.js';
 
@@ -31,6 +33,10 @@ export interface Runtime {
   emulators?: EmulatorSet;
   /** An MCP server on this runtime (one per stdio connection or HTTP session), sharing its clouds and guards. */
   makeServer(extra?: Partial<Pick<ServerDeps, 'pollIntervalMs'>>): McpServer;
+  /** One sweep over the leases that are due (guardrails/sweep.ts). */
+  sweep(opts?: Pick<SweepDeps, 'dryRun' | 'signal'>): Promise<SweepAction[]>;
+  /** Sweeps now and then every policy.leases.sweepSeconds until close(); a sweep with nothing due calls no cloud. */
+  startSweeper(): void;
   close(): Promise<void>;
 }
 
@@ -51,6 +57,24 @@ export async function startRuntime(opts: RuntimeOptions): Promise<Runtime> {
   const emulators = opts.emulate ? await startEmulators({ pace: opts.pace }) : undefined;
   const providers = new ProviderSet({ env: opts.env, config, log: opts.log, emulated: emulators?.clouds });
   if (emulators) opts.log.info({ emulators: emulators.baseUrls }, 'emulator mode: clouds are emulated on loopback');
+  const runSweep = (o: Pick<SweepDeps, 'dryRun' | 'signal'> = {}) =>
+    sweep({
+      ...guards,
+      cloud: (id) => providers.enabled().find((p) => p.id === id),
+      audit: new AuditLog(state),
+      log: opts.log,
+      ...o,
+    });
+  let timer: NodeJS.Timeout | undefined;
+  let running: Promise<unknown> = Promise.resolve();
+  const tick = () => {
+    running = runSweep().then(
+      (actions) => {
+        if (actions.length) opts.log.info({ actions }, 'lease sweep');
+      },
+      (err: unknown) => opts.log.warn({ err }, 'lease sweep failed; the next one tries again'),
+    );
+  };
   return {
     config,
     providers,
@@ -58,7 +82,15 @@ export async function startRuntime(opts: RuntimeOptions): Promise<Runtime> {
     guards,
     emulators,
     makeServer: (extra = {}) => createServer({ providers, config, state, log: opts.log, guards, ...extra }),
+    sweep: runSweep,
+    startSweeper: () => {
+      if (timer) return;
+      setImmediate(tick);
+      timer = setInterval(tick, config.policy.leases.sweepSeconds * 1000).unref();
+    },
     close: async () => {
+      clearInterval(timer);
+      await running;
       await providers.close();
       await emulators?.stop();
     },

@@ -6,6 +6,7 @@ import { AuditLog } from './guardrails/audit.js';
 import { FormValidator } from './guardrails/form.js';
 import type { GateDeps } from './guardrails/gate.js';
 import { openGuards, type SharedGuards } from './guardrails/shared.js';
+import { spendReport } from './spend/report.js';
 import type { StateDir } from './state/dir.js';
 import type { Logger } from './log.js';
 import type { ProviderSet } from './providers/index.js';
@@ -20,7 +21,7 @@ export interface ServerDeps {
   /** Where tokens, idempotency records and the audit log live. */
   state: StateDir;
   /**
-   * Tokens, idempotency records, the ledger and the spend lock: shared by every server of one process (e.g. one per
+   * Tokens, idempotency records, the ledger, the leases and the spend lock: shared by every server of one process (e.g. one per
    * HTTP session). Opened on `state` when not given.
    */
   guards?: Partial<SharedGuards>;
@@ -36,7 +37,7 @@ const INSTRUCTIONS =
 
 function guardsOf(deps: ServerDeps): SharedGuards {
   const g = deps.guards ?? {};
-  if (g.tokens && g.idempotency && g.ledger && g.spendLock) return g as SharedGuards;
+  if (g.tokens && g.idempotency && g.ledger && g.leases && g.spendLock) return g as SharedGuards;
   return { ...openGuards(deps.state), ...g };
 }
 
@@ -46,16 +47,37 @@ export function createServer(deps: ServerDeps): McpServer {
     // Our validator for the forms we send: the SDK's default (Ajv) is left out of the bundle (scripts/build.mjs).
     { instructions: INSTRUCTIONS, capabilities: { logging: {} }, jsonSchemaValidator: new FormValidator() },
   );
+  const guards = guardsOf(deps);
   registerTools(server, ALL_TOOLS, {
     providers: deps.providers,
     config: deps.config,
     log: deps.log,
-    ...guardsOf(deps),
+    ...guards,
     audit: new AuditLog(deps.state),
     pollIntervalMs: deps.pollIntervalMs,
     elicitTimeoutMs: deps.elicitTimeoutMs,
     lostCreateLookup: deps.lostCreateLookup,
   });
+
+  server.registerResource(
+    'spend',
+    'compute://spend',
+    {
+      title: 'Spend',
+      description:
+        'What runs now on every enabled cloud: $/hour, estimated cost since creation and until each lease ends.',
+      mimeType: 'application/json',
+    },
+    async (uri) => ({
+      contents: [
+        {
+          uri: uri.href,
+          mimeType: 'application/json',
+          text: JSON.stringify(await spendReport(deps.providers.enabled(), guards.leases), null, 2),
+        },
+      ],
+    }),
+  );
 
   server.registerResource(
     'policy',

@@ -19,7 +19,7 @@ beforeAll(async () => {
 afterAll(async () => h.close());
 
 describe('tools/list', () => {
-  it('lists all thirteen tools of SPEC §3, each in a file named after it', () => {
+  it('lists the thirteen tools of SPEC §3 and extend_lease, each in a file named after it', () => {
     expect(tools.map((t) => t.name)).toEqual([
       'list_providers',
       'list_instance_types',
@@ -27,6 +27,7 @@ describe('tools/list', () => {
       'list_instances',
       'get_instance',
       'create_vm',
+      'extend_lease',
       'wait_for_instance',
       'get_console',
       'pause_instances',
@@ -66,6 +67,7 @@ describe('tools/list', () => {
       snapshot: 'FFFT',
       list_snapshots: 'TFTT',
       delete_vm: 'FTTT',
+      extend_lease: 'FFFT',
     };
     for (const t of tools) {
       const a = t.annotations!;

@@ -1,4 +1,4 @@
-/** Command-line parsing: `compute-mcp [serve|call|emulate|demo] [options]`. */
+/** Command-line parsing: `compute-mcp [serve|call|reap|spend|emulate|demo] [options]`. */
 import { parseArgs } from 'node:util';
 import type { CloudModule, PlannedCloud } from '../providers/cloud.js';
 
@@ -13,6 +13,10 @@ Usage:
                                        off loopback COMPUTE_MCP_HTTP_TOKEN is required as a bearer token)
   compute-mcp call TOOL [JSON] [opts]  one tool call; prints the structured result as JSON
                                        (exit 0 ok, 1 tool error, 2 usage)
+  compute-mcp reap [--dry-run]         enforce the leases that ran out, once, and exit (for cron or a systemd
+                                       timer; exit 0 done, 1 a cloud could not be reached: tried again next time)
+  compute-mcp spend [--json]           what runs now, its $/hour, its cost so far and until its lease ends
+  compute-mcp spend --html FILE        the same as one self-contained page, with a timeline of VMs and leases
   compute-mcp emulate                  run the cloud emulators and print their base URLs
   compute-mcp demo                     a scripted walkthrough on the emulators
 
@@ -33,6 +37,8 @@ export type Command =
   | { kind: 'version' }
   | { kind: 'serve'; emulate: boolean; config?: string; readOnly: boolean; http?: string }
   | { kind: 'call'; tool: string; json: string; emulate: boolean; config?: string; readOnly: boolean }
+  | { kind: 'reap'; dryRun: boolean; emulate: boolean; config?: string }
+  | { kind: 'spend'; json: boolean; html?: string; emulate: boolean; config?: string }
   | { kind: 'emulate' }
   | { kind: 'demo' };
 
@@ -50,6 +56,9 @@ export function parseCommand(argv: string[], env: NodeJS.ProcessEnv): Command {
         config: { type: 'string' },
         'read-only': { type: 'boolean', default: false },
         http: { type: 'string' },
+        'dry-run': { type: 'boolean', default: false },
+        json: { type: 'boolean', default: false },
+        html: { type: 'string' },
         help: { type: 'boolean', short: 'h', default: false },
         version: { type: 'boolean', short: 'v', default: false },
       },
@@ -66,9 +75,16 @@ export function parseCommand(argv: string[], env: NodeJS.ProcessEnv): Command {
     readOnly: v['read-only'] ?? false,
   };
   const [cmd = 'serve', ...rest] = pos;
+  // Options that only one command takes are refused elsewhere, so a misplaced one is never silently ignored.
+  const only = (name: 'dry-run' | 'json' | 'html', where: string) => {
+    if (v[name] && cmd !== where) throw new UsageError(`--${name} is an option of ${where}`);
+  };
+  only('dry-run', 'reap');
+  only('json', 'spend');
+  only('html', 'spend');
+  if (rest.length && cmd !== 'call') throw new UsageError(`unexpected argument ${rest[0]}`);
   switch (cmd) {
     case 'serve':
-      if (rest.length) throw new UsageError(`unexpected argument ${rest[0]}`);
       return { kind: 'serve', ...common, ...(v.http !== undefined ? { http: v.http } : {}) };
     case 'call': {
       const [tool, json = '{}', ...extra] = rest;
@@ -76,6 +92,16 @@ export function parseCommand(argv: string[], env: NodeJS.ProcessEnv): Command {
       if (extra.length) throw new UsageError(`unexpected argument ${extra[0]}`);
       return { kind: 'call', tool, json, ...common };
     }
+    case 'reap':
+      return { kind: 'reap', dryRun: v['dry-run'] ?? false, emulate: common.emulate, config: common.config };
+    case 'spend':
+      return {
+        kind: 'spend',
+        json: v.json ?? false,
+        ...(v.html !== undefined ? { html: v.html } : {}),
+        emulate: common.emulate,
+        config: common.config,
+      };
     case 'emulate':
       return { kind: 'emulate' };
     case 'demo':

@@ -25,7 +25,7 @@ export const CREATE_FIELDS = {
   region: { schema: z.string().max(100).optional().describe('Region; omit for the first with capacity') },
   // Shown as resolved by the plan (the quote's image), also when omitted: the default is what gets booted.
   image: {
-    schema: z.string().max(200).optional().describe('Image id or slug from list_images; omit for the default Ubuntu'),
+    schema: z.string().max(200).optional().describe('Image id (list_images); default Ubuntu'),
   },
   name: {
     schema: z
@@ -35,7 +35,7 @@ export const CREATE_FIELDS = {
       .describe('VM name'),
   },
   ssh_public_key: {
-    schema: z.string().max(16_384).optional().describe('SSH public key text; registered with the cloud if new'),
+    schema: z.string().max(16_384).optional().describe('SSH public key'),
     show: (key: string) => `SSH key ${fingerprint(key)}`,
   },
   startup_script: {
@@ -47,12 +47,12 @@ export const CREATE_FIELDS = {
     show: (gib: number) => `boot disk ${gib} GiB`,
   },
   from_snapshot: {
-    schema: z.string().max(200).optional().describe('Snapshot id to restore from (see list_snapshots)'),
+    schema: z.string().max(200).optional().describe('Snapshot id to restore (list_snapshots)'),
     show: (id: string) => `restored from snapshot ${JSON.stringify(id)}`,
   },
   limit_price_usd: {
     arg: 'limit_price',
-    schema: z.number().positive().max(10_000).optional().describe('Spot bid: max $/hour (default: spot price)'),
+    schema: z.number().positive().max(10_000).optional().describe('Spot bid, max $/hour'),
   },
 } satisfies Record<keyof CreateRequest, Field>;
 

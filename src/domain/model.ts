@@ -74,6 +74,14 @@ export const InstanceSchema = z.object({
   expires_at: z.string().optional(),
   /** Clouds that bill by period: when billing stops if the VM is deleted now (the end of the paid period). */
   billing_ends_at: z.string().optional(),
+  /** Added by the server, never by a cloud: the lease of a VM created here (guardrails/leases.ts). */
+  lease: z
+    .object({
+      expires_at: z.string(),
+      then: z.enum(['stop', 'delete', 'notify', 'cloud_ends']),
+      state: z.enum(['open', 'done', 'overdue', 'lost']),
+    })
+    .optional(),
 });
 export type Instance = z.infer<typeof InstanceSchema>;
 

@@ -64,6 +64,12 @@ export interface Provider {
   readonly snapshotSpends?: string;
   /** The documented form of this cloud's ids; tools check every id against it before any request (tools/common.ts). */
   readonly ids: IdFormats;
+  /**
+   * Set by clouds that end a VM themselves when its lifetime is over (the create carries the lifetime): a lease there
+   * is the cloud's to keep (the sweep only checks); `setLifetime` moves the end when a lease is extended.
+   */
+  readonly endsOnTime?: true;
+  setLifetime?(id: string, endsAt: Date, opts?: CallOptions): Promise<void>;
 
   listInstanceTypes(opts?: CallOptions & { region?: string }): Promise<InstanceType[]>;
   /** Optional, like pause/resume/snapshot: a cloud that cannot declares it unsupported in `capabilities` and leaves it out. */

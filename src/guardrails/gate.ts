@@ -17,6 +17,7 @@ import { redactArgs, type AuditEntry } from './audit.js';
 import { confirm, type ConfirmOutcome, type ConfirmRequest, type HumanChannel } from './confirm.js';
 import { requestHash, type IdempotencyRecord, type IdempotencyStore } from './idempotency.js';
 import type { Ledger } from './ledger.js';
+import { leaseHours, type LeaseStore } from './leases.js';
 import { currentUsage, needsUsage } from './limits.js';
 import type { Mutex } from './mutex.js';
 import { decideCreate, decideDelete, type Decision } from './policy.js';
@@ -28,6 +29,7 @@ export interface GateDeps {
   tokens: ConfirmationTokens;
   idempotency: IdempotencyStore;
   ledger: Ledger;
+  leases: LeaseStore;
   audit: { write(e: AuditEntry): void };
   human: HumanChannel;
   /** One call at a time in this process and across every process on the state directory. */
@@ -102,9 +104,10 @@ export async function guardedCreate(p: Provider, args: CreateArgs, deps: GateDep
     if (rec?.status === 'created') return replayCreated(p, rec, deps);
   }
 
-  const lifetimeHours = args.lifetime_hours ?? deps.policy.limits.maxLifetimeHours;
+  // The lease: the hours asked for, else the policy's (guardrails/leases.ts); the cloud's to keep where it ends VMs.
+  const lifetimeHours = leaseHours(args.lifetime_hours, deps.policy);
   const plan = await p.planCreate(req, { signal: deps.signal, ...(lifetimeHours ? { lifetimeHours } : {}) });
-  let quote = makeQuote(plan, args.lifetime_hours ?? deps.policy.limits.maxLifetimeHours ?? null);
+  let quote = makeQuote(plan, lifetimeHours, leaseThen(p, deps));
   if (args.dry_run)
     return {
       status: 'dry_run',
@@ -162,7 +165,7 @@ async function createLocked(
     ...(key ? { idempotencyKey: key } : {}),
     ...(lifetimeHours ? { lifetimeHours } : {}),
   });
-  const now = makeQuote(plan, quote.lifetime_hours);
+  const now = makeQuote(plan, quote.lifetime_hours, leaseThen(p, deps));
   const change = changed(quote, now);
   if (change) return { again: change, quote: now };
   const usage = needsUsage(deps.policy) ? await currentUsage(deps.clouds(), deps.ledger, deps.signal) : undefined;
@@ -196,6 +199,21 @@ async function createLocked(
     gpus: now.gpu?.count ?? 0,
     usd_per_hour: now.usd_per_hour,
   });
+  // The lease is on disk before the cloud is called: a VM this create makes is never without one.
+  const sentAt = deps.leases.now();
+  if (now.lifetime_hours !== null)
+    deps.leases.open({
+      key: claimKey,
+      provider: p.id,
+      name: req.name,
+      instance_type: now.instance_type,
+      region: now.region,
+      usd_per_hour: now.usd_per_hour,
+      created_at: sentAt,
+      expires_at: sentAt + now.lifetime_hours * 3_600_000,
+      on_expiry: deps.policy.leases.onExpiry,
+      enforced_by: p.endsOnTime ? 'cloud' : 'server',
+    });
   deps.audit.write({ tool: TOOL, provider: p.id, phase: 'send', request: audited, quote: now, how: approval.how });
   let instance: Instance;
   try {
@@ -205,12 +223,14 @@ async function createLocked(
     if (e instanceof ComputeError && e.status !== undefined && e.status < 500) {
       if (key) deps.idempotency.put({ ...deps.idempotency.get(key)!, status: 'failed' });
       deps.ledger.release(claimKey);
+      deps.leases.drop(claimKey);
     }
     deps.audit.write({ tool: TOOL, provider: p.id, phase: 'cloud', request: audited, error: errorOf(e) });
     throw e;
   }
   if (key) deps.idempotency.put({ ...deps.idempotency.get(key)!, status: 'created', instance_id: instance.id });
   deps.ledger.settle(claimKey, instance.id);
+  deps.leases.settle(claimKey, instance.id);
   deps.audit.write({
     tool: TOOL,
     provider: p.id,
@@ -234,6 +254,9 @@ async function createLocked(
 }
 
 type Approval = { how: 'elicitation' | 'token' | 'policy'; nonce?: string };
+
+/** What ends a lease on this cloud: the cloud itself where it ends VMs on time, else the policy's action. */
+const leaseThen = (p: Provider, deps: GateDeps) => (p.endsOnTime ? 'cloud_ends' : deps.policy.leases.onExpiry);
 
 /** Writes the refusal to the audit log and returns the error that says which rule and what is allowed instead. */
 export function denied(
@@ -291,7 +314,8 @@ async function approve(
   const asked = `${summary} Needs a yes because ${decision.reasons.join(' and ')}.`;
   const answer = await askHuman(p, TOOL, deps, {
     summary: asked,
-    binding: { request: { tool: TOOL, hash }, quote, usd_per_hour: quote.usd_per_hour },
+    // The quote without its end time, which moves with the clock: the token binds what is bought, not when.
+    binding: { request: { tool: TOOL, hash }, quote: { ...quote, expires_at: null }, usd_per_hour: quote.usd_per_hour },
     token,
     again,
     action: 'create',
@@ -425,6 +449,7 @@ async function settleKey(
     const inst = await findUnclaimed(p, rec, deps);
     if (inst) {
       deps.idempotency.put({ ...rec, status: 'created', instance_id: inst.id });
+      deps.leases.settle(key, inst.id);
       auditExisting(p, deps, inst.id, 'found the VM of an unfinished create');
       return {
         status: 'existing',
@@ -438,6 +463,7 @@ async function settleKey(
       });
   }
   deps.idempotency.put({ ...rec, status: 'failed' });
+  deps.leases.mark(key, 'lost', 'the create got no answer and no VM of it was found; a new create replaces it');
   const waited = Math.round(((attempts - 1) * delayMs) / 100) / 10;
   return `An earlier call with this key got no answer from the cloud, and no VM of it appeared in ${attempts} looks over ${waited} s; a new one was created.`;
 }
@@ -568,6 +594,8 @@ export async function guardedDelete(
   try {
     const r = await p.delete(id, { signal: deps.signal });
     deps.ledger.releaseInstance(p.id, id);
+    const lease = deps.leases.forInstance(p.id, id);
+    if (lease && lease.state !== 'done') deps.leases.mark(lease.key, 'done', 'deleted through delete_vm');
     deps.audit.write({
       tool,
       provider: p.id,

@@ -22,6 +22,9 @@ export const QuoteSchema = z.object({
   price_source: PriceSourceSchema.nullable(),
   lifetime_hours: z.number().nullable(),
   max_total_usd: z.number().nullable(),
+  /** When the lease would run out if created now, and what happens then; null: no lease (the policy allows none). */
+  expires_at: z.string().nullable(),
+  on_expiry: z.enum(['stop', 'delete', 'notify', 'cloud_ends']).nullable(),
   notes: z.array(z.string()).optional(),
 });
 export type Quote = z.infer<typeof QuoteSchema>;
@@ -30,7 +33,14 @@ const MICRO = 1_000_000;
 export const toMicros = (usd: number): number => Math.round(usd * MICRO);
 export const fromMicros = (micros: number): number => Math.round(micros / 10_000) / 100; // to cents
 
-export function makeQuote(plan: CreatePlan, lifetimeHours: number | null): Quote {
+export type LeaseThen = NonNullable<Quote['on_expiry']>;
+
+export function makeQuote(
+  plan: CreatePlan,
+  lifetimeHours: number | null,
+  then: LeaseThen = 'stop',
+  now: number = Date.now(),
+): Quote {
   const price = plan.price.usd_per_hour;
   return {
     provider: plan.provider,
@@ -43,6 +53,8 @@ export function makeQuote(plan: CreatePlan, lifetimeHours: number | null): Quote
     lifetime_hours: lifetimeHours,
     max_total_usd:
       price !== null && lifetimeHours !== null ? fromMicros(Math.round(toMicros(price) * lifetimeHours)) : null,
+    expires_at: lifetimeHours === null ? null : new Date(now + lifetimeHours * 3_600_000).toISOString(),
+    on_expiry: lifetimeHours === null ? null : then,
     ...(plan.notes?.length ? { notes: plan.notes } : {}),
   };
 }
@@ -52,6 +64,14 @@ const SOURCE_LABEL: Record<string, string> = {
   config: 'price from your config',
   limit_price: 'your bid limit',
   emulator: 'emulator demo price',
+};
+
+/** What the summary says happens when the lease runs out. */
+export const LEASE_END: Record<LeaseThen, string> = {
+  stop: 'then it is paused (GPU billing stops, the disk is kept)',
+  delete: 'then it is deleted (its disk is lost)',
+  notify: 'then you are told, and it bills until paused or deleted',
+  cloud_ends: 'then the cloud ends it (its disk is lost unless snapshotted)',
 };
 
 /** Text that may stand in a summary as it is: an identifier, never a sentence. */
@@ -79,11 +99,10 @@ export function quoteSummary(q: Quote, req: Pick<CreateRequest, 'name'> & Partia
     q.usd_per_hour === null
       ? 'price unknown'
       : `$${q.usd_per_hour.toFixed(2)}/hour (${SOURCE_LABEL[q.price_source ?? ''] ?? 'price'})`;
-  // Nothing stops the VM when the planned hours are up: the summary must not read as a cap.
   const life =
-    q.lifetime_hours === null
-      ? 'no lifetime set: it bills until deleted'
-      : `planned for ${q.lifetime_hours} h${q.max_total_usd === null ? '' : ` (about $${q.max_total_usd.toFixed(2)})`}; it bills until paused or deleted`;
+    q.lifetime_hours === null || q.on_expiry === null
+      ? 'no lease: it bills until paused or deleted'
+      : `a lease of ${q.lifetime_hours} h${q.max_total_usd === null ? '' : ` (about $${q.max_total_usd.toFixed(2)})`}, ${LEASE_END[q.on_expiry]}`;
   const notes = q.notes?.length ? ` ${q.notes.join(' ')}` : '';
   const extras = shownFields(req as CreateRequest);
   const more = extras.length ? ` With ${extras.join(', ')}.` : '';

@@ -9,6 +9,7 @@ import { ComputeError } from '../domain/errors.js';
 import type { Instance, PowerResult } from '../domain/model.js';
 import type { Provider } from '../domain/provider.js';
 import { askHuman, denied, errorOf, tokenUsed, type GateDeps } from './gate.js';
+import { leaseHours } from './leases.js';
 import { checkTotals, currentUsage, needsUsage, type Addition } from './limits.js';
 import { decideCreate } from './policy.js';
 import { fromMicros, shown, toMicros, type Quote } from './quote.js';
@@ -144,6 +145,12 @@ async function resumeLocked(
   for (const r of results)
     if (r.result !== 'resumed' && r.result !== 'already_running')
       for (const c of claims) if (c.instance_id === r.id) deps.ledger.release(c.key);
+  // A VM created here bills again: its lease counts down again, for the policy's hours from now.
+  const hours = leaseHours(undefined, deps.policy);
+  for (const r of results) {
+    const lease = r.result === 'resumed' ? deps.leases.forInstance(p.id, r.id) : undefined;
+    if (lease && hours !== null) deps.leases.renew(lease.key, hours);
+  }
   deps.audit.write({
     tool: TOOL,
     provider: p.id,
@@ -231,6 +238,8 @@ function quoteOf(p: Provider, i: Instance): Quote {
     price_source: null,
     lifetime_hours: null,
     max_total_usd: null,
+    expires_at: null,
+    on_expiry: null,
   };
 }
 

@@ -1,13 +1,14 @@
 /** Input fields, output pieces and helpers shared by several tools. */
 import { z } from 'zod';
 import { ComputeError, isComputeError } from '../domain/errors.js';
-import { ProviderIdSchema, type ProviderId } from '../domain/model.js';
+import { ProviderIdSchema, type Instance, type ProviderId } from '../domain/model.js';
 import { MAX_ID_LENGTH, unsafeIdReason, type IdKind, type Provider } from '../domain/provider.js';
+import { leaseView } from '../guardrails/leases.js';
 import type { ToolContext } from './define.js';
 
 // A plain string, checked against the table of clouds when the call runs (ProviderSet.get): listing every id in every
 // tool's schema would cost each conversation tokens for each cloud added.
-export const providerArg = z.string().max(40).describe('Cloud id (see list_providers)');
+export const providerArg = z.string().max(40).describe('Cloud id');
 export const optionalProviderArg = z
   .string()
   .max(40)
@@ -99,3 +100,15 @@ export function decodeCursor<T>(cursor: string, schema: z.ZodType<T>): T {
 
 export const money = (usd: number | null | undefined) =>
   usd === null || usd === undefined ? 'price unknown' : `$${usd.toFixed(2)}/h`;
+
+/** The VM with its lease, when it was created through this server (list_instances, get_instance). */
+export function withLease(ctx: ToolContext, i: Instance): Instance {
+  const l = ctx.gate.leases.forInstance(i.provider, i.id);
+  return l ? { ...i, lease: leaseView(l) } : i;
+}
+
+/** A lease in words, for the text of a result. */
+export const leaseText = (i: Instance): string =>
+  i.lease
+    ? `, lease ${i.lease.state === 'open' ? 'ends' : i.lease.state === 'overdue' ? 'ran out (still billing)' : 'ended'} ${i.lease.expires_at}${i.lease.state === 'open' ? ` then ${i.lease.then.replace('_', ' ')}` : ''}`
+    : '';

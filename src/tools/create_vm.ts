@@ -15,10 +15,10 @@ export const createVm = defineTool({
   input: {
     provider: providerArg,
     ...createInputShape(),
-    lifetime_hours: z.number().positive().max(8_760).optional().describe('Planned hours, for the cost in the quote'),
+    lifetime_hours: z.number().positive().max(8_760).optional().describe("Lease hours; default: the policy's"),
     idempotency_key: z.string().min(1).max(200).optional().describe('Same key + same arguments never creates twice'),
-    confirmation_token: z.string().max(2_000).optional().describe("Only after the human's yes"),
-    dry_run: z.boolean().default(false).describe('Only quote and show the request; create nothing'),
+    confirmation_token: z.string().max(2_000).optional().describe("After the human's yes"),
+    dry_run: z.boolean().default(false).describe('Quote only; create nothing'),
     wait_seconds: z.number().int().min(0).max(50).default(0).describe('Wait up to this long for running'),
   },
   output: {
@@ -27,11 +27,8 @@ export const createVm = defineTool({
     quote: OutQuote.optional(),
     summary: z.string().optional(),
     confirmation_token: z.string().optional(),
-    expires_at: z.string().optional(),
     request: OutRequest.optional(),
     preparatory_steps: z.array(z.string()).optional(),
-    approved_by: z.enum(['elicitation', 'token', 'policy']).optional(),
-    message: z.string().optional(),
   },
   annotations: { readOnlyHint: false, destructiveHint: false, idempotentHint: false, openWorldHint: true },
   handler: async (args, ctx) => {

@@ -11,7 +11,7 @@ export const deleteVm = defineTool({
   input: {
     provider: providerArg,
     id: instanceIdArg,
-    confirmation_token: z.string().max(2_000).optional().describe("Only after the human's yes"),
+    confirmation_token: z.string().max(2_000).optional().describe("After the human's yes"),
   },
   output: {
     status: z.enum(['deleted', 'confirmation_required', 'declined']),
@@ -19,9 +19,6 @@ export const deleteVm = defineTool({
     already_gone: z.boolean().optional(),
     summary: z.string().optional(),
     confirmation_token: z.string().optional(),
-    expires_at: z.string().optional(),
-    approved_by: z.enum(['elicitation', 'token', 'policy']).optional(),
-    message: z.string().optional(),
   },
   annotations: { readOnlyHint: false, destructiveHint: true, idempotentHint: true, openWorldHint: true },
   handler: (args, ctx) => guardedDelete(ctx.providers.get(args.provider), args.id, args.confirmation_token, ctx.gate),

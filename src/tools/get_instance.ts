@@ -1,17 +1,17 @@
-import { instanceIdArg, money, providerArg } from './common.js';
+import { instanceIdArg, leaseText, money, providerArg, withLease } from './common.js';
 import { defineTool } from './define.js';
 import { OutInstance } from './shapes.js';
 
 export const getInstance = defineTool({
   name: 'get_instance',
   title: 'Get instance',
-  description: 'Get one VM: status, type, region, IPs, SSH command and price.',
+  description: 'Get one VM: status, type, region, IPs, SSH command, price and lease.',
   input: { provider: providerArg, id: instanceIdArg },
   output: { instance: OutInstance },
   annotations: { readOnlyHint: true, destructiveHint: false, idempotentHint: true, openWorldHint: true },
   handler: async (args, ctx) => ({
-    instance: await ctx.providers.get(args.provider).getInstance(args.id, { signal: ctx.signal }),
+    instance: withLease(ctx, await ctx.providers.get(args.provider).getInstance(args.id, { signal: ctx.signal })),
   }),
   render: ({ instance: i }) =>
-    `${i.provider} ${i.id} "${i.name}": ${i.status} (${i.provider_status}), ${i.instance_type}${i.region ? ` in ${i.region}` : ''}, ${money(i.price_usd_per_hour)}${i.expires_at ? `, ends by itself at ${i.expires_at}` : ''}${i.billing_ends_at ? `, billed until ${i.billing_ends_at}` : ''}${i.ssh ? `\nSSH: ${i.ssh}` : ''}`,
+    `${i.provider} ${i.id} "${i.name}": ${i.status} (${i.provider_status}), ${i.instance_type}${i.region ? ` in ${i.region}` : ''}, ${money(i.price_usd_per_hour)}${i.expires_at ? `, ends by itself at ${i.expires_at}` : ''}${i.billing_ends_at ? `, billed until ${i.billing_ends_at}` : ''}${leaseText(i)}${i.ssh ? `\nSSH: ${i.ssh}` : ''}`,
 });

@@ -2,6 +2,7 @@
 import type { AnyTool } from './define.js';
 import { createVm } from './create_vm.js';
 import { deleteVm } from './delete_vm.js';
+import { extendLease } from './extend_lease.js';
 import { getConsole } from './get_console.js';
 import { getInstance } from './get_instance.js';
 import { listImages } from './list_images.js';
@@ -21,6 +22,7 @@ export const ALL_TOOLS: AnyTool[] = [
   listInstances,
   getInstance,
   createVm,
+  extendLease,
   waitForInstance,
   getConsole,
   pauseInstances,

@@ -49,11 +49,11 @@ export const listInstanceTypes = defineTool({
   description: 'Search instance types across clouds, cheapest first. Use before create_vm.',
   input: {
     provider: optionalProviderArg,
-    gpu: z.string().max(50).optional().describe('GPU model, case-insensitive, e.g. "h100", "a100", "3090"'),
+    gpu: z.string().max(50).optional().describe('GPU model, e.g. "h100"'),
     min_gpus: z.number().int().min(0).optional().describe('At least this many GPUs'),
     min_vcpus: z.number().int().min(0).optional().describe('At least this many vCPUs'),
     min_memory_gib: z.number().min(0).optional().describe('At least this much RAM, GiB'),
-    max_usd_per_hour: z.number().min(0).optional().describe('At most this hourly price; excludes unknown prices'),
+    max_usd_per_hour: z.number().min(0).optional().describe('Max $/hour; drops unknown prices'),
     region: z.string().max(100).optional().describe('Only types offered in this region'),
     limit: limitArg(20),
     cursor: cursorArg,

@@ -2,7 +2,17 @@ import { z } from 'zod';
 import { ComputeError } from '../domain/errors.js';
 import { InstanceStatusSchema, type Instance } from '../domain/model.js';
 import { CLOUD_IDS } from '../providers/clouds.js';
-import { cursorArg, decodeCursor, encodeCursor, limitArg, money, optionalProviderArg, targets } from './common.js';
+import {
+  cursorArg,
+  decodeCursor,
+  encodeCursor,
+  leaseText,
+  limitArg,
+  money,
+  optionalProviderArg,
+  targets,
+  withLease,
+} from './common.js';
 import { defineTool } from './define.js';
 import { OutError, OutInstance } from './shapes.js';
 
@@ -54,7 +64,7 @@ export const listInstances = defineTool({
       pages.forEach((r, k) => {
         const cloud = reading[k]!;
         if (r.status === 'fulfilled') {
-          items.push(...r.value.items.filter((x) => !args.status || x.status === args.status));
+          for (const x of r.value.items) if (!args.status || x.status === args.status) items.push(withLease(ctx, x));
           if (r.value.next_cursor) next[cloud.id] = r.value.next_cursor;
           return;
         }
@@ -71,7 +81,7 @@ export const listInstances = defineTool({
     [
       ...out.items.map(
         (i) =>
-          `${i.provider} ${i.id} "${i.name}": ${i.status}, ${i.instance_type}${i.region ? ` in ${i.region}` : ''}${i.public_ip ? `, ${i.public_ip}` : ''}, ${money(i.price_usd_per_hour)}`,
+          `${i.provider} ${i.id} "${i.name}": ${i.status}, ${i.instance_type}${i.region ? ` in ${i.region}` : ''}${i.public_ip ? `, ${i.public_ip}` : ''}, ${money(i.price_usd_per_hour)}${leaseText(i)}`,
       ),
       ...(out.items.length === 0 ? ['No instances on this page.'] : []),
       ...(out.next_cursor ? [`More: cursor=${out.next_cursor}`] : []),

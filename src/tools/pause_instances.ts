@@ -4,7 +4,7 @@ import { pause, powerInput, powerOutput, renderPower } from './power.js';
 export const pauseInstances = defineTool({
   name: 'pause_instances',
   title: 'Pause instances',
-  description: 'Pause (stop) VMs on one cloud; one result per id (paused, already_paused, unsupported, failed).',
+  description: 'Pause (stop) VMs on one cloud; one result per id.',
   input: powerInput,
   output: powerOutput,
   annotations: { readOnlyHint: false, destructiveHint: false, idempotentHint: true, openWorldHint: true },

@@ -22,6 +22,7 @@ import { type AuditLog, redactArgs } from '../guardrails/audit.js';
 import { ELICIT_TIMEOUT_MS, type HumanChannel } from '../guardrails/confirm.js';
 import type { GateDeps } from '../guardrails/gate.js';
 import type { IdempotencyStore } from '../guardrails/idempotency.js';
+import type { LeaseStore } from '../guardrails/leases.js';
 import type { Ledger } from '../guardrails/ledger.js';
 import type { Mutex } from '../guardrails/mutex.js';
 import type { ConfirmationTokens } from '../guardrails/token.js';
@@ -37,6 +38,7 @@ export interface ToolDeps {
   audit: AuditLog;
   spendLock: Mutex;
   ledger: Ledger;
+  leases: LeaseStore;
   lostCreateLookup?: GateDeps['lostCreateLookup'];
   log: Logger;
   pollIntervalMs?: number;
@@ -177,15 +179,17 @@ interface Registry {
  */
 async function answerCall(r: Registry, params: unknown, extra: Extra): Promise<CallToolResult> {
   const callId = randomUUID();
-  const log = r.deps.log.child({ requestId: extra.requestId, callId });
+  const { requestId } = extra;
   let call: { tool: Prepared; args: Record<string, unknown> };
   try {
     call = resolveCall(r, params);
     checkIdArgs(call.args, () => r.deps.providers.get(call.args.provider as ProviderId));
   } catch (e) {
-    return failure(e, log);
+    return failure(e, r.deps.log.child({ requestId, callId }));
   }
-  return runTool(r, call.tool, call.args, extra, callId, log.child({ tool: call.tool.tool.name }));
+  // One child logger per call (each costs a copy of the bindings): made once the tool is known.
+  const log = r.deps.log.child({ requestId, callId, tool: call.tool.tool.name });
+  return runTool(r, call.tool, call.args, extra, callId, log);
 }
 
 /** The tool a call names and its parsed arguments, or INVALID_INPUT saying what to send instead. */
@@ -253,6 +257,7 @@ async function runTool(
       tokens: deps.tokens,
       idempotency: deps.idempotency,
       ledger: deps.ledger,
+      leases: deps.leases,
       audit,
       human,
       spendLock: deps.spendLock,

@@ -6,10 +6,10 @@ import { powerInput, powerOutput, powerTargets, renderPower } from './power.js';
 export const resumeInstances = defineTool({
   name: 'resume_instances',
   title: 'Resume instances',
-  description: 'Resume paused VMs on one cloud. They bill again, so this needs a yes like create_vm.',
+  description: 'Resume paused VMs on one cloud; billing again needs a yes, like create_vm.',
   input: {
     ...powerInput,
-    confirmation_token: z.string().max(2_000).optional().describe("Only after the human's yes"),
+    confirmation_token: z.string().max(2_000).optional().describe("After the human's yes"),
   },
   output: {
     ...powerOutput,

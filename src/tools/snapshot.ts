@@ -8,12 +8,12 @@ import { OutSnapshot } from './shapes.js';
 export const snapshot = defineTool({
   name: 'snapshot',
   title: 'Snapshot instance',
-  description: "Snapshot one VM's disk. Where a cloud may bill for it, it needs a human yes like create_vm.",
+  description: "Snapshot one VM's disk; a billed snapshot needs a human yes.",
   input: {
     provider: providerArg,
     id: instanceIdArg,
     name: z.string().min(1).max(64).describe('Snapshot name'),
-    confirmation_token: z.string().max(2_000).optional().describe("Only after the human's yes"),
+    confirmation_token: z.string().max(2_000).optional().describe("After the human's yes"),
   },
   output: {
     status: z.enum(['created', 'confirmation_required', 'declined']),

@@ -50,7 +50,7 @@ async function startsServer(e: Entry, cwd: string) {
   const client = new Client({ name: 'readme-check', version: '0' });
   await client.connect(transport);
   try {
-    expect((await client.listTools()).tools).toHaveLength(13);
+    expect((await client.listTools()).tools).toHaveLength(14);
     return (await client.callTool({ name: 'list_providers', arguments: {} })).structuredContent as {
       items: { id: string; enabled: boolean; mode: string | null }[];
     };

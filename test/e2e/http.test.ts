@@ -108,7 +108,7 @@ describe('compute-mcp --http', () => {
     const { client, transport } = await httpClient(url);
     const sid = transport.sessionId!;
     expect(sid).toMatch(/^[0-9a-f-]{36}$/);
-    expect((await client.listTools()).tools).toHaveLength(13);
+    expect((await client.listTools()).tools).toHaveLength(14);
     await transport.terminateSession();
     const after = await post(
       url,

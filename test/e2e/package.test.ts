@@ -62,7 +62,7 @@ describe('npm package', () => {
     });
     const client = new Client({ name: 'pkg', version: '0' });
     await client.connect(transport);
-    expect((await client.listTools()).tools).toHaveLength(13);
+    expect((await client.listTools()).tools).toHaveLength(14);
     await client.close();
   });
 });

@@ -52,11 +52,11 @@ async function connect(args: string[], env: Record<string, string> = {}) {
 }
 
 describe('compute-mcp over stdio', () => {
-  it('serves the thirteen tools on the emulators and walks create → wait → delete', async () => {
+  it('serves the fourteen tools on the emulators and walks create → wait → delete', async () => {
     const { client, stderr } = await connect(['--emulate']);
     expect(client.getServerVersion()).toMatchObject({ name: 'compute-mcp', version: VERSION });
     const { tools } = await client.listTools();
-    expect(tools).toHaveLength(13);
+    expect(tools).toHaveLength(14);
     const types = (await client.callTool({ name: 'list_instance_types', arguments: { gpu: 'h100' } }))
       .structuredContent as {
       items: { provider: string; id: string; gpu: { model: string }; price: { usd_per_hour: number | null } }[];

@@ -48,6 +48,7 @@ const BASE: Record<string, Record<string, unknown>> = {
   snapshot: { provider: 'genesiscloud', id: UUID, name: 'corpus' },
   list_snapshots: { provider: 'genesiscloud' },
   delete_vm: { provider: 'genesiscloud', id: UUID },
+  extend_lease: { provider: 'genesiscloud', id: UUID, hours: 1 },
 };
 
 /** Ids that would move a request or smuggle structure into a URL path. */

@@ -37,7 +37,7 @@ describe('with a client that can elicit', () => {
       H100,
       '8× H100',
       '$17.92/hour',
-      'planned for 2 h',
+      'a lease of 2 h',
       'about $35.84',
       'it has GPUs',
     ])

@@ -15,6 +15,8 @@ const q = (over: Partial<Quote> = {}): Quote => ({
   price_source: 'config',
   lifetime_hours: null,
   max_total_usd: null,
+  expires_at: null,
+  on_expiry: null,
   ...over,
 });
 const policy = (p: unknown = {}) => parseConfig({ policy: p }).policy;
@@ -85,11 +87,16 @@ describe('quotes', () => {
   });
   it('summarises GPUs, price and lifetime, and says when the price is unknown', () => {
     expect(quoteSummary(makeQuote(plan, 2), { name: 'x' })).toBe(
-      'Create on genesiscloud: t (8× H100) in R, $0.10/hour (price from your config), planned for 2 h (about $0.20); it bills until paused or deleted. Image i. Name: "x".',
+      'Create on genesiscloud: t (8× H100) in R, $0.10/hour (price from your config), a lease of 2 h (about $0.20), then it is paused (GPU billing stops, the disk is kept). Image i. Name: "x".',
     );
+    expect(quoteSummary(makeQuote(plan, 2, 'delete'), { name: 'x' })).toContain(
+      'then it is deleted (its disk is lost)',
+    );
+    expect(quoteSummary(makeQuote(plan, 2, 'cloud_ends'), { name: 'x' })).toContain('then the cloud ends it');
+    expect(quoteSummary(makeQuote(plan, 2, 'notify'), { name: 'x' })).toContain('then you are told, and it bills');
     expect(
       quoteSummary(makeQuote({ ...plan, price: { usd_per_hour: null, source: null } }, null), { name: 'x' }),
-    ).toContain('price unknown, no lifetime set: it bills until deleted');
+    ).toContain('price unknown, no lease: it bills until paused or deleted');
   });
 });
 
