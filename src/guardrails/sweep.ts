@@ -149,7 +149,7 @@ async function settleOne(l: Lease, deps: SweepDeps): Promise<SweepAction | undef
       'overdue',
       act(
         'cannot_stop',
-        `The lease ran out, but ${p.displayName} cannot pause a VM: it still bills until deleted or extended.${why}`,
+        `The lease ran out, but ${p.displayName} cannot pause a VM: it still bills until deleted or extended.${late}${why}`,
       ),
     );
   }

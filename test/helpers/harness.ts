@@ -11,6 +11,10 @@ import { parseConfig, type Config } from '../../src/config.js';
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { AuditLog } from '../../src/guardrails/audit.js';
+import { LeaseStore } from '../../src/guardrails/leases.js';
+import { openGuards, type SharedGuards } from '../../src/guardrails/shared.js';
+import { sweep, type SweepAction } from '../../src/guardrails/sweep.js';
 import { ConfirmationTokens } from '../../src/guardrails/token.js';
 import { StateDir } from '../../src/state/dir.js';
 import {
@@ -50,6 +54,8 @@ export interface HarnessOptions {
   timeouts?: { connectMs?: number; requestMs?: number };
   /** Looks for the VM of a create whose answer was lost (default: 3 looks, 50 ms apart). */
   lostCreateLookup?: { attempts: number; delayMs: number };
+  /** The leases' clock (ms): tests move it instead of waiting for a lease to run out. */
+  clock?: () => number;
 }
 
 export interface Harness {
@@ -62,6 +68,10 @@ export interface Harness {
   providers: ProviderSet;
   config: Config;
   state: StateDir;
+  /** Tokens, idempotency records, ledger, leases and spend lock, as the server uses them. */
+  guards: SharedGuards;
+  /** One lease sweep (guardrails/sweep.ts) on the server's guards and clouds. */
+  sweep(opts?: { dryRun?: boolean }): Promise<SweepAction[]>;
   logLines: string[];
   call(name: string, args?: Record<string, unknown>): Promise<CallToolResult>;
   close(): Promise<void>;
@@ -111,12 +121,17 @@ export async function startHarness(opts: HarnessOptions = {}): Promise<Harness> 
       ...(opts.timeouts ? { timeouts: opts.timeouts } : {}),
     },
   });
+  const guards: SharedGuards = {
+    ...openGuards(state),
+    ...(opts.tokens ? { tokens: opts.tokens } : {}),
+    ...(opts.clock ? { leases: new LeaseStore(state, opts.clock) } : {}),
+  };
   const server = createServer({
     providers,
     config,
     log,
     state,
-    guards: opts.tokens ? { tokens: opts.tokens } : undefined,
+    guards,
     pollIntervalMs: 10,
     elicitTimeoutMs: opts.elicitTimeoutMs,
     lostCreateLookup: opts.lostCreateLookup ?? { attempts: 3, delayMs: 50 },
@@ -136,6 +151,15 @@ export async function startHarness(opts: HarnessOptions = {}): Promise<Harness> 
     providers,
     config,
     state,
+    guards,
+    sweep: (o = {}) =>
+      sweep({
+        ...guards,
+        cloud: (id) => providers.enabled().find((p) => p.id === id),
+        audit: new AuditLog(state),
+        log,
+        ...o,
+      }),
     logLines: lines,
     call: async (name, args = {}) => (await client.callTool({ name, arguments: args })) as CallToolResult,
     close: async () => {

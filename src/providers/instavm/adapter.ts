@@ -98,6 +98,8 @@ export class InstavmProvider implements Provider {
   readonly displayName = 'InstaVM';
   readonly capabilities = INSTAVM_CAPABILITIES;
   readonly ids = INSTAVM_IDS;
+  /** The create carries vm_lifetime_seconds: InstaVM ends the VM itself when it is over (leases are the cloud's). */
+  readonly endsOnTime = true as const;
   private readonly http: HttpClient;
   private readonly prices: PriceTable;
   private readonly resolveAttempts: number;
@@ -314,6 +316,31 @@ export class InstavmProvider implements Provider {
   async findByIdempotencyKey(key: string, opts?: CallOptions): Promise<Instance | undefined> {
     const found = (await this.allVms(opts)).find((w) => w.metadata?.[META.key] === key);
     return found ? toInstance(found, this.prices) : undefined;
+  }
+
+  /**
+   * Moves the VM's end: its lifetime counted from its creation. ASSUMPTION (providers.md §5.2): `PATCH /v1/vms/{id}`
+   * with `{vm_lifetime_seconds}` (the SDK's `vms.update`), answering the VM.
+   */
+  async setLifetime(id: string, endsAt: Date, opts?: CallOptions): Promise<void> {
+    const vm = await this.getWire(id, opts);
+    const created = vm.created_at ? Date.parse(vm.created_at) : NaN;
+    if (!Number.isFinite(created))
+      throw new ComputeError(
+        'PROVIDER_ERROR',
+        `InstaVM did not say when ${id} was created; its lifetime was not changed`,
+        {
+          provider: this.id,
+        },
+      );
+    const seconds = Math.max(1, Math.ceil((endsAt.getTime() - created) / 1000));
+    await this.http.request({
+      method: 'PATCH',
+      path: W.PATHS.vm(enc(id)),
+      body: { vm_lifetime_seconds: seconds },
+      schema: W.WireVm,
+      signal: opts?.signal,
+    });
   }
 
   async delete(id: string, opts?: CallOptions): Promise<{ already_gone: boolean }> {

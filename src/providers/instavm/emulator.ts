@@ -101,6 +101,7 @@ export class InstavmEmulator extends CloudEmulator {
         { method: 'POST', path: PATHS.vms, handler: (r) => this.create(r) },
         { method: 'GET', path: PATHS.vm(':id'), handler: (r) => this.with(r, (v) => ok(200, v.wire)) },
         { method: 'DELETE', path: PATHS.vm(':id'), handler: (r) => this.with(r, (v) => this.remove(v)) },
+        { method: 'PATCH', path: PATHS.vm(':id'), handler: (r) => this.with(r, (v) => this.update(v, r)) },
         { method: 'POST', path: PATHS.snapshotVm(':id'), handler: (r) => this.with(r, (v) => this.snapshot(v, r)) },
         { method: 'GET', path: PATHS.snapshots, handler: () => ok(200, this.allSnapshots()) },
         { method: 'GET', path: PATHS.appUrl(':session'), handler: (r) => this.appUrl(r) },
@@ -265,6 +266,33 @@ export class InstavmEmulator extends CloudEmulator {
       env_status: body.env ? 'applied' : 'none',
       env_error: null,
     });
+  }
+
+  /**
+   * ASSUMPTION (providers.md §5.2: the SDK's `vms.update(vm_id, metadata=…, vm_lifetime_seconds=…)`, PATCH named by
+   * the vendor's setup notes): a new lifetime counts from the VM's creation, moves expires_at and the end.
+   */
+  private update(v: Vm, r: EmulatorRequest): EmulatorResponse {
+    const body = (r.body ?? {}) as Record<string, unknown>;
+    const lifetime = body.vm_lifetime_seconds;
+    if (lifetime !== undefined && (typeof lifetime !== 'number' || !Number.isInteger(lifetime) || lifetime < 1))
+      return ok(422, {
+        detail: [{ loc: ['body', 'vm_lifetime_seconds'], msg: 'must be an integer ≥ 1', type: 'value_error' }],
+      });
+    if (v.wire.status === 'terminated') return ok(404, { detail: 'VM not found' });
+    if (body.metadata && typeof body.metadata === 'object') v.wire.metadata = { ...v.wire.metadata, ...body.metadata };
+    if (typeof lifetime === 'number') {
+      const created = Date.parse(v.wire.created_at!);
+      v.wire.vm_lifetime_seconds = lifetime;
+      v.wire.expires_at = this.iso(created + lifetime * 1000);
+      v.timeline.clear();
+      if (v.wire.status === 'provisioning') v.wire.status = 'running';
+      v.timeline.after(Math.max(0, created + lifetime * 1000 - this.clock()), (x) => {
+        x.wire.status = 'terminated';
+      });
+      v.timeline.advance(v);
+    }
+    return ok(200, v.wire);
   }
 
   /** ASSUMPTION (wire.ts): DELETE answers 200 `{vm_id, status}`; the VM is terminating, then terminated. */
