@@ -6,6 +6,8 @@ import { spawn } from 'node:child_process';
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { Client } from '@modelcontextprotocol/sdk/client/index.js';
+import { StdioClientTransport } from '@modelcontextprotocol/sdk/client/stdio.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { RunningEmulator } from '../../src/providers/cloud.js';
 import { BUILT_CLOUDS } from '../../src/providers/clouds.js';
@@ -54,24 +56,48 @@ const statusOf = async (id: string) =>
     }
   ).instance.status;
 
+async function createShortLived(name: string): Promise<{ id: string; expiresAt: number }> {
+  const made = await run([
+    'call',
+    'create_vm',
+    JSON.stringify({
+      provider: 'genesiscloud',
+      instance_type: 'vcpu-2_memory-4g_disk-80g',
+      name,
+      ssh_public_key: 'ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIReapKey0000000000000000000000000000000 reap',
+      lifetime_hours: 0.0003, // about a second
+    }),
+  ]);
+  expect(made.code, made.stdout + made.stderr).toBe(0);
+  const id = (JSON.parse(made.stdout) as { instance: { id: string } }).instance.id;
+  const lease = new StateDir(state).lines<{ expires_at: number; instance_id?: string }>('leases.jsonl').at(-1)!;
+  expect(lease.instance_id).toBe(id);
+  for (let i = 0; Date.now() <= lease.expires_at && i < 100; i++) await new Promise((r) => setTimeout(r, 50));
+  return { id, expiresAt: lease.expires_at };
+}
+
+describe('the server', () => {
+  it('sweeps when it starts: a lease that ran out while no server ran is enforced without any tool call', async () => {
+    const { id } = await createShortLived('overnight');
+    const transport = new StdioClientTransport({ command: process.execPath, args: [CLI], env, stderr: 'ignore' });
+    const client = new Client({ name: 'sweep', version: '0' });
+    await client.connect(transport);
+    try {
+      const vm = () =>
+        genesis()
+          .liveInstances()
+          .find((i) => i.id === id);
+      for (let i = 0; i < 200 && vm()?.status === 'active'; i++) await new Promise((r) => setTimeout(r, 25));
+      expect(vm()?.status).not.toBe('active');
+    } finally {
+      await client.close();
+    }
+  });
+});
+
 describe('compute-mcp reap', () => {
   it('enforces a lease that ran out, once; a dry run first changes nothing; a cloud that fails means exit 1', async () => {
-    const made = await run([
-      'call',
-      'create_vm',
-      JSON.stringify({
-        provider: 'genesiscloud',
-        instance_type: 'vcpu-2_memory-4g_disk-80g',
-        name: 'cron',
-        ssh_public_key: 'ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIReapKey0000000000000000000000000000000 reap',
-        lifetime_hours: 0.0003, // about a second
-      }),
-    ]);
-    expect(made.code, made.stdout + made.stderr).toBe(0);
-    const id = (JSON.parse(made.stdout) as { instance: { id: string } }).instance.id;
-    const lease = new StateDir(state).lines<{ expires_at: number; instance_id?: string }>('leases.jsonl').at(-1)!;
-    expect(lease.instance_id).toBe(id);
-    for (let i = 0; Date.now() <= lease.expires_at && i < 100; i++) await new Promise((r) => setTimeout(r, 50));
+    const { id } = await createShortLived('cron');
 
     const dry = await run(['reap', '--dry-run']);
     expect(dry.code, dry.stderr).toBe(0);

@@ -342,3 +342,21 @@ describe('resume', () => {
     expect(lease.expires_at).toBe(h.now() + 4 * HOUR);
   });
 });
+
+describe('compute://spend', () => {
+  it('reports each running VM with its $/hour, cost so far and cost until its lease ends, as estimates', async () => {
+    const h = await harness();
+    const id = out(await cpuVm(h, { lifetime_hours: 3 })).instance!.id;
+    const { contents } = await h.client.readResource({ uri: 'compute://spend' });
+    const report = JSON.parse((contents[0] as { text: string }).text) as {
+      cost_basis: string;
+      totals: { billing: number; usd_per_hour_now: number };
+      vms: { id: string; ours: boolean; usd_per_hour: number; lease: { then: string; cost_to_end_usd: number } }[];
+    };
+    expect(report.cost_basis).toMatch(/^estimate/);
+    const vm = report.vms.find((v) => v.id === id)!;
+    expect(vm).toMatchObject({ ours: true, usd_per_hour: 0.04, lease: { then: 'stop', cost_to_end_usd: 0.12 } });
+    expect(report.totals.billing).toBe(1);
+    expect(report.totals.usd_per_hour_now).toBe(0.04);
+  });
+});
