@@ -18,7 +18,11 @@ export const PolicySchema = z
         aboveUsdPerHour: usd.default(0.5),
         delete: z.enum(['always', 'never']).default('always'),
         // Unset: "token" on stdio and loopback HTTP, "deny" on HTTP off loopback (resolved at start).
-        fallback: z.enum(['token', 'deny']).optional(),
+        fallback: z.enum(['token', 'deny', 'url']).optional(),
+        // "url": a Slack-compatible incoming webhook that receives each approval link (teams running the HTTP server).
+        webhook: z.object({ url: z.url({ protocol: /^https?$/ }) }).strict().optional(),
+        // "url" on stdio: open the approval page in the user's browser ("auto": when this machine has a desktop).
+        openBrowser: z.enum(['auto', 'never']).default('auto'),
       })
       .strict()
       .prefault({}),
@@ -69,7 +73,7 @@ export const ConfigSchema = z
 type Parsed = z.infer<typeof ConfigSchema>;
 /** The config in force: the file's values, defaults filled in, the confirmation fallback resolved. */
 export type Config = Parsed & {
-  policy: Parsed['policy'] & { confirm: Parsed['policy']['confirm'] & { fallback: 'token' | 'deny' } };
+  policy: Parsed['policy'] & { confirm: Parsed['policy']['confirm'] & { fallback: 'token' | 'deny' | 'url' } };
 };
 export type Policy = Config['policy'];
 

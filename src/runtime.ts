@@ -7,6 +7,7 @@ import { startEmulators, type EmulatorSet } from './emulator/index.js';
 import type { Logger } from './log.js';
 import { ProviderSet } from './providers/index.js';
 import { StateDir, defaultStateDir } from './state/dir.js';
+import { ApprovalDesk } from './approval/desk.js';
 import { AuditLog } from './guardrails/audit.js';
 import { openGuards, type SharedGuards } from './guardrails/shared.js';
 import { sweep, type SweepAction, type SweepDeps } from './guardrails/sweep.js';
@@ -37,6 +38,8 @@ export interface Runtime {
   sweep(opts?: Pick<SweepDeps, 'dryRun' | 'signal'>): Promise<SweepAction[]>;
   /** Sweeps now and then every policy.leases.sweepSeconds until close(); a sweep with nothing due calls no cloud. */
   startSweeper(): void;
+  /** Approval pages (URL-mode elicitation, confirm.fallback "url"): on loopback, or under /approve/ of the HTTP server. */
+  desk: ApprovalDesk;
   close(): Promise<void>;
 }
 
@@ -57,6 +60,19 @@ export async function startRuntime(opts: RuntimeOptions): Promise<Runtime> {
   const emulators = opts.emulate ? await startEmulators({ pace: opts.pace }) : undefined;
   const providers = new ProviderSet({ env: opts.env, config, log: opts.log, emulated: emulators?.clouds });
   if (emulators) opts.log.info({ emulators: emulators.baseUrls }, 'emulator mode: clouds are emulated on loopback');
+  const env = opts.env;
+  const desktop =
+    !!env.BROWSER ||
+    process.platform === 'darwin' ||
+    process.platform === 'win32' ||
+    !!(env.DISPLAY || env.WAYLAND_DISPLAY);
+  const desk = new ApprovalDesk({
+    log: opts.log,
+    env,
+    // A browser opens only for a server on this machine (stdio, or HTTP on loopback), never for a remote one.
+    browser: config.policy.confirm.openBrowser === 'auto' && desktop && !opts.remote,
+    ...(config.policy.confirm.webhook ? { webhook: config.policy.confirm.webhook.url } : {}),
+  });
   const runSweep = (o: Pick<SweepDeps, 'dryRun' | 'signal'> = {}) =>
     sweep({
       ...guards,
@@ -81,7 +97,8 @@ export async function startRuntime(opts: RuntimeOptions): Promise<Runtime> {
     state,
     guards,
     emulators,
-    makeServer: (extra = {}) => createServer({ providers, config, state, log: opts.log, guards, ...extra }),
+    desk,
+    makeServer: (extra = {}) => createServer({ providers, config, state, log: opts.log, guards, desk, ...extra }),
     sweep: runSweep,
     startSweeper: () => {
       if (timer) return;
@@ -91,6 +108,7 @@ export async function startRuntime(opts: RuntimeOptions): Promise<Runtime> {
     close: async () => {
       clearInterval(timer);
       await running;
+      await desk.close();
       await providers.close();
       await emulators?.stop();
     },

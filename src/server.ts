@@ -2,6 +2,7 @@
 import { McpServer } from '@modelcontextprotocol/sdk/server/mcp.js';
 import { z } from 'zod';
 import type { Config } from './config.js';
+import type { ApprovalDesk } from './approval/desk.js';
 import { AuditLog } from './guardrails/audit.js';
 import { FormValidator } from './guardrails/form.js';
 import type { GateDeps } from './guardrails/gate.js';
@@ -28,6 +29,8 @@ export interface ServerDeps {
   lostCreateLookup?: GateDeps['lostCreateLookup'];
   pollIntervalMs?: number;
   elicitTimeoutMs?: number;
+  /** Approval pages of this process (absent: no URL-mode elicitation, no "url" fallback). */
+  desk?: ApprovalDesk;
 }
 
 const INSTRUCTIONS =
@@ -57,6 +60,7 @@ export function createServer(deps: ServerDeps): McpServer {
     pollIntervalMs: deps.pollIntervalMs,
     elicitTimeoutMs: deps.elicitTimeoutMs,
     lostCreateLookup: deps.lostCreateLookup,
+    ...(deps.desk ? { desk: deps.desk } : {}),
   });
 
   server.registerResource(

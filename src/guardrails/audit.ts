@@ -21,7 +21,7 @@ export interface AuditEntry {
   request?: Record<string, unknown>;
   quote?: unknown;
   decision?: 'allow' | 'deny' | 'confirm' | 'approved' | 'declined' | 'confirmation_required' | 'existing';
-  how?: 'policy' | 'elicitation' | 'token' | 'idempotency';
+  how?: 'policy' | 'elicitation' | 'token' | 'url' | 'idempotency';
   reason?: string;
   instance_id?: string;
   status?: string;

@@ -21,7 +21,7 @@ export type ExtendOutcome =
       instance_id: string;
       lease: LeaseView;
       quote: Quote;
-      approved_by: 'elicitation' | 'token' | 'policy';
+      approved_by: 'elicitation' | 'token' | 'url' | 'policy';
     }
   | (NotYet & { instance_id: string; quote: Quote });
 
@@ -47,7 +47,7 @@ export async function guardedExtend(
   if (decision.kind === 'deny') throw denied(TOOL, p, decision, deps, { request, quote }, 'the lease was not extended');
   const added = quote.max_total_usd === null ? 'price unknown' : `about $${quote.max_total_usd.toFixed(2)}`;
   const summary = `Extend the lease of ${shown(inst.instance_type)} ${shown(id)} on ${p.id} by ${hours} h (${added}): it then ends at ${quote.expires_at}, ${quote.lifetime_hours} h in all, and is ${quote.on_expiry === 'delete' ? 'deleted' : quote.on_expiry === 'notify' ? 'reported' : 'paused'} then. Name: ${shown(inst.name, true)}.`;
-  let how: 'elicitation' | 'token' | 'policy' = 'policy';
+  let how: 'elicitation' | 'token' | 'url' | 'policy' = 'policy';
   if (decision.kind === 'confirm') {
     const answer = await askHuman(p, TOOL, deps, {
       summary: `${summary} Needs a yes because ${decision.reasons.join(' and ')}.`,

@@ -14,6 +14,7 @@ import type { Provider } from '../domain/provider.js';
 import { collectPages } from '../domain/paging.js';
 import { sleep } from '../domain/sleep.js';
 import { redactArgs, type AuditEntry } from './audit.js';
+import type { ApprovalDesk } from '../approval/desk.js';
 import { confirm, type ConfirmOutcome, type ConfirmRequest, type HumanChannel } from './confirm.js';
 import { requestHash, type IdempotencyRecord, type IdempotencyStore } from './idempotency.js';
 import type { Ledger } from './ledger.js';
@@ -32,6 +33,8 @@ export interface GateDeps {
   leases: LeaseStore;
   audit: { write(e: AuditEntry): void };
   human: HumanChannel;
+  /** The approval pages of this process (URL-mode elicitation and confirm.fallback "url"). */
+  desk?: ApprovalDesk;
   /** One call at a time in this process and across every process on the state directory. */
   spendLock: Mutex;
   /** Every enabled cloud, for the total limits. */
@@ -57,19 +60,13 @@ export type CreateOutcome =
       status: 'created' | 'existing';
       instance: Instance;
       quote?: Quote;
-      approved_by?: 'elicitation' | 'token' | 'policy';
+      approved_by?: 'elicitation' | 'token' | 'url' | 'policy';
       message?: string;
     }
   | { status: 'dry_run'; quote: Quote; summary: string; request: CreatePlan['request']; preparatory_steps: string[] }
   | { status: 'declined'; quote: Quote; summary: string; message: string }
-  | {
-      status: 'confirmation_required';
-      quote: Quote;
-      summary: string;
-      confirmation_token: string;
-      expires_at: string;
-      message: string;
-    };
+  | (Asked<'confirmation_required'> & { quote: Quote })
+  | (Asked<'approval_pending'> & { quote: Quote });
 
 const TOOL = 'create_vm';
 /** How many times a price rise or a changed plan may send the request back to the human within one call. */
@@ -253,7 +250,7 @@ async function createLocked(
   return { status: 'created', instance, quote: now, approved_by: approval.how, ...(note ? { message: note } : {}) };
 }
 
-type Approval = { how: 'elicitation' | 'token' | 'policy'; nonce?: string };
+type Approval = { how: 'elicitation' | 'token' | 'url' | 'policy'; nonce?: string };
 
 /** What ends a lease on this cloud: the cloud itself where it ends VMs on time, else the policy's action. */
 const leaseThen = (p: Provider, deps: GateDeps) => (p.endsOnTime ? 'cloud_ends' : deps.policy.leases.onExpiry);
@@ -343,13 +340,18 @@ async function approve(
 /** What the agent is told when the human has not (yet) said yes. */
 export type NotYet =
   | { status: 'declined'; summary: string; message: string }
-  | {
-      status: 'confirmation_required';
-      summary: string;
-      confirmation_token: string;
-      expires_at: string;
-      message: string;
-    };
+  | Asked<'confirmation_required'>
+  /** The approval page is with the human; confirmation_token holds the approval id to wait on. */
+  | Asked<'approval_pending'>;
+
+/** A question with the human: a confirmation token to pass back, or an approval id to wait on. */
+export type Asked<S extends 'confirmation_required' | 'approval_pending'> = {
+  status: S;
+  summary: string;
+  confirmation_token: string;
+  expires_at: string;
+  message: string;
+};
 
 /**
  * Asks the human (elicitation, or a confirmation token) about an action that spends or destroys, and writes the
@@ -365,7 +367,7 @@ export async function askHuman(
     retry: string;
   },
 ): Promise<
-  | { approved: true; how: 'elicitation' | 'token'; nonce?: string }
+  | { approved: true; how: 'elicitation' | 'token' | 'url'; nonce?: string }
   | { approved: false; used: string }
   | { approved: false; answer: NotYet }
 > {
@@ -375,16 +377,45 @@ export async function askHuman(
     channel: deps.human,
     tokens: deps.tokens,
     fallback: deps.policy.confirm.fallback,
+    tool,
+    provider: p.id,
+    ...(deps.desk ? { desk: deps.desk } : {}),
   });
   const write = (e: Pick<AuditEntry, 'decision' | 'how' | 'reason'>) =>
     deps.audit.write({ tool, provider: p.id, phase: 'decision', ...audit, ...e });
   if (outcome.approved) {
-    write({ decision: 'approved', how: outcome.how });
-    return outcome;
+    // Who approved from where: the page's POST (remote address and browser), for a yes on the approval page.
+    write({
+      decision: 'approved',
+      how: outcome.how,
+      ...(outcome.how === 'url' ? { reason: `on the approval page from ${outcome.by}` } : {}),
+    });
+    return { approved: true, how: outcome.how, ...(outcome.nonce ? { nonce: outcome.nonce } : {}) };
   }
   if (outcome.kind === 'token_used') return { approved: false, used: outcome.nonce };
+  if (outcome.kind === 'approval_pending') {
+    write({
+      decision: 'confirmation_required',
+      how: 'url',
+      reason: `approval ${outcome.approval_id} is with the human`,
+    });
+    return {
+      approved: false,
+      answer: {
+        status: 'approval_pending',
+        summary: ask.summary,
+        confirmation_token: outcome.approval_id,
+        expires_at: outcome.expires_at,
+        message: outcome.message,
+      },
+    };
+  }
   if (outcome.kind === 'declined') {
-    write({ decision: 'declined', how: 'elicitation', reason: outcome.reason });
+    write({
+      decision: 'declined',
+      how: deps.desk && outcome.message.includes('approval page') ? 'url' : 'elicitation',
+      reason: outcome.reason,
+    });
     return { approved: false, answer: { status: 'declined', summary: ask.summary, message: outcome.message } };
   }
   write({ decision: 'confirmation_required', how: 'token' });
@@ -533,18 +564,12 @@ export type DeleteOutcome =
       already_gone: boolean;
       /** Clouds that bill by period: when billing actually stops. */
       billing_ends_at?: string;
-      approved_by?: 'elicitation' | 'token' | 'policy';
+      approved_by?: 'elicitation' | 'token' | 'url' | 'policy';
       message?: string;
     }
   | { status: 'declined'; instance: Instance; summary: string; message: string }
-  | {
-      status: 'confirmation_required';
-      instance: Instance;
-      summary: string;
-      confirmation_token: string;
-      expires_at: string;
-      message: string;
-    };
+  | (Asked<'confirmation_required'> & { instance: Instance })
+  | (Asked<'approval_pending'> & { instance: Instance });
 
 export async function guardedDelete(
   p: Provider,
@@ -569,7 +594,7 @@ export async function guardedDelete(
   }
   const billing = instance.billing_ends_at ? ` Billing ends at ${shown(instance.billing_ends_at)}, not now.` : '';
   const summary = `Delete on ${p.id}: ${shown(instance.instance_type)} ${shown(instance.id)}, ${instance.status}; its boot disk is lost.${billing} Name: ${shown(instance.name, true)}.`;
-  let how: 'elicitation' | 'token' | 'policy' = 'policy';
+  let how: 'elicitation' | 'token' | 'url' | 'policy' = 'policy';
   if (decision.kind === 'confirm') {
     // Bound to the instance's identity too: a token for one VM never deletes another that reused the id.
     const identity = { id, name: instance.name, created_at: instance.created_at ?? null };

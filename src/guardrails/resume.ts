@@ -8,7 +8,7 @@ import { randomBytes } from 'node:crypto';
 import { ComputeError } from '../domain/errors.js';
 import type { Instance, PowerResult } from '../domain/model.js';
 import type { Provider } from '../domain/provider.js';
-import { askHuman, denied, errorOf, tokenUsed, type GateDeps } from './gate.js';
+import { askHuman, denied, errorOf, tokenUsed, type Asked, type GateDeps } from './gate.js';
 import { leaseHours } from './leases.js';
 import { checkTotals, currentUsage, needsUsage, type Addition } from './limits.js';
 import { decideCreate } from './policy.js';
@@ -19,15 +19,9 @@ const TOOL = 'resume_instances';
 const BILLING = new Set(['running', 'pending', 'starting']);
 
 export type ResumeOutcome =
-  | { status: 'done'; results: PowerResult[]; approved_by?: 'elicitation' | 'token' | 'policy' }
-  | {
-      status: 'confirmation_required';
-      results: PowerResult[];
-      summary: string;
-      confirmation_token: string;
-      expires_at: string;
-      message: string;
-    }
+  | { status: 'done'; results: PowerResult[]; approved_by?: 'elicitation' | 'token' | 'url' | 'policy' }
+  | (Asked<'confirmation_required'> & { results: PowerResult[] })
+  | (Asked<'approval_pending'> & { results: PowerResult[] })
   | { status: 'declined'; results: PowerResult[]; summary: string; message: string };
 
 interface Target {
@@ -55,7 +49,7 @@ export async function guardedResume(
   }
   await checkLimits(p, add, request, deps);
 
-  let how: 'elicitation' | 'token' | 'policy' = 'policy';
+  let how: 'elicitation' | 'token' | 'url' | 'policy' = 'policy';
   const summary = summarize(p, targets, add);
   if (reasons.size > 0) {
     const asked = `${summary} Needs a yes because ${[...reasons].join(' and ')}.`;
@@ -94,7 +88,7 @@ async function resumeLocked(
   p: Provider,
   approved: Target[],
   request: Record<string, unknown>,
-  how: 'elicitation' | 'token' | 'policy',
+  how: 'elicitation' | 'token' | 'url' | 'policy',
   deps: GateDeps,
 ): Promise<{ results: PowerResult[]; more: PowerResult[] }> {
   const now = await lookUp(

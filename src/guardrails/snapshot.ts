@@ -9,7 +9,8 @@ import { shown } from './quote.js';
 
 const TOOL = 'snapshot';
 
-export type SnapshotOutcome = { status: 'created'; snapshot: Snapshot; approved_by?: 'elicitation' | 'token' } | NotYet;
+export type SnapshotOutcome =
+  { status: 'created'; snapshot: Snapshot; approved_by?: 'elicitation' | 'token' | 'url' } | NotYet;
 
 export async function guardedSnapshot(
   p: Provider,

@@ -9,11 +9,7 @@ import type { ToolContext } from './define.js';
 // A plain string, checked against the table of clouds when the call runs (ProviderSet.get): listing every id in every
 // tool's schema would cost each conversation tokens for each cloud added.
 export const providerArg = z.string().max(40).describe('Cloud id');
-export const optionalProviderArg = z
-  .string()
-  .max(40)
-  .optional()
-  .describe('Only this cloud; omit for all enabled clouds');
+export const optionalProviderArg = z.string().max(40).optional().describe('Only this cloud (default: all)');
 export const instanceIdArg = z.string().min(1).max(MAX_ID_LENGTH).describe('Instance id');
 export const limitArg = (def: number) => z.number().int().min(1).max(100).default(def).describe('Max items');
 export const cursorArg = z.string().max(2000).optional().describe('next_cursor of the last page');
@@ -112,3 +108,7 @@ export const leaseText = (i: Instance): string =>
   i.lease
     ? `, lease ${i.lease.state === 'open' ? 'ends' : i.lease.state === 'overdue' ? 'ran out (still billing)' : 'ended'} ${i.lease.expires_at}${i.lease.state === 'open' ? ` then ${i.lease.then.replace('_', ' ')}` : ''}`
     : '';
+
+/** The text of an approval_pending answer: the page is with the human; the approval id waits on it. */
+export const pendingText = (tool: string, out: { summary?: string; message?: string; confirmation_token?: string }) =>
+  `APPROVAL PENDING. ${out.summary ?? ''}\n${out.message ?? ''} (${tool} with confirmation_token="${out.confirmation_token}")`;

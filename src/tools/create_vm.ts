@@ -2,7 +2,7 @@ import { z } from 'zod';
 import { ComputeError } from '../domain/errors.js';
 import { createInputShape, requestOf } from '../domain/create.js';
 import { guardedCreate } from '../guardrails/gate.js';
-import { money, providerArg } from './common.js';
+import { money, pendingText, providerArg } from './common.js';
 import { defineTool } from './define.js';
 import { OutInstance, OutQuote, OutRequest } from './shapes.js';
 import { waitForStatus } from './wait.js';
@@ -11,18 +11,18 @@ export const createVm = defineTool({
   name: 'create_vm',
   title: 'Create VM',
   description:
-    'Create one VM. Costly VMs need a human yes: show the summary to the user, then repeat the call with confirmation_token. dry_run only quotes.',
+    "Create one VM. Costly VMs need a human's yes: show the summary, then call again with confirmation_token. dry_run only quotes.",
   input: {
     provider: providerArg,
     ...createInputShape(),
     lifetime_hours: z.number().positive().max(8_760).optional().describe("Lease hours; default: the policy's"),
-    idempotency_key: z.string().min(1).max(200).optional().describe('Same key + same arguments never creates twice'),
+    idempotency_key: z.string().min(1).max(200).optional().describe('Same key and args never create twice'),
     confirmation_token: z.string().max(2_000).optional().describe("After the human's yes"),
     dry_run: z.boolean().default(false).describe('Quote only; create nothing'),
-    wait_seconds: z.number().int().min(0).max(50).default(0).describe('Wait up to this long for running'),
+    wait_seconds: z.number().int().min(0).max(50).default(0).describe('Seconds to wait for running'),
   },
   output: {
-    status: z.enum(['created', 'existing', 'confirmation_required', 'dry_run', 'declined']),
+    status: z.enum(['created', 'existing', 'confirmation_required', 'approval_pending', 'dry_run', 'declined']),
     instance: OutInstance.optional(),
     quote: OutQuote.optional(),
     summary: z.string().optional(),
@@ -55,6 +55,8 @@ export const createVm = defineTool({
     switch (out.status) {
       case 'dry_run':
         return `Dry run, nothing created. ${out.summary}\nWould send: ${out.request?.method} ${out.request?.path} ${JSON.stringify(out.request?.body)}`;
+      case 'approval_pending':
+        return pendingText('create_vm', out);
       case 'confirmation_required':
         return `CONFIRMATION REQUIRED. ${out.summary}\nShow this to the human. If they approve, call create_vm again with the same arguments and confirmation_token="${out.confirmation_token}" (expires ${out.expires_at}).`;
       case 'declined':

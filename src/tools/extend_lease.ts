@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { guardedExtend } from '../guardrails/extend.js';
-import { instanceIdArg, providerArg } from './common.js';
+import { instanceIdArg, pendingText, providerArg } from './common.js';
 import { defineTool } from './define.js';
 import { OutQuote } from './shapes.js';
 
@@ -16,7 +16,7 @@ export const extendLease = defineTool({
     confirmation_token: z.string().max(2_000).optional().describe("After the human's yes"),
   },
   output: {
-    status: z.enum(['extended', 'confirmation_required', 'declined']),
+    status: z.enum(['extended', 'confirmation_required', 'approval_pending', 'declined']),
     instance_id: z.string(),
     lease: z.looseObject({ expires_at: z.string() }).optional(),
     quote: OutQuote,
@@ -27,8 +27,10 @@ export const extendLease = defineTool({
   handler: (args, ctx) =>
     guardedExtend(ctx.providers.get(args.provider), args.id, args.hours, args.confirmation_token, ctx.gate),
   render: (out) => {
-    if (out.status === 'confirmation_required')
-      return `CONFIRMATION REQUIRED. ${out.summary}\nShow this to the human. If they approve, call extend_lease again with confirmation_token="${out.confirmation_token}" (expires ${out.expires_at}).`;
+    if (out.status === 'approval_pending' || out.status === 'confirmation_required')
+      return out.status === 'approval_pending'
+        ? pendingText('extend_lease', out)
+        : `CONFIRMATION REQUIRED. ${out.summary}\nShow this to the human. If they approve, call extend_lease again with confirmation_token="${out.confirmation_token}" (expires ${out.expires_at}).`;
     if (out.status === 'declined') return `Declined: ${out.message}`;
     return `Lease of ${out.instance_id} extended: it ends at ${out.lease?.expires_at}, then ${out.lease?.then.replace('_', ' ')}.`;
   },

@@ -7,10 +7,10 @@ import { OutImage } from './shapes.js';
 export const listImages = defineTool({
   name: 'list_images',
   title: 'List images',
-  description: 'List OS images and restorable snapshots usable as create_vm image or from_snapshot.',
+  description: "List OS images and snapshots for create_vm's image or from_snapshot.",
   input: {
     provider: providerArg,
-    region: z.string().max(100).optional().describe('Only images usable in this region'),
+    region: z.string().max(100).optional().describe('Only this region'),
   },
   output: { items: z.array(OutImage) },
   annotations: { readOnlyHint: true, destructiveHint: false, idempotentHint: true, openWorldHint: true },

@@ -54,7 +54,7 @@ export const listInstanceTypes = defineTool({
     min_vcpus: z.number().int().min(0).optional().describe('At least this many vCPUs'),
     min_memory_gib: z.number().min(0).optional().describe('At least this much RAM, GiB'),
     max_usd_per_hour: z.number().min(0).optional().describe('Max $/hour; drops unknown prices'),
-    region: z.string().max(100).optional().describe('Only types offered in this region'),
+    region: z.string().max(100).optional().describe('Only this region'),
     limit: limitArg(20),
     cursor: cursorArg,
   },

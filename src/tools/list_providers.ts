@@ -5,7 +5,7 @@ import { defineTool } from './define.js';
 export const listProviders = defineTool({
   name: 'list_providers',
   title: 'List clouds',
-  description: 'List clouds: enabled or not (and why), live or emulated, and what each can do.',
+  description: 'List clouds: enabled or why not, live or emulated, what each can do.',
   input: {},
   output: {
     items: z.array(

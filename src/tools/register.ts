@@ -22,6 +22,7 @@ import { type AuditLog, redactArgs } from '../guardrails/audit.js';
 import { ELICIT_TIMEOUT_MS, type HumanChannel } from '../guardrails/confirm.js';
 import type { GateDeps } from '../guardrails/gate.js';
 import type { IdempotencyStore } from '../guardrails/idempotency.js';
+import type { ApprovalDesk } from '../approval/desk.js';
 import type { LeaseStore } from '../guardrails/leases.js';
 import type { Ledger } from '../guardrails/ledger.js';
 import type { Mutex } from '../guardrails/mutex.js';
@@ -39,6 +40,7 @@ export interface ToolDeps {
   spendLock: Mutex;
   ledger: Ledger;
   leases: LeaseStore;
+  desk?: ApprovalDesk;
   lostCreateLookup?: GateDeps['lostCreateLookup'];
   log: Logger;
   pollIntervalMs?: number;
@@ -187,9 +189,14 @@ async function answerCall(r: Registry, params: unknown, extra: Extra): Promise<C
   } catch (e) {
     return failure(e, r.deps.log.child({ requestId, callId }));
   }
-  // One child logger per call (each costs a copy of the bindings): made once the tool is known.
-  const log = r.deps.log.child({ requestId, callId, tool: call.tool.tool.name });
-  return runTool(r, call.tool, call.args, extra, callId, log);
+  return runTool(
+    r,
+    call.tool,
+    call.args,
+    extra,
+    callId,
+    lazyChild(r.deps.log, { requestId, callId, tool: call.tool.tool.name }),
+  );
 }
 
 /** The tool a call names and its parsed arguments, or INVALID_INPUT saying what to send instead. */
@@ -246,7 +253,27 @@ async function runTool(
       );
       return { action: res.action, ...(res.content ? { content: res.content } : {}) };
     },
+    // URL mode only where the client declared it: the link goes to the human through the client, not the model.
+    ...(server.server.getClientCapabilities()?.elicitation?.url
+      ? {
+          elicitUrl: async (message: string, url: string, elicitationId: string) => {
+            const res = await server.server.elicitInput(
+              { mode: 'url', message, url, elicitationId },
+              {
+                timeout: deps.elicitTimeoutMs ?? ELICIT_TIMEOUT_MS,
+                relatedRequestId: extra.requestId,
+                signal: extra.signal,
+              },
+            );
+            return { action: res.action };
+          },
+          completeUrl: (elicitationId: string) => server.server.createElicitationCompletionNotifier(elicitationId)(),
+        }
+      : {}),
+    waiting: (message: string) => void ctx.progress(++waited, undefined, message),
+    signal: extra.signal,
   };
+  let waited = 0;
   const ctx: ToolContext = {
     providers: deps.providers,
     config: deps.config,
@@ -258,6 +285,7 @@ async function runTool(
       idempotency: deps.idempotency,
       ledger: deps.ledger,
       leases: deps.leases,
+      ...(deps.desk ? { desk: deps.desk } : {}),
       audit,
       human,
       spendLock: deps.spendLock,
@@ -292,6 +320,30 @@ async function runTool(
     if (audited) audit.write({ tool: tool.name, provider, phase: 'result', error });
     return failure(e, log, started);
   }
+}
+
+const LEVELS = new Set(['trace', 'debug', 'info', 'warn', 'error', 'fatal']);
+const noop = () => undefined;
+
+/**
+ * `parent.child(bindings)`, made only when something is logged at a level in force. A pino child with redaction
+ * costs about 12 KiB and tens of microseconds (every binding goes through the redactor): per call, that was the
+ * largest allocation of a read, while most calls log nothing above the level set.
+ */
+function lazyChild(parent: Logger, bindings: Record<string, unknown>): Logger {
+  let child: Logger | undefined;
+  return new Proxy(parent, {
+    get(_, key) {
+      if (typeof key === 'string' && LEVELS.has(key) && !parent.isLevelEnabled(key)) return noop;
+      child ??= parent.child(bindings);
+      const value: unknown = Reflect.get(child, key, child);
+      return typeof value === 'function' ? value.bind(child) : value;
+    },
+    set(_, key, value) {
+      child ??= parent.child(bindings);
+      return Reflect.set(child, key, value, child);
+    },
+  });
 }
 
 /** A ComputeError as its `[CODE] message. hint` result; anything else is a bug: logged with its stack, told vaguely. */

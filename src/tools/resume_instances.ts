@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { guardedResume } from '../guardrails/resume.js';
+import { pendingText } from './common.js';
 import { defineTool } from './define.js';
 import { powerInput, powerOutput, powerTargets, renderPower } from './power.js';
 
@@ -13,7 +14,7 @@ export const resumeInstances = defineTool({
   },
   output: {
     ...powerOutput,
-    status: z.enum(['done', 'confirmation_required', 'declined']).optional(),
+    status: z.enum(['done', 'confirmation_required', 'approval_pending', 'declined']).optional(),
     summary: z.string().optional(),
     confirmation_token: z.string().optional(),
   },
@@ -25,8 +26,10 @@ export const resumeInstances = defineTool({
       : guardedResume(p, ids, args.confirmation_token, ctx.gate);
   },
   render: (out) => {
-    if (out.status === 'confirmation_required')
-      return `CONFIRMATION REQUIRED. ${out.summary}\nShow this to the human. If they approve, call resume_instances again with the same ids and confirmation_token="${out.confirmation_token}" (expires ${out.expires_at}).`;
+    if (out.status === 'approval_pending' || out.status === 'confirmation_required')
+      return out.status === 'approval_pending'
+        ? pendingText('resume_instances', out)
+        : `CONFIRMATION REQUIRED. ${out.summary}\nShow this to the human. If they approve, call resume_instances again with the same ids and confirmation_token="${out.confirmation_token}" (expires ${out.expires_at}).`;
     if (out.status === 'declined') return `Declined: ${out.message}`;
     return renderPower(out);
   },

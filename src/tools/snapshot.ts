@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import { guardedSnapshot } from '../guardrails/snapshot.js';
 import { need } from '../providers/toolkit.js';
-import { instanceIdArg, providerArg } from './common.js';
+import { instanceIdArg, pendingText, providerArg } from './common.js';
 import { defineTool } from './define.js';
 import { OutSnapshot } from './shapes.js';
 
@@ -16,7 +16,7 @@ export const snapshot = defineTool({
     confirmation_token: z.string().max(2_000).optional().describe("After the human's yes"),
   },
   output: {
-    status: z.enum(['created', 'confirmation_required', 'declined']),
+    status: z.enum(['created', 'confirmation_required', 'approval_pending', 'declined']),
     snapshot: OutSnapshot.optional(),
     summary: z.string().optional(),
     confirmation_token: z.string().optional(),
@@ -27,8 +27,10 @@ export const snapshot = defineTool({
     return guardedSnapshot(p, args, need(p, 'snapshot', 'snapshot instances', p.snapshot), ctx.gate);
   },
   render: (out) => {
-    if (out.status === 'confirmation_required')
-      return `CONFIRMATION REQUIRED. ${out.summary}\nShow this to the human. If they approve, call snapshot again with the same arguments and confirmation_token="${out.confirmation_token}" (expires ${out.expires_at}).`;
+    if (out.status === 'approval_pending' || out.status === 'confirmation_required')
+      return out.status === 'approval_pending'
+        ? pendingText('snapshot', out)
+        : `CONFIRMATION REQUIRED. ${out.summary}\nShow this to the human. If they approve, call snapshot again with the same arguments and confirmation_token="${out.confirmation_token}" (expires ${out.expires_at}).`;
     if (out.status === 'declined') return `Declined: ${out.message}`;
     const s = out.snapshot;
     return `Snapshot ${s.id} "${s.name}" of ${s.instance_id ?? '?'}: ${s.status}`;

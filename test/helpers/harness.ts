@@ -11,6 +11,7 @@ import { parseConfig, type Config } from '../../src/config.js';
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { ApprovalDesk, type DeskOptions } from '../../src/approval/desk.js';
 import { AuditLog } from '../../src/guardrails/audit.js';
 import { LeaseStore } from '../../src/guardrails/leases.js';
 import { openGuards, type SharedGuards } from '../../src/guardrails/shared.js';
@@ -56,6 +57,10 @@ export interface HarnessOptions {
   lostCreateLookup?: { attempts: number; delayMs: number };
   /** The leases' clock (ms): tests move it instead of waiting for a lease to run out. */
   clock?: () => number;
+  /** Approval pages for this server (URL-mode elicitation, confirm.fallback "url"). */
+  desk?: Omit<DeskOptions, 'log'>;
+  /** Declare URL-mode elicitation and answer it with this handler (the client's "open this link?" prompt). */
+  elicitUrl?: (req: ElicitRequest) => Promise<ElicitResult> | ElicitResult;
 }
 
 export interface Harness {
@@ -70,6 +75,7 @@ export interface Harness {
   state: StateDir;
   /** Tokens, idempotency records, ledger, leases and spend lock, as the server uses them. */
   guards: SharedGuards;
+  desk?: ApprovalDesk;
   /** One lease sweep (guardrails/sweep.ts) on the server's guards and clouds. */
   sweep(opts?: { dryRun?: boolean }): Promise<SweepAction[]>;
   logLines: string[];
@@ -126,22 +132,31 @@ export async function startHarness(opts: HarnessOptions = {}): Promise<Harness> 
     ...(opts.tokens ? { tokens: opts.tokens } : {}),
     ...(opts.clock ? { leases: new LeaseStore(state, opts.clock) } : {}),
   };
+  const desk = opts.desk ? new ApprovalDesk({ log, ...opts.desk }) : undefined;
   const server = createServer({
     providers,
     config,
     log,
     state,
     guards,
+    ...(desk ? { desk } : {}),
     pollIntervalMs: 10,
     elicitTimeoutMs: opts.elicitTimeoutMs,
     lostCreateLookup: opts.lostCreateLookup ?? { attempts: 3, delayMs: 50 },
   });
   const [ct, st] = InMemoryTransport.createLinkedPair();
+  const elicitation = {
+    ...(opts.elicit ? { form: {} } : {}),
+    ...(opts.elicitUrl ? { url: {} } : {}),
+  };
   const client = new Client(
     { name: 'test', version: '0' },
-    { capabilities: opts.elicit ? { elicitation: { form: {} } } : {} },
+    { capabilities: Object.keys(elicitation).length ? { elicitation } : {} },
   );
-  if (opts.elicit) client.setRequestHandler(ElicitRequestSchema, (req) => opts.elicit!(req));
+  if (opts.elicit || opts.elicitUrl)
+    client.setRequestHandler(ElicitRequestSchema, (req) =>
+      req.params.mode === 'url' ? opts.elicitUrl!(req) : opts.elicit!(req),
+    );
   await Promise.all([server.connect(st), client.connect(ct)]);
   return {
     client,
@@ -152,6 +167,7 @@ export async function startHarness(opts: HarnessOptions = {}): Promise<Harness> 
     config,
     state,
     guards,
+    ...(desk ? { desk } : {}),
     sweep: (o = {}) =>
       sweep({
         ...guards,
@@ -166,6 +182,7 @@ export async function startHarness(opts: HarnessOptions = {}): Promise<Harness> 
       await client.close();
       await server.close();
       await providers.close();
+      await desk?.close();
       await Promise.all(Object.values(clouds).map((e) => e.stop()));
     },
   };
