@@ -20,7 +20,10 @@ export const PolicySchema = z
         // Unset: "token" on stdio and loopback HTTP, "deny" on HTTP off loopback (resolved at start).
         fallback: z.enum(['token', 'deny', 'url']).optional(),
         // "url": a Slack-compatible incoming webhook that receives each approval link (teams running the HTTP server).
-        webhook: z.object({ url: z.url({ protocol: /^https?$/ }) }).strict().optional(),
+        webhook: z
+          .object({ url: z.url({ protocol: /^https?$/ }) })
+          .strict()
+          .optional(),
         // "url" on stdio: open the approval page in the user's browser ("auto": when this machine has a desktop).
         openBrowser: z.enum(['auto', 'never']).default('auto'),
       })
