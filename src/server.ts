@@ -2,6 +2,7 @@
 import { McpServer } from '@modelcontextprotocol/sdk/server/mcp.js';
 import { z } from 'zod';
 import type { Config } from './config.js';
+import { CARD_MIME, CARD_URI, cardHtml } from './approval/card.js';
 import type { ApprovalDesk } from './approval/desk.js';
 import { AuditLog } from './guardrails/audit.js';
 import { FormValidator } from './guardrails/form.js';
@@ -62,6 +63,18 @@ export function createServer(deps: ServerDeps): McpServer {
     lostCreateLookup: deps.lostCreateLookup,
     ...(deps.desk ? { desk: deps.desk } : {}),
   });
+
+  // The approval card (an MCP App) for hosts that render apps but cannot elicit: src/approval/card.ts.
+  server.registerResource(
+    'approval-card',
+    CARD_URI,
+    {
+      title: 'Approval card',
+      description: 'Shows a summary that needs a human yes, with Approve and Decline.',
+      mimeType: CARD_MIME,
+    },
+    (uri) => ({ contents: [{ uri: uri.href, mimeType: CARD_MIME, text: cardHtml() }] }),
+  );
 
   server.registerResource(
     'spend',

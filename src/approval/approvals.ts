@@ -93,10 +93,13 @@ export class Approvals {
     return 'open';
   }
 
-  /** An answer by approval id, for channels that hold it outside the model (the app card's app-only tool). */
-  decideById(id: string, action: Decision['action'], from: string): LinkState {
-    const e = this.byId.get(id);
-    if (!e) return 'unknown';
+  /**
+   * The app card's answer (its app-only tool): the approval id and the link secret together, as the card got them in
+   * the result's `_meta`; an id alone, or a secret of another approval, decides nothing.
+   */
+  decideWithSecret(id: string, secret: string, action: Decision['action'], from: string): LinkState {
+    const e = this.bySecret.get(digest(secret).toString('hex'));
+    if (!e || e.approval.id !== id) return 'unknown';
     const state = this.stateOf(e.approval);
     if (state === 'open') this.settle(e, { action, at: this.now(), from });
     return state;

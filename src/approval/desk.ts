@@ -104,7 +104,7 @@ export class ApprovalDesk {
     const form = new URLSearchParams(body);
     const action = form.get('action');
     if (action !== 'approve' && action !== 'decline') return send(400, resultPage('refused'));
-    const from = `${req.socket.remoteAddress ?? 'unknown'} (${(req.headers['user-agent'] ?? 'no user agent').slice(0, 120)})`;
+    const from = `on the approval page from ${req.socket.remoteAddress ?? 'unknown'} (${(req.headers['user-agent'] ?? 'no user agent').slice(0, 120)})`;
     const r = this.approvals.decide(secret, form.get('csrf') ?? '', action, from);
     if (r === 'bad_csrf') {
       this.opts.log.warn({ approval: a.id }, 'approval POST without the page token refused');

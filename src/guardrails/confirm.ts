@@ -8,6 +8,10 @@ import { createHash } from 'node:crypto';
 import { ComputeError } from '../domain/errors.js';
 import type { ApprovalDesk } from '../approval/desk.js';
 import type { Approval } from '../approval/approvals.js';
+import type { CardApproval } from '../approval/card.js';
+
+/** Where an answer carries the approval card's data (a symbol: never serialized into structuredContent). */
+export const CARD = Symbol('approval card');
 import { canonicalJson } from './canonical.js';
 import { TOKEN_REFUSALS, type ConfirmationTokens, type TokenBinding } from './token.js';
 
@@ -29,6 +33,8 @@ export interface HumanChannel {
   elicitUrl?(message: string, url: string, elicitationId: string): Promise<ElicitAnswer>;
   /** Tells the client the URL interaction is over (notifications/elicitation/complete). */
   completeUrl?(elicitationId: string): Promise<void>;
+  /** The client renders MCP Apps: the approval card can show the summary and take the answer. */
+  appCard?: boolean;
   /** A progress notification while the call waits for a human. */
   waiting?(message: string): void;
   signal?: AbortSignal;
@@ -39,7 +45,15 @@ export type ConfirmOutcome =
   /** A yes on the approval page; `nonce` is the approval's id (spent with it), `by` where the answer came from. */
   | { approved: true; how: 'url'; nonce: string; by: string }
   /** The page is with the human; the call may wait again with the approval id as its confirmation_token. */
-  | { approved: false; kind: 'approval_pending'; approval_id: string; expires_at: string; message: string }
+  | {
+      approved: false;
+      kind: 'approval_pending';
+      approval_id: string;
+      expires_at: string;
+      message: string;
+      /** For the approval card: goes into the result's `_meta`, never into what the model reads. */
+      card?: CardApproval;
+    }
   | { approved: false; kind: 'declined'; reason: 'declined' | 'cancelled' | 'timeout' | 'error'; message: string }
   | { approved: false; kind: 'confirmation_required'; confirmation_token: string; expires_at: string; message?: string }
   /** The token was already spent: the caller decides (an idempotent replay, or a refusal). */
@@ -188,6 +202,12 @@ async function viaPage(req: ConfirmRequest, desk: ApprovalDesk, summary: string)
     summary,
     binding: bindingHash(req.binding),
   });
+  // (b) A host that renders MCP Apps shows the card beside the result: it cannot render before the call answers.
+  if (req.channel.appCard)
+    return {
+      ...(pageOutcome(desk, approval, 'the approval card') as Extract<ConfirmOutcome, { kind: 'approval_pending' }>),
+      card: { approval_id: approval.id, secret, summary },
+    };
   const ways = await desk.deliver(approval, secret);
   if (!ways.length) {
     desk.approvals.withdraw(approval.id);

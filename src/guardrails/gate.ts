@@ -15,7 +15,7 @@ import { collectPages } from '../domain/paging.js';
 import { sleep } from '../domain/sleep.js';
 import { redactArgs, type AuditEntry } from './audit.js';
 import type { ApprovalDesk } from '../approval/desk.js';
-import { confirm, type ConfirmOutcome, type ConfirmRequest, type HumanChannel } from './confirm.js';
+import { CARD, confirm, type ConfirmOutcome, type ConfirmRequest, type HumanChannel } from './confirm.js';
 import { requestHash, type IdempotencyRecord, type IdempotencyStore } from './idempotency.js';
 import type { Ledger } from './ledger.js';
 import { leaseHours, type LeaseStore } from './leases.js';
@@ -388,7 +388,7 @@ export async function askHuman(
     write({
       decision: 'approved',
       how: outcome.how,
-      ...(outcome.how === 'url' ? { reason: `on the approval page from ${outcome.by}` } : {}),
+      ...(outcome.how === 'url' ? { reason: outcome.by } : {}),
     });
     return { approved: true, how: outcome.how, ...(outcome.nonce ? { nonce: outcome.nonce } : {}) };
   }
@@ -407,6 +407,7 @@ export async function askHuman(
         confirmation_token: outcome.approval_id,
         expires_at: outcome.expires_at,
         message: outcome.message,
+        ...(outcome.card ? { [CARD]: outcome.card } : {}),
       },
     };
   }

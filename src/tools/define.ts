@@ -24,6 +24,8 @@ export interface ToolContext {
   progress(progress: number, total?: number, message?: string): Promise<void>;
   /** How often wait loops poll the cloud. */
   pollIntervalMs: number;
+  /** The client's name as it introduced itself (for the audit of answers from an app card). */
+  clientName?: string;
 }
 
 /**
@@ -44,6 +46,11 @@ export interface ToolSpec<
   handler: (args: z.infer<z.ZodObject<I>>, ctx: ToolContext) => Promise<R>;
   /** Compact text of the same result, for clients that read text. */
   render: (out: R) => string;
+  /**
+   * Called by an MCP App (the approval card), never by the model: listed only to clients that render apps (with
+   * `_meta.ui.visibility: ["app"]`, which such hosts keep from the model), and unknown to every other client.
+   */
+  appOnly?: true;
 }
 
 export function defineTool<I extends z.ZodRawShape, O extends z.ZodRawShape, R extends z.infer<z.ZodObject<O>>>(

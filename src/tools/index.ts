@@ -1,5 +1,6 @@
 /** Every tool, in the order tools/list shows them. Docs, snapshots and filters are derived from this list. */
 import type { AnyTool } from './define.js';
+import { approveInApp } from './approve_in_app.js';
 import { createVm } from './create_vm.js';
 import { deleteVm } from './delete_vm.js';
 import { extendLease } from './extend_lease.js';
@@ -30,4 +31,5 @@ export const ALL_TOOLS: AnyTool[] = [
   snapshot,
   listSnapshots,
   deleteVm,
+  approveInApp,
 ];

@@ -19,10 +19,12 @@ import type { Config } from '../config.js';
 import { ComputeError } from '../domain/errors.js';
 import type { ProviderId } from '../domain/model.js';
 import { type AuditLog, redactArgs } from '../guardrails/audit.js';
-import { ELICIT_TIMEOUT_MS, type HumanChannel } from '../guardrails/confirm.js';
+import { CARD, ELICIT_TIMEOUT_MS, type HumanChannel } from '../guardrails/confirm.js';
 import type { GateDeps } from '../guardrails/gate.js';
 import type { IdempotencyStore } from '../guardrails/idempotency.js';
+import { CARD_META, CARD_URI, rendersApps, type CardApproval } from '../approval/card.js';
 import type { ApprovalDesk } from '../approval/desk.js';
+import { ALL_TOOLS } from './index.js';
 import type { LeaseStore } from '../guardrails/leases.js';
 import type { Ledger } from '../guardrails/ledger.js';
 import type { Mutex } from '../guardrails/mutex.js';
@@ -115,6 +117,16 @@ const listing = memo((t): Tool => ({
   annotations: t.annotations,
 }));
 
+/** For a client that renders apps: app-only tools marked so, and tools that may ask a human linked to the card. */
+function withUi(t: Tool): Tool {
+  const tool = ALL_BY_NAME.get(t.name);
+  if (tool?.appOnly) return { ...t, _meta: { ui: { visibility: ['app'] } } };
+  return 'confirmation_token' in (t.inputSchema.properties ?? {})
+    ? { ...t, _meta: { ui: { resourceUri: CARD_URI } } }
+    : t;
+}
+const ALL_BY_NAME = new Map(ALL_TOOLS.map((t) => [t.name, t]));
+
 /** The tools/list entries, derived from the tool values alone. */
 export function listTools(tools: AnyTool[]): Tool[] {
   return tools.map(listing);
@@ -125,15 +137,17 @@ export function registerTools(server: McpServer, tools: AnyTool[], deps: ToolDep
   if (!visible.length) return;
   const byName = new Map(visible.map((t) => [t.name, prepare(t)]));
   const answer = (params: unknown, extra: Extra) => answerCall({ server, deps, tools, byName }, params, extra);
-  for (const tool of visible) {
+  for (const { tool, input, output } of byName.values()) {
     // Declares each tool (and the tools capability) to the SDK; the calls themselves arrive through our handler below.
+    // Given built schemas (made once per process), the SDK keeps them instead of building two objects per tool for
+    // every session: an HTTP session costs 26 KiB instead of 63.
     server.registerTool(
       tool.name,
       {
         title: tool.title,
         description: tool.description,
-        inputSchema: tool.input,
-        outputSchema: tool.output,
+        inputSchema: input,
+        outputSchema: output,
         annotations: tool.annotations,
       },
       (args: Record<string, unknown>, extra: Extra) => answer({ name: tool.name, arguments: args }, extra),
@@ -141,7 +155,12 @@ export function registerTools(server: McpServer, tools: AnyTool[], deps: ToolDep
   }
   // The SDK's own listing adds a `$schema` line and integer bounds to every schema; ours is the same schema without
   // them, built from the same tool values (every conversation pays for these bytes).
-  server.server.setRequestHandler(ListToolsRequestSchema, () => ({ tools: listTools(visible) }));
+  // App-only tools exist only for clients that render MCP Apps; those also learn which tools show the approval card.
+  server.server.setRequestHandler(ListToolsRequestSchema, () =>
+    rendersApps(server.server.getClientCapabilities())
+      ? { tools: listTools(visible).map(withUi) }
+      : { tools: listTools(visible.filter((t) => !t.appOnly)) },
+  );
   // The SDK parses tools/call params before any handler sees them and answers a malformed call (arguments as an array,
   // no name) with -32603 and zod's raw JSON; Server.setRequestHandler re-parses them the same way. Registering on
   // Protocol directly, with params left unparsed, lets every malformed call get a sentence saying what to do instead.
@@ -207,7 +226,8 @@ function resolveCall(r: Registry, params: unknown): { tool: Prepared; args: Reco
   if (typeof name !== 'string')
     throw invalid(`name: expected the tool's name as a string, got ${kindOf(name)}. tools/list names every tool.`);
   const tool = r.byName.get(name);
-  if (!tool) throw unknownTool(r, name);
+  // An app-only tool is unknown to a client that does not render apps: it was never listed to it.
+  if (!tool || (tool.tool.appOnly && !rendersApps(r.server.server.getClientCapabilities()))) throw unknownTool(r, name);
   if (raw !== undefined && !isRecord(raw))
     throw invalid(`arguments: expected an object of named arguments, got ${kindOf(raw)}. Send ${example(tool.tool)}.`);
   const parsed = tool.input.safeParse(raw ?? {});
@@ -216,12 +236,13 @@ function resolveCall(r: Registry, params: unknown): { tool: Prepared; args: Reco
 }
 
 function unknownTool(r: Registry, name: string): ComputeError {
-  if (r.tools.some((t) => t.name === name))
+  if (r.tools.some((t) => t.name === name && !t.appOnly))
     return invalid(
       `${name} is turned off on this server (by readOnly, disableDestructive, enabledTools or disabledTools). ` +
         'Use the tools that tools/list shows.',
     );
-  return invalid(`there is no tool named ${shown(name)}. The tools are: ${[...r.byName.keys()].join(', ')}.`);
+  const listed = [...r.byName.values()].filter((p) => !p.tool.appOnly).map((p) => p.tool.name);
+  return invalid(`there is no tool named ${shown(name)}. The tools are: ${listed.join(', ')}.`);
 }
 
 /** `{"provider": ..., "id": ...}`: the shape of a tool's arguments, for a call that sent something else. */
@@ -270,6 +291,7 @@ async function runTool(
           completeUrl: (elicitationId: string) => server.server.createElicitationCompletionNotifier(elicitationId)(),
         }
       : {}),
+    appCard: rendersApps(server.server.getClientCapabilities()),
     waiting: (message: string) => void ctx.progress(++waited, undefined, message),
     signal: extra.signal,
   };
@@ -295,6 +317,7 @@ async function runTool(
       ...(deps.lostCreateLookup ? { lostCreateLookup: deps.lostCreateLookup } : {}),
     },
     pollIntervalMs: deps.pollIntervalMs ?? 2_000,
+    clientName: server.server.getClientVersion()?.name,
     progress: async (progress, total, message) => {
       if (progressToken === undefined) return;
       await extra
@@ -314,7 +337,13 @@ async function runTool(
     if (!checked.success) throw new Error(`${tool.name} answered outside its output schema: ${checked.error.message}`);
     log.info({ ms: Date.now() - started }, 'tool ok');
     if (audited) audit.write({ tool: tool.name, provider, phase: 'result', ...resultOf(out) });
-    return { content: [{ type: 'text', text: tool.render(out) }], structuredContent: out };
+    // The approval card's secret rides in _meta, which the host gives to the card, not to the model.
+    const { [CARD]: card, ...structured } = out as Record<string, unknown> & { [CARD]?: CardApproval };
+    return {
+      content: [{ type: 'text', text: tool.render(out) }],
+      structuredContent: structured,
+      ...(card ? { _meta: { [CARD_META]: card } } : {}),
+    };
   } catch (e) {
     const error = e instanceof ComputeError ? { code: e.code, message: e.message } : INTERNAL_AUDITED;
     if (audited) audit.write({ tool: tool.name, provider, phase: 'result', error });

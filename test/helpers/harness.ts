@@ -59,6 +59,8 @@ export interface HarnessOptions {
   clock?: () => number;
   /** Approval pages for this server (URL-mode elicitation, confirm.fallback "url"). */
   desk?: Omit<DeskOptions, 'log'>;
+  /** More client capabilities (e.g. `extensions`). */
+  capabilities?: Record<string, unknown>;
   /** Declare URL-mode elicitation and answer it with this handler (the client's "open this link?" prompt). */
   elicitUrl?: (req: ElicitRequest) => Promise<ElicitResult> | ElicitResult;
 }
@@ -151,7 +153,7 @@ export async function startHarness(opts: HarnessOptions = {}): Promise<Harness> 
   };
   const client = new Client(
     { name: 'test', version: '0' },
-    { capabilities: Object.keys(elicitation).length ? { elicitation } : {} },
+    { capabilities: { ...(Object.keys(elicitation).length ? { elicitation } : {}), ...opts.capabilities } },
   );
   if (opts.elicit || opts.elicitUrl)
     client.setRequestHandler(ElicitRequestSchema, (req) =>
