@@ -5,8 +5,7 @@
  * URL-mode elicitation (the client shows them), the user's browser (stdio on a desktop) or a webhook (Slack-compatible
  * JSON), never through a tool result.
  */
-import { spawn } from 'node:child_process';
-import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { IncomingMessage, Server, ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Logger } from 'pino';
 import { readBody } from '../transport/body.js';
@@ -61,7 +60,7 @@ export class ApprovalDesk {
   async deliver(a: Approval, secret: string): Promise<string[]> {
     const url = await this.link(secret);
     const done: string[] = [];
-    if (this.opts.browser && this.openBrowser(url)) done.push('browser');
+    if (this.opts.browser && (await this.openBrowser(url))) done.push('browser');
     if (this.opts.webhook && (await this.postWebhook(this.opts.webhook, a, url))) done.push('webhook');
     return done;
   }
@@ -124,6 +123,8 @@ export class ApprovalDesk {
 
   private async base(): Promise<string> {
     if (this.opts.base) return this.opts.base.replace(/\/+$/, '');
+    // node:http is loaded here, when the first approval needs a page: a server that never asks never loads it.
+    const { createServer } = await import('node:http');
     this.listener ??= new Promise((resolve, reject) => {
       const server = createServer((req, res) => {
         void this.handle(req, res, base).catch(() => {
@@ -143,7 +144,8 @@ export class ApprovalDesk {
   }
 
   /** Starts the user's browser on the link: $BROWSER (a command), else `open` / `xdg-open` / `start`. */
-  private openBrowser(url: string): boolean {
+  private async openBrowser(url: string): Promise<boolean> {
+    const { spawn } = await import('node:child_process');
     const env = this.opts.env ?? process.env;
     const [cmd, ...args] = env.BROWSER
       ? [env.BROWSER]

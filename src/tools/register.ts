@@ -4,6 +4,7 @@
  * sentences that say what to do, context, audit with a call id, logging, error mapping).
  */
 import { randomUUID } from 'node:crypto';
+import { setMaxListeners } from 'node:events';
 import type { McpServer } from '@modelcontextprotocol/sdk/server/mcp.js';
 import { Protocol, type RequestHandlerExtra } from '@modelcontextprotocol/sdk/shared/protocol.js';
 import {
@@ -263,6 +264,8 @@ async function runTool(
   const { server, deps } = r;
   const tool = p.tool;
   const progressToken = extra._meta?.progressToken;
+  // One call may fan out to every cloud at once, each request listening to this signal: more than Node's default of 10.
+  setMaxListeners(64, extra.signal);
   // Every line written during this call, the spend gate's included, carries its call id.
   const audit = deps.audit.forCall(callId);
   const human: HumanChannel = {

@@ -74,7 +74,9 @@ describe('who sees the app-only tool', () => {
     expect(tools.map((t) => t.name)).not.toContain('approve_in_app');
     expect(tools.every((t) => t._meta === undefined)).toBe(true);
     const r = await h.call('approve_in_app', { approval_id: 'apr_x', secret: 'y', action: 'approve' });
-    expect(text(r)).toMatch(/^\[INVALID_INPUT\] there is no tool named "approve_in_app"\. The tools are: (?!.*approve_in_app)/);
+    expect(text(r)).toMatch(
+      /^\[INVALID_INPUT\] there is no tool named "approve_in_app"\. The tools are: (?!.*approve_in_app)/,
+    );
   });
 
   it('a client with it: listed for the app only, and the spending tools point at the card', async () => {
@@ -121,10 +123,10 @@ describe.runIf(HAVE_BROWSER)('the approval card', () => {
       [html, first] as const,
     );
     const frame = page.frameLocator('iframe');
-    await expect.poll(() => frame.locator('#summary').innerText()).toContain('8× H100');
+    await expect.poll(() => frame.locator('#summary').innerText(), { timeout: 15_000 }).toContain('8× H100');
     await page.screenshot({ path: join(ARTIFACTS, 'approval-card.png') });
     await frame.getByRole('button', { name: 'Approve' }).click();
-    await expect.poll(() => frame.locator('#status').innerText()).toContain('Approved');
+    await expect.poll(() => frame.locator('#status').innerText(), { timeout: 15_000 }).toContain('Approved');
     await page.close();
 
     const made = await h.call('create_vm', { ...ARGS, confirmation_token: pending.confirmation_token });

@@ -7,7 +7,14 @@ import { ConfigError, loadConfig, parseConfig } from '../../src/config.js';
 describe('config', () => {
   it('fills every default from an empty file', () => {
     const c = parseConfig({});
-    expect(c.policy.confirm).toEqual({ gpu: 'always', aboveUsdPerHour: 0.5, delete: 'always', fallback: 'token' });
+    expect(c.policy.confirm).toEqual({
+      gpu: 'always',
+      aboveUsdPerHour: 0.5,
+      delete: 'always',
+      fallback: 'token',
+      openBrowser: 'auto',
+    });
+    expect(c.policy.leases).toEqual({ onExpiry: 'stop', defaultHours: 4, allowUnleased: false, sweepSeconds: 60 });
     // off loopback an unset fallback is deny; an explicit one is kept
     expect(parseConfig({}, 'config', { remote: true }).policy.confirm.fallback).toBe('deny');
     expect(
