@@ -30,6 +30,10 @@ async function main(argv: string[]): Promise<number> {
       return (await import('./cli/reap.js')).runReap(cmd, await logger(process.env.LOG_LEVEL ?? 'warn'));
     case 'spend':
       return (await import('./cli/spend.js')).runSpend(cmd, await logger(process.env.LOG_LEVEL ?? 'warn'));
+    case 'setup':
+      return (await import('./cli/setup.js')).runSetup(cmd);
+    case 'doctor':
+      return (await import('./cli/doctor.js')).runDoctor(cmd, await logger(process.env.LOG_LEVEL ?? 'error'));
     case 'serve': {
       const log = await logger();
       const http = cmd.http !== undefined ? await import('./transport/http.js') : undefined;

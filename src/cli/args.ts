@@ -17,6 +17,10 @@ Usage:
                                        timer; exit 0 done, 1 a cloud could not be reached: tried again next time)
   compute-mcp spend [--json]           what runs now, its $/hour, its cost so far and until its lease ends
   compute-mcp spend --html FILE        the same as one self-contained page, with a timeline of VMs and leases
+  compute-mcp setup CLIENT [--write]   the entry for claude-code, claude-desktop, vscode or cursor; --write merges
+                                       it into the client's config file (a backup first; keys stay out of it)
+  compute-mcp doctor [--json]          checks each cloud's keys with a read-only call, the config file, the state
+                                       directory, the clock and Node (exit 0 only when everything enabled works)
   compute-mcp emulate                  run the cloud emulators and print their base URLs
   compute-mcp demo                     a scripted walkthrough on the emulators
 
@@ -24,6 +28,9 @@ Options:
   --emulate          use the built-in cloud emulators (no credentials needed; real ones are never used)
   --config FILE      policy/config file (or COMPUTE_MCP_CONFIG)
   --read-only        only read tools exist
+  --config-file PATH setup: the client's config file to write (default: the client's own, per OS)
+  --cloud ID         setup: a cloud whose keys the entry passes (repeatable; default: those set in the env)
+  --timeout SECONDS  doctor: how long each cloud may take to answer (default 10)
   -h, --help         this text
   -v, --version      the version
 
@@ -39,10 +46,24 @@ export type Command =
   | { kind: 'call'; tool: string; json: string; emulate: boolean; config?: string; readOnly: boolean }
   | { kind: 'reap'; dryRun: boolean; emulate: boolean; config?: string }
   | { kind: 'spend'; json: boolean; html?: string; emulate: boolean; config?: string }
+  | {
+      kind: 'setup';
+      client: string;
+      write: boolean;
+      configFile?: string;
+      clouds: string[];
+      emulate: boolean;
+      config?: string;
+      readOnly: boolean;
+    }
+  | { kind: 'doctor'; json: boolean; timeoutSeconds: number; emulate: boolean; config?: string }
   | { kind: 'emulate' }
   | { kind: 'demo' };
 
 export class UsageError extends Error {}
+
+/** The clients `compute-mcp setup` writes an entry for. */
+export const SETUP_CLIENTS = ['claude-code', 'claude-desktop', 'vscode', 'cursor'] as const;
 
 export function parseCommand(argv: string[], env: NodeJS.ProcessEnv): Command {
   let parsed;
@@ -59,6 +80,10 @@ export function parseCommand(argv: string[], env: NodeJS.ProcessEnv): Command {
         'dry-run': { type: 'boolean', default: false },
         json: { type: 'boolean', default: false },
         html: { type: 'string' },
+        write: { type: 'boolean', default: false },
+        'config-file': { type: 'string' },
+        cloud: { type: 'string', multiple: true },
+        timeout: { type: 'string' },
         help: { type: 'boolean', short: 'h', default: false },
         version: { type: 'boolean', short: 'v', default: false },
       },
@@ -76,13 +101,20 @@ export function parseCommand(argv: string[], env: NodeJS.ProcessEnv): Command {
   };
   const [cmd = 'serve', ...rest] = pos;
   // Options that only one command takes are refused elsewhere, so a misplaced one is never silently ignored.
-  const only = (name: 'dry-run' | 'json' | 'html', where: string) => {
-    if (v[name] && cmd !== where) throw new UsageError(`--${name} is an option of ${where}`);
+  const only = (
+    name: 'dry-run' | 'json' | 'html' | 'write' | 'config-file' | 'cloud' | 'timeout',
+    ...where: string[]
+  ) => {
+    if (v[name] && !where.includes(cmd)) throw new UsageError(`--${name} is an option of ${where.join(' and ')}`);
   };
   only('dry-run', 'reap');
-  only('json', 'spend');
+  only('json', 'spend', 'doctor');
   only('html', 'spend');
-  if (rest.length && cmd !== 'call') throw new UsageError(`unexpected argument ${rest[0]}`);
+  only('write', 'setup');
+  only('config-file', 'setup');
+  only('cloud', 'setup');
+  only('timeout', 'doctor');
+  if (rest.length && cmd !== 'call' && cmd !== 'setup') throw new UsageError(`unexpected argument ${rest[0]}`);
   switch (cmd) {
     case 'serve':
       return { kind: 'serve', ...common, ...(v.http !== undefined ? { http: v.http } : {}) };
@@ -102,6 +134,27 @@ export function parseCommand(argv: string[], env: NodeJS.ProcessEnv): Command {
         emulate: common.emulate,
         config: common.config,
       };
+    case 'setup': {
+      const [client, ...extra] = rest;
+      if (!client) throw new UsageError(`setup needs a client: compute-mcp setup ${SETUP_CLIENTS.join('|')}`);
+      if (!(SETUP_CLIENTS as readonly string[]).includes(client))
+        throw new UsageError(`unknown client ${client}; clients: ${SETUP_CLIENTS.join(', ')}`);
+      if (extra.length) throw new UsageError(`unexpected argument ${extra[0]}`);
+      return {
+        kind: 'setup',
+        client,
+        write: v.write ?? false,
+        ...(v['config-file'] !== undefined ? { configFile: v['config-file'] } : {}),
+        clouds: (v.cloud ?? []).flatMap((c) => c.split(',')).filter(Boolean),
+        ...common,
+      };
+    }
+    case 'doctor': {
+      const timeoutSeconds = v.timeout === undefined ? 10 : Number(v.timeout);
+      if (!Number.isFinite(timeoutSeconds) || timeoutSeconds <= 0 || timeoutSeconds > 300)
+        throw new UsageError(`--timeout takes seconds, more than 0 and at most 300, not ${v.timeout}`);
+      return { kind: 'doctor', json: v.json ?? false, timeoutSeconds, emulate: common.emulate, config: common.config };
+    }
     case 'emulate':
       return { kind: 'emulate' };
     case 'demo':

@@ -5,6 +5,7 @@ import type { Logger } from '../log.js';
 import { startRuntime } from '../runtime.js';
 import { connectInProcess } from './inprocess.js';
 import { UsageError } from './args.js';
+import { ProgressLine } from './progress.js';
 
 /** Asks on the terminal (stderr + stdin), only when stdin is a TTY. */
 async function askOnTerminal(message: string): Promise<ElicitResult> {
@@ -38,11 +39,26 @@ export async function runCall(
   });
   try {
     const server = rt.makeServer();
-    const client = await connectInProcess(server, process.stdin.isTTY ? askOnTerminal : undefined);
+    // Progress is asked for only when someone watches stderr: the server then reports it and we draw one line.
+    const line = process.stderr.isTTY ? new ProgressLine(cmd.tool, process.stderr) : undefined;
+    const ask = async (message: string) => {
+      line?.clear();
+      return askOnTerminal(message);
+    };
+    const client = await connectInProcess(server, process.stdin.isTTY ? ask : undefined);
     const { tools } = await client.listTools();
     if (!tools.some((t) => t.name === cmd.tool))
       throw new UsageError(`unknown tool ${cmd.tool}; tools: ${tools.map((t) => t.name).join(', ')}`);
-    const r = await client.callTool({ name: cmd.tool, arguments: args as Record<string, unknown> });
+    let r;
+    try {
+      r = await client.callTool(
+        { name: cmd.tool, arguments: args as Record<string, unknown> },
+        undefined,
+        line ? { onprogress: line.update, resetTimeoutOnProgress: true } : undefined,
+      );
+    } finally {
+      line?.clear();
+    }
     await client.close();
     if (r.isError) {
       const err = (r._meta?.['compute-mcp/error'] as object | undefined) ?? { message: textOf(r.content) };
