@@ -108,13 +108,17 @@ async function serveHttp(
   process.once('SIGTERM', () => void shutdown());
   try {
     const tokens = parseTokens(process.env.COMPUTE_MCP_HTTP_TOKEN);
+    const { APPROVE_PATH } = await import('./approval/desk.js');
     http = await startHttp({
       ...listen,
       tokens,
       ...sessionLimitsFromEnv(process.env),
       makeServer: () => rt.makeServer(),
       log,
+      pages: { prefix: APPROVE_PATH, handle: (req, res) => rt.desk.handle(req, res) },
     });
+    // Approval links point here: the address clients reach this server at (COMPUTE_MCP_PUBLIC_URL behind a proxy).
+    rt.desk.serveAt(process.env.COMPUTE_MCP_PUBLIC_URL ?? new URL(http.url).origin);
   } catch (e) {
     await rt.close();
     throw e;

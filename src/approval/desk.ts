@@ -27,6 +27,8 @@ export interface DeskOptions {
   env?: NodeJS.ProcessEnv;
   /** How long a call waits on the page before answering approval_pending (default 60 s). */
   waitMs?: number;
+  /** How often a waiting call sends a progress notification (default 5 s). */
+  tickMs?: number;
   /** The approvals' clock (tests). */
   now?: () => number;
 }
@@ -34,11 +36,13 @@ export interface DeskOptions {
 export class ApprovalDesk {
   readonly approvals: Approvals;
   readonly waitMs: number | undefined;
+  readonly tickMs: number | undefined;
   private listener?: Promise<{ server: Server; base: string }>;
 
   constructor(private readonly opts: DeskOptions) {
     this.approvals = new Approvals(opts.now);
     this.waitMs = opts.waitMs;
+    this.tickMs = opts.tickMs;
   }
 
   /** HTTP mode: the pages are served by the HTTP server, under this base URL. */
@@ -66,7 +70,7 @@ export class ApprovalDesk {
   }
 
   /** Answers a request under /approve/ (the HTTP server hands them over; the loopback listener too). */
-  async handle(req: IncomingMessage, res: ServerResponse, base: string): Promise<void> {
+  async handle(req: IncomingMessage, res: ServerResponse, base = this.opts.base ?? ''): Promise<void> {
     const host = new URL(base).host;
     const send = (status: number, html: string) => {
       res.writeHead(status, {

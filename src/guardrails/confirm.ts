@@ -186,6 +186,7 @@ async function viaUrlElicitation(req: ConfirmRequest, desk: ApprovalDesk, summar
     ms: ELICIT_TIMEOUT_MS,
     signal: req.channel.signal,
     tick: () => req.channel.waiting?.('Waiting for the human to answer on the approval page'),
+    ...(desk.tickMs ? { tickMs: desk.tickMs } : {}),
   });
   await req.channel.completeUrl?.(approval.id).catch(() => undefined);
   const out = pageOutcome(desk, settled!);
@@ -235,11 +236,16 @@ async function awaitPage(req: ConfirmRequest, id: string, ways: string[]): Promi
       },
     );
   if (a.consumed) return { approved: false, kind: 'token_used', nonce: a.id };
-  const where = ways.length ? ways.join(' and ') : 'the approval page';
+  const said = { browser: 'the page opened in the browser', webhook: 'the link sent to the webhook' } as Record<
+    string,
+    string
+  >;
+  const where = ways.length ? ways.map((w) => said[w] ?? w).join(' and ') : 'the approval page';
   const settled = await desk.approvals.wait(id, {
     ms: req.waitMs ?? desk.waitMs ?? APPROVAL_WAIT_MS,
     signal: req.channel.signal,
     tick: () => req.channel.waiting?.(`Waiting for the human to answer on ${where}`),
+    ...(desk.tickMs ? { tickMs: desk.tickMs } : {}),
   });
   return pageOutcome(desk, settled!, where);
 }

@@ -1,7 +1,8 @@
 /**
  * Streamable HTTP at /mcp with stateful sessions (so elicitation and progress work), on 127.0.0.1 unless told
  * otherwise. Every request passes, in order: the Host check and the Origin check (DNS-rebinding protection), the
- * bearer token when one is required, the body size bound; then the session's transport handles it.
+ * bearer token when one is required, the body size bound; then the session's transport handles it (session.ts: a
+ * plain request is answered directly as JSON, anything else by the SDK's transport).
  * A non-loopback bind refuses to start without COMPUTE_MCP_HTTP_TOKEN.
  *
  * Sessions cost memory (an McpServer each), so they are bounded: per client (the token's digest, else the remote
@@ -12,10 +13,10 @@ import { createHash, randomUUID, timingSafeEqual } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { isIP, type AddressInfo } from 'node:net';
 import type { McpServer } from '@modelcontextprotocol/sdk/server/mcp.js';
-import { StreamableHTTPServerTransport } from '@modelcontextprotocol/sdk/server/streamableHttp.js';
 import { isInitializeRequest } from '@modelcontextprotocol/sdk/types.js';
 import type { Logger } from '../log.js';
 import { readBody } from './body.js';
+import { SessionTransport } from './session.js';
 
 export const MCP_PATH = '/mcp';
 export const MAX_BODY_BYTES = 1024 * 1024;
@@ -38,6 +39,11 @@ export interface HttpOptions {
   maxSessionsPerClient?: number;
   /** A session with no request for this long is closed (default 30 minutes). */
   sessionIdleMs?: number;
+  /**
+   * Pages served beside /mcp (the approval pages under /approve/): their link is their credential, so they need no
+   * bearer token; the handler checks Host and Origin itself.
+   */
+  pages?: { prefix: string; handle(req: IncomingMessage, res: ServerResponse): Promise<void> };
 }
 
 export interface RunningHttp {
@@ -110,7 +116,7 @@ function positiveNumber(env: NodeJS.ProcessEnv, name: string, integer: boolean):
 }
 
 interface Session {
-  transport: StreamableHTTPServerTransport;
+  transport: SessionTransport;
   server: McpServer;
   /** Who counts it against their cap: the token's digest, else the remote address. */
   client: string;
@@ -147,6 +153,7 @@ export async function startHttp(opts: HttpOptions): Promise<RunningHttp> {
 
   async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const url = new URL(req.url ?? '/', 'http://placeholder');
+    if (opts.pages && url.pathname.startsWith(opts.pages.prefix)) return opts.pages.handle(req, res);
     const host = hostOfHeader(req.headers.host);
     // DNS rebinding: on loopback only loopback names may be in Host; any Origin must be a loopback page too.
     if (loopback && (!host || !isLoopback(host))) return reply(res, 403, -32000, 'Forbidden: invalid Host header');
@@ -168,7 +175,7 @@ export async function startHttp(opts: HttpOptions): Promise<RunningHttp> {
       const body = await readJson(req, maxBody);
       if (body === TOO_LARGE) return reply(res, 413, -32600, `Request body larger than ${maxBody} bytes`);
       if (body === BAD_JSON) return reply(res, 400, -32700, 'Parse error');
-      if (sid) return forward(sid, credential, req, res, body);
+      if (sid) return forward(sid, credential, req, res, body, url);
       if (!isInitializeRequest(body))
         return reply(res, 400, -32000, 'Bad Request: no mcp-session-id, and not an initialize request');
       return open(clientOf(req, credential), credential, req, res, body);
@@ -188,10 +195,12 @@ export async function startHttp(opts: HttpOptions): Promise<RunningHttp> {
     req: IncomingMessage,
     res: ServerResponse,
     body?: unknown,
+    url?: URL,
   ) {
     const s = table.get(sid, credential);
     if (!s) return reply(res, 404, -32001, SESSION_NOT_FOUND);
     table.track(s, res);
+    if (url && s.transport.directly(req, res, body, url)) return;
     return s.transport.handleRequest(req, res, body);
   }
 
@@ -211,10 +220,11 @@ export async function startHttp(opts: HttpOptions): Promise<RunningHttp> {
     }
     // Counted from now on: concurrent initializes must not all slip under the cap while this one connects.
     const release = table.reserve(client);
-    let made: { server: McpServer; transport: StreamableHTTPServerTransport } | undefined;
+    let made: { server: McpServer; transport: SessionTransport } | undefined;
     try {
       made = connectSession(client, credential, res);
       await made.server.connect(made.transport);
+      made.transport.deliverTo(made.server);
       await made.transport.handleRequest(req, res, body);
     } finally {
       release();
@@ -226,17 +236,21 @@ export async function startHttp(opts: HttpOptions): Promise<RunningHttp> {
   /** A new McpServer and its transport; the session enters the table once the SDK has accepted the initialize. */
   function connectSession(client: string, credential: Buffer | undefined, res: ServerResponse) {
     const server = opts.makeServer();
-    const transport: StreamableHTTPServerTransport = new StreamableHTTPServerTransport({
+    const transport: SessionTransport = new SessionTransport({
       sessionIdGenerator: () => randomUUID(),
       onsessioninitialized: (id) => {
         const session: Session = { transport, server, client, credential, lastSeen: performance.now(), active: 0 };
         table.add(id, session);
         table.track(session, res); // in use until its opener has had the answer (and the id)
       },
-      onsessionclosed: (id) => opts.log.info({ session: id }, 'http session closed'),
     });
+    // However it ends (DELETE, idle expiry, reclaimed, shutdown), the session leaves the table and its McpServer closes.
     transport.onclose = () => {
-      if (transport.sessionId) table.remove(transport.sessionId);
+      const id = transport.sessionId;
+      if (id) {
+        table.remove(id);
+        opts.log.info({ session: id, open: table.size }, 'http session closed');
+      }
       void server.close().catch(() => undefined);
     };
     return { server, transport };
@@ -303,7 +317,7 @@ class SessionTable {
 
   add(id: string, s: Session): void {
     this.sessions.set(id, s);
-    this.log.info({ session: id }, 'http session opened');
+    this.log.info({ session: id, open: this.sessions.size }, 'http session opened');
   }
 
   remove(id: string): void {

@@ -4,17 +4,22 @@
  * that waits; and every way around it refused: a reused link, no CSRF token, a foreign Origin or Host, a guessed
  * approval id, an expired link. No tool result ever holds the link or its secret.
  */
+import type { ChildProcess } from 'node:child_process';
 import { chmodSync, existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { createServer, request } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Browser } from 'playwright-core';
+import { Client } from '@modelcontextprotocol/sdk/client/index.js';
+import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
 import { ElicitationCompleteNotificationSchema, type CallToolResult } from '@modelcontextprotocol/sdk/types.js';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { APPROVAL_TTL_MS } from '../../src/approval/approvals.js';
 import { ARTIFACTS, HAVE_BROWSER, launchBrowser, warnWithoutBrowser } from '../helpers/browser.js';
+import { configFile } from '../helpers/cli.js';
 import { H100, SSH_KEY, startHarness, text, type Harness, type HarnessOptions } from '../helpers/harness.js';
+import { startHttpCli } from './serve.js';
 
 warnWithoutBrowser('approval page tests');
 let browser: Browser;
@@ -168,6 +173,21 @@ describe.runIf(HAVE_BROWSER)('confirm.fallback "url": the server sends the page 
     expect(h.emulator.liveInstances()).toHaveLength(1);
   });
 
+  it('a waiting call sends progress notifications while the human reads the page', async () => {
+    const b = recordingBrowser();
+    const h = await harness({
+      config: { policy: { confirm: { fallback: 'url' } } },
+      desk: { browser: true, env: b.env, waitMs: 600, tickMs: 100 },
+    });
+    const progress: string[] = [];
+    const r = await h.client.callTool({ name: 'create_vm', arguments: ARGS }, undefined, {
+      onprogress: (p) => void progress.push(p.message ?? ''),
+    });
+    expect(r.structuredContent).toMatchObject({ status: 'approval_pending' });
+    expect(progress.length).toBeGreaterThanOrEqual(2);
+    expect(progress[0]).toBe('Waiting for the human to answer on the page opened in the browser');
+  });
+
   it('posts the link to the webhook, never to the agent', async () => {
     const posts: { text: string }[] = [];
     const hook = createServer((req, res) => {
@@ -251,5 +271,61 @@ describe.runIf(HAVE_BROWSER)('confirm.fallback "url": the server sends the page 
     });
     await page.close();
     expect(h.emulator.liveInstances()).toHaveLength(0);
+  });
+});
+
+describe.runIf(HAVE_BROWSER)('over Streamable HTTP: the pages under /approve/ of the server itself', () => {
+  it('sends the link to the webhook, serves the page without the bearer token, and the waiting call creates once', async () => {
+    const posts: string[] = [];
+    const hook = createServer((req, res) => {
+      let body = '';
+      req.on('data', (c) => (body += String(c)));
+      req.on('end', () => {
+        posts.push((JSON.parse(body) as { text: string }).text);
+        res.end('ok');
+      });
+    });
+    await new Promise<void>((r) => hook.listen(0, '127.0.0.1', r));
+    const children: ChildProcess[] = [];
+    try {
+      const config = configFile({
+        policy: {
+          confirm: {
+            fallback: 'url',
+            webhook: { url: `http://127.0.0.1:${(hook.address() as AddressInfo).port}/hook` },
+          },
+        },
+      });
+      const token = 'approval-test-token-0123456789abcdef';
+      const cli = await startHttpCli(
+        ['--emulate', '--http', '127.0.0.1:0', '--config', config],
+        { COMPUTE_MCP_HTTP_TOKEN: token },
+        (c) => children.push(c),
+      );
+      const client = new Client({ name: 'http-approval', version: '0' });
+      await client.connect(
+        new StreamableHTTPClientTransport(new URL(cli.url), {
+          requestInit: { headers: { authorization: `Bearer ${token}` } },
+        }),
+      );
+      // The call waits for the human (up to a minute) while the link goes to the webhook.
+      const call = client.callTool({ name: 'create_vm', arguments: ARGS });
+      await expect.poll(() => posts.length, { timeout: 10_000 }).toBe(1);
+      const link = /http:\/\/127\.0\.0\.1:\d+\/approve\/[A-Za-z0-9_-]{43}/.exec(posts[0]!)![0];
+      expect(new URL(link).origin).toBe(new URL(cli.url).origin);
+      // The MCP endpoint still wants the token; the page does not (its link is its credential).
+      expect((await fetch(cli.url, { method: 'POST', body: '{}' })).status).toBe(401);
+      expect(await answerOnPage(link, 'Approve', 'approval-page-http.png')).toBe('Approved');
+      const made = (await call) as CallToolResult;
+      expectNoLink(made);
+      expect(made.structuredContent).toMatchObject({ status: 'created' });
+      const listed = (await client.callTool({ name: 'list_instances', arguments: { provider: 'genesiscloud' } }))
+        .structuredContent as { items: unknown[] };
+      expect(listed.items).toHaveLength(1);
+      await client.close();
+    } finally {
+      for (const c of children) c.kill('SIGTERM');
+      hook.close();
+    }
   });
 });
