@@ -174,8 +174,9 @@ export class ApprovalDesk {
       const r = await fetch(hook, {
         method: 'POST',
         headers: { 'content-type': 'application/json' },
+        // Slack reads <…> as links and mentions: the summary (agent-chosen names in it) is escaped as Slack asks.
         body: JSON.stringify({
-          text: `compute-mcp asks for approval: ${a.summary}\nApprove or decline (once, within 10 minutes): ${url}`,
+          text: `compute-mcp asks for approval: ${slackText(a.summary)}\nApprove or decline (once, within 10 minutes): ${url}`,
         }),
         signal: AbortSignal.timeout(5_000),
       });
@@ -188,3 +189,6 @@ export class ApprovalDesk {
     }
   }
 }
+
+/** Text as Slack shows it literally: `&`, `<` and `>` escaped (no links, mentions or formatting from a name). */
+const slackText = (s: string) => s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;');

@@ -56,7 +56,7 @@ export class AuditLog {
 export function redactArgs(args: Record<string, unknown>): Record<string, unknown> {
   const out: Record<string, unknown> = {};
   for (const [k, v] of Object.entries(args)) {
-    if (k === 'confirmation_token') out[k] = v === undefined ? undefined : '[redacted]';
+    if (k === 'confirmation_token' || k === 'secret') out[k] = v === undefined ? undefined : '[redacted]';
     else if (k === 'ssh_public_key' && typeof v === 'string')
       out[k] = `sha256:${createHash('sha256').update(v.trim()).digest('hex').slice(0, 16)}`;
     else if (k === 'startup_script' && typeof v === 'string') out[k] = `<${Buffer.byteLength(v)} bytes>`;

@@ -69,6 +69,7 @@ export type CreateOutcome =
   | (Asked<'approval_pending'> & { quote: Quote });
 
 const TOOL = 'create_vm';
+const RESERVED_KEY = /^(token|create|resume):/i;
 /** How many times a price rise or a changed plan may send the request back to the human within one call. */
 const MAX_ASKS = 2;
 /** Default look-ups for the VM of a create whose answer was lost: a listing can lag a create by seconds. */
@@ -77,6 +78,13 @@ const LOST_CREATE_LOOKUP = { attempts: 4, delayMs: 3_000 };
 export async function guardedCreate(p: Provider, args: CreateArgs, deps: GateDeps): Promise<CreateOutcome> {
   const req = args.request;
   const token = args.confirmation_token;
+  // Keys of the server's own making (a token's or an approval's nonce, a random create id) are not the caller's to use:
+  // a caller key `token:<nonce>` would take over the records and lease of the create that nonce approves.
+  if (args.idempotency_key && RESERVED_KEY.test(args.idempotency_key))
+    throw new ComputeError('INVALID_INPUT', 'idempotency_key may not start with "token:", "create:" or "resume:"', {
+      provider: p.id,
+      hint: 'Choose another key, e.g. a UUID.',
+    });
   // What decides what gets created and what it costs: exactly what the adapter gets, and how long and under which key.
   // dry_run and the token change neither.
   const bound = {
@@ -506,7 +514,8 @@ async function settleKey(
  */
 async function findUnclaimed(p: Provider, rec: IdempotencyRecord, deps: GateDeps): Promise<Instance | undefined> {
   if (p.findByIdempotencyKey) return p.findByIdempotencyKey(rec.key, { signal: deps.signal });
-  const claimed = deps.idempotency.claimedIds();
+  // Claimed: any VM another key, lease or claim of this server already stands for.
+  const claimed = claimedIds(deps);
   const all = await collectPages(p.id, undefined as string | undefined, async (cursor) => {
     const page = await p.listInstances({ cursor, limit: 100, signal: deps.signal });
     return { items: page.items, next: page.next_cursor };
@@ -665,3 +674,11 @@ function changed(a: Quote, b: Quote): string | undefined {
 
 export const errorOf = (e: unknown) =>
   e instanceof ComputeError ? { code: e.code, message: e.message } : { code: 'INTERNAL', message: 'internal error' };
+
+/** Every VM id this server already accounts for: by idempotency records, leases and ledger claims. */
+export function claimedIds(deps: Pick<GateDeps, 'idempotency' | 'leases' | 'ledger'>): Set<string> {
+  const ids = deps.idempotency.claimedIds();
+  for (const l of deps.leases.all()) if (l.instance_id) ids.add(l.instance_id);
+  for (const c of deps.ledger.active()) if (c.instance_id) ids.add(c.instance_id);
+  return ids;
+}

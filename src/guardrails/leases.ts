@@ -79,7 +79,7 @@ export class LeaseStore {
   /** The create's answer: the VM the lease is for. */
   settle(key: string, instanceId: string): void {
     const l = this.get(key);
-    if (l) this.write({ ...l, instance_id: instanceId });
+    if (l) this.write({ ...l, instance_id: instanceId, state: l.state === 'lost' ? 'open' : l.state });
   }
 
   /** An approved extension: the lease runs `hours` longer and counts down again. */

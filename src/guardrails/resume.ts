@@ -142,8 +142,11 @@ async function resumeLocked(
   // A VM created here bills again: its lease counts down again, for the policy's hours from now.
   const hours = leaseHours(undefined, deps.policy);
   for (const r of results) {
-    const lease = r.result === 'resumed' ? deps.leases.forInstance(p.id, r.id) : undefined;
-    if (lease && hours !== null) deps.leases.renew(lease.key, hours);
+    // already_running too: the cloud may have started it between the check and the call; it bills either way.
+    const lease =
+      r.result === 'resumed' || r.result === 'already_running' ? deps.leases.forInstance(p.id, r.id) : undefined;
+    const renewFor = hours ?? (lease ? (lease.expires_at - lease.created_at) / 3_600_000 : null);
+    if (lease && lease.state !== 'open' && renewFor) deps.leases.renew(lease.key, renewFor);
   }
   deps.audit.write({
     tool: TOOL,

@@ -13,7 +13,12 @@ import type { AuditEntry } from './audit.js';
 import { CLAIM_WINDOW_MS, type Ledger } from './ledger.js';
 import type { IdempotencyStore } from './idempotency.js';
 import type { Lease, LeaseStore } from './leases.js';
+import { claimedIds } from './gate.js';
+import { collectPages } from '../domain/paging.js';
 import type { Mutex } from './mutex.js';
+
+/** The note of a lease whose pause was sent but not yet seen: the next sweep confirms it. */
+const PAUSE_SENT = 'pause sent, not yet seen';
 
 /** How long after its end a VM the cloud should have ended may still show before the server acts itself. */
 export const CLOUD_GRACE_MS = 10 * 60 * 1000;
@@ -56,19 +61,25 @@ export interface SweepAction {
 }
 
 const GONE = new Set<Instance['status']>(['terminated', 'terminating']);
-const STOPPED = new Set<Instance['status']>(['paused', 'stopping']);
+/** A lease that lost its create's answer is looked for this long (its VM may show late, or after an outage). */
+const LOST_LOOK_MS = 24 * 60 * 60 * 1000;
 
 /** One sweep over every lease that is due. A sweep with nothing due calls no cloud. */
 export async function sweep(deps: SweepDeps): Promise<SweepAction[]> {
   const now = deps.leases.now();
   const due = deps.leases
     .all()
-    .filter((l) => (l.state === 'open' && (!l.instance_id || l.expires_at <= now)) || l.state === 'overdue');
+    .filter(
+      (l) =>
+        (l.state === 'open' && (!l.instance_id || l.expires_at <= now)) ||
+        l.state === 'overdue' ||
+        (l.state === 'lost' && now - l.created_at < LOST_LOOK_MS),
+    );
   const out: SweepAction[] = [];
   for (const l of due) {
     const action = await deps.spendLock.run(async () => {
       const fresh = deps.leases.get(l.key);
-      if (!fresh || fresh.state === 'done' || fresh.state === 'lost') return undefined;
+      if (!fresh || fresh.state === 'done') return undefined;
       if (fresh.state === 'open' && fresh.instance_id && fresh.expires_at > deps.leases.now()) return undefined;
       return settleOne(fresh, deps);
     });
@@ -110,7 +121,7 @@ async function settleOne(l: Lease, deps: SweepDeps): Promise<SweepAction | undef
   }
   if (GONE.has(inst.status)) return record(l, deps, 'done', act('gone', `The VM is ${inst.status}.`));
   if (l.state === 'overdue') {
-    if (STOPPED.has(inst.status)) return record(l, deps, 'done', act('already_stopped', 'The VM was paused since.'));
+    if (inst.status === 'paused') return record(l, deps, 'done', act('already_stopped', 'The VM was paused since.'));
     return undefined; // already said; nothing new to do until it is paused, deleted or extended
   }
   if (l.enforced_by === 'cloud' && deps.leases.now() < l.expires_at + CLOUD_GRACE_MS) return undefined;
@@ -135,7 +146,15 @@ async function settleOne(l: Lease, deps: SweepDeps): Promise<SweepAction | undef
       }),
     );
   }
-  if (STOPPED.has(inst.status)) return record(l, deps, 'done', act('already_stopped', 'The VM was already paused.'));
+  // Only `paused` settles a lease: a VM still `stopping` (or one a pause did not stop) is looked at again.
+  if (inst.status === 'paused')
+    return record(
+      l,
+      deps,
+      'done',
+      act('already_stopped', l.note?.startsWith(PAUSE_SENT) ? 'The pause took effect.' : 'The VM was already paused.'),
+    );
+  if (inst.status === 'stopping') return undefined;
   if (!p.pause || isUnsupported(p.capabilities.pause)) {
     if (deps.dryRun) return act('cannot_stop', `The lease ran out, and ${p.displayName} cannot pause a VM.`);
     const why = isUnsupported(p.capabilities.pause) ? ` ${p.capabilities.pause.unsupported}` : '';
@@ -158,7 +177,10 @@ async function settleOne(l: Lease, deps: SweepDeps): Promise<SweepAction | undef
     const [r] = await p.pause!([inst.id], { signal: deps.signal });
     if (r?.result === 'paused' || r?.result === 'already_paused') {
       deps.ledger.pausedInstance(p.id, inst.id);
-      return act('stopped', `The lease ran out; the VM was paused (GPU billing stopped, the disk is kept).${late}`);
+      // Believed when the cloud shows it: until then the lease stays open, and the next sweep looks again.
+      const now = await p.getInstance(inst.id, { signal: deps.signal }).catch(() => undefined);
+      const message = `The lease ran out; the VM was paused (GPU billing stopped, the disk is kept).${late}`;
+      return now?.status === 'paused' ? act('stopped', message) : { ...act('stopped', message), pending: true };
     }
     throw new ComputeError('PROVIDER_ERROR', r?.message ?? `the pause answered ${r?.result ?? 'nothing'}`);
   });
@@ -169,7 +191,7 @@ async function enforce(
   l: Lease,
   deps: SweepDeps,
   act: (r: SweepResult, m: string) => SweepAction,
-  action: () => Promise<SweepAction>,
+  action: () => Promise<SweepAction & { pending?: boolean }>,
 ): Promise<SweepAction> {
   const request = {
     lease: l.key,
@@ -186,11 +208,12 @@ async function enforce(
     reason: 'the lease ran out',
   });
   try {
-    const done = await action();
+    const { pending, ...done } = await action();
     deps.log.info(
       { provider: l.provider, instance: l.instance_id, lease: l.key, result: done.result },
       'lease enforced',
     );
+    if (pending) return record(l, deps, 'open', { ...done, message: `${PAUSE_SENT}: ${done.message}` });
     return record(l, deps, 'done', done);
   } catch (e) {
     const why = e instanceof ComputeError ? e.message : 'unexpected error';
@@ -205,7 +228,11 @@ async function enforce(
   }
 }
 
-/** A lease whose create has no answer yet: its VM is looked for by its key; after the claim window it is lost. */
+/**
+ * A lease whose create has no answer yet: its VM is looked for by its key where the cloud labels VMs, else by name,
+ * type, region and creation time among VMs no key, lease or claim of this server stands for. After the claim window
+ * it is `lost` (and said so, once), and still looked for, for a day: a VM that shows late gets its lease.
+ */
 async function findPending(
   l: Lease,
   p: Provider,
@@ -214,24 +241,48 @@ async function findPending(
 ): Promise<SweepAction | undefined> {
   const rec = deps.idempotency.get(l.key);
   let id = rec?.status === 'created' ? rec.instance_id : undefined;
-  if (!id && p.findByIdempotencyKey && !l.key.startsWith('create:')) {
-    try {
+  try {
+    if (!id && p.findByIdempotencyKey && !l.key.startsWith('create:'))
       id = (await p.findByIdempotencyKey(l.key, { signal: deps.signal }))?.id;
-    } catch {
-      return act('retry', 'Could not look for the VM of an unanswered create; the next sweep tries again.');
-    }
+    if (!id && !p.findByIdempotencyKey) id = (await findByShape(l, p, deps))?.id;
+  } catch {
+    return l.state === 'lost'
+      ? undefined
+      : act('retry', 'Could not look for the VM of an unanswered create; the next sweep tries again.');
   }
   if (id) {
     if (!deps.dryRun) deps.leases.settle(l.key, id);
     return act('found', 'Found the VM of a create whose answer was lost; its lease now counts down.', id);
   }
-  if (deps.leases.now() - l.created_at < CLAIM_WINDOW_MS) return undefined; // the create may still be answering
+  if (l.state === 'lost' || deps.leases.now() - l.created_at < CLAIM_WINDOW_MS) return undefined;
   return record(
     l,
     deps,
     'lost',
-    act('lost', 'A create whose answer never came: no VM of it was found. Check the cloud console.'),
+    act(
+      'lost',
+      'A create whose answer never came: no VM of it was found yet (looked for again for a day). Check the cloud console.',
+    ),
   );
+}
+
+/** The VM a lost create made, on a cloud without labels: the oldest match no other record stands for. */
+async function findByShape(l: Lease, p: Provider, deps: SweepDeps): Promise<Instance | undefined> {
+  const claimed = claimedIds(deps);
+  const all = await collectPages(p.id, undefined as string | undefined, async (cursor) => {
+    const page = await p.listInstances({ cursor, limit: 100, signal: deps.signal });
+    return { items: page.items, next: page.next_cursor };
+  });
+  return all
+    .filter(
+      (i) =>
+        !claimed.has(i.id) &&
+        i.name === l.name &&
+        i.instance_type === l.instance_type &&
+        (!i.region || i.region === l.region) &&
+        (!i.created_at || Date.parse(i.created_at) >= l.created_at - 60_000),
+    )
+    .sort((a, b) => (a.created_at ?? '').localeCompare(b.created_at ?? ''))[0];
 }
 
 /** Writes the lease's new state and an audit line (not in a dry run), and returns the action. */

@@ -3,6 +3,8 @@
  * that can pause, deleted only under "delete", reported under "notify"; restarts, cloud errors and foreign VMs; the
  * clock is moved, never waited for.
  */
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { Instance } from '../../src/domain/model.js';
 import { BUILT_CLOUDS } from '../../src/providers/clouds.js';
@@ -358,5 +360,47 @@ describe('compute://spend', () => {
     expect(vm).toMatchObject({ ours: true, usd_per_hour: 0.04, lease: { then: 'stop', cost_to_end_usd: 0.12 } });
     expect(report.totals.billing).toBe(1);
     expect(report.totals.usd_per_hour_now).toBe(0.04);
+  });
+});
+
+describe('what an attacker or a bad network could do to a lease', () => {
+  it("refuses caller keys of the server's own making (token:, create:, resume:)", async () => {
+    const h = await harness();
+    for (const key of ['token:abc', 'create:xyz', 'RESUME:1']) {
+      const r = await cpuVm(h, { idempotency_key: key });
+      expect(text(r)).toMatch(/^\[INVALID_INPUT\] genesiscloud: idempotency_key may not start with/);
+    }
+    expect(h.emulator.liveInstances()).toHaveLength(0);
+  });
+
+  it('a create whose answer was lost still gets its VM leased: the sweep finds it by name, type and region', async () => {
+    const h = await harness();
+    h.emulator.http.injectFault({ method: 'POST', path: /^\/compute\/v1\/instances$/, malformed: true });
+    const r = await cpuVm(h, { name: 'lost-answer' });
+    expect(r.isError).toBe(true);
+    expect(h.emulator.liveInstances()).toHaveLength(1); // the cloud made it; the server never heard
+    const [found] = await h.sweep();
+    const vm = h.emulator.liveInstances()[0]!;
+    expect(found).toMatchObject({ result: 'found', instance_id: vm.id });
+    h.advance(5 * HOUR);
+    expect((await h.sweep())[0]).toMatchObject({ result: 'stopped', instance_id: vm.id });
+  });
+
+  it('a VM still stopping is not taken as paused: the lease stays open until the cloud shows it paused', async () => {
+    const h = await harness();
+    const id = out(await cpuVm(h)).instance!.id;
+    h.advance(5 * HOUR);
+    h.clouds.genesiscloud?.setRawStatus(id, 'stopping');
+    expect(await h.sweep()).toEqual([]); // stopping: looked at again next time
+    expect(h.guards.leases.forInstance('genesiscloud', id)?.state).toBe('open');
+  });
+
+  it('the approval card secret never reaches the audit log', async () => {
+    const h = await harness({
+      desk: {},
+      capabilities: { extensions: { 'io.modelcontextprotocol/ui': { mimeTypes: ['text/html;profile=mcp-app'] } } },
+    });
+    await h.call('approve_in_app', { approval_id: 'apr_x', secret: 'S'.repeat(43), action: 'approve' });
+    expect(readFileSync(join(h.state.dir, 'audit.jsonl'), 'utf8')).not.toContain('S'.repeat(43));
   });
 });
