@@ -21,7 +21,8 @@ npx -y -p node@22 -p @modelcontextprotocol/conformance@0.1.16 -- \
 # The generic scenarios must have run and passed, not merely been absent from the baseline.
 for s in server-initialize ping logging-set-level tools-list dns-rebinding-protection server-sse-multiple-streams resources-list prompts-list; do
   dir=$(ls -d "$OUT"/results/server-"$s"-* 2>/dev/null | head -1)
-  if [ -z "$dir" ] || ! node -e "const c=require('$dir/checks.json'); process.exit(c.length>0 && c.every(x=>x.status==='SUCCESS')?0:1)"; then
+  # INFO is a note, not a verdict (e.g. "the server answered JSON; SSE streams are optional"); nothing may fail or warn.
+  if [ -z "$dir" ] || ! node -e "const c=require('$dir/checks.json'); process.exit(c.some(x=>x.status==='SUCCESS') && c.every(x=>x.status==='SUCCESS'||x.status==='INFO')?0:1)"; then
     echo "conformance: generic scenario $s did not pass" >&2
     exit 1
   fi

@@ -1,12 +1,15 @@
 /**
- * The only module that performs HTTP. Built on undici (an `Agent` with keep-alive and connect/header/body timeouts)
- * driven through the global `fetch`, so wire tests can intercept it with msw while behaviour tests talk to the
- * emulators over loopback. Every body is validated with zod here; every failure becomes a ComputeError.
+ * The only module that performs HTTP. Built on undici (an `Agent` with keep-alive and connect/header/body timeouts),
+ * sent with the Agent's own `request` (a WHATWG fetch costs about four times its CPU per call) unless the global
+ * `fetch` has been replaced, as msw does in wire tests, or a `fetch` is given: then through that fetch. Behaviour tests
+ * talk to the emulators over loopback. Every body is validated with zod here; every failure becomes a ComputeError.
  *
  * A cloud is not trusted to be well behaved: each attempt (headers and body) is bounded by the request timeout, a
  * body is read incrementally and abandoned once it passes a size cap, and any text a cloud sends back is scrubbed of
  * the client's own secrets before it reaches an error, a tool result or a log line.
  */
+import { EventEmitter } from 'node:events';
+import { StringDecoder } from 'node:string_decoder';
 import type { Dispatcher } from 'undici';
 import type { z } from 'zod';
 import type { Logger } from 'pino';
@@ -81,13 +84,25 @@ export interface HttpResponse<T> {
 
 type AnyRequest = RequestOptions<z.ZodType | undefined>;
 
+/** One attempt's response, however it was sent: status, headers, and a body to read (up to a cap) or to drop. */
+interface Reply {
+  status: number;
+  ok: boolean;
+  headers(): Headers;
+  header(name: string): string | null;
+  read(cap: number, hangUp: () => void, abort: Abort): Promise<CappedText>;
+  drop(): Promise<void>;
+}
+
 /** One attempt's answer: the response, and for a success with a schema, its body as text. */
 interface Answer {
-  res: Response;
+  res: Reply;
   text?: string;
   /** Closes the connection of this attempt (used when the rest of a body is not wanted). */
   hangUp: () => void;
-  signal: AbortSignal;
+  abort: Abort;
+  /** Stops this attempt's timer and its link to the caller's signal, once its answer has been used. */
+  release: () => void;
 }
 
 const MAX_ERROR_TEXT = 300;
@@ -164,67 +179,121 @@ export class HttpClient {
         }
         throw this.unreachable(req, idempotent, err);
       }
-      const { res } = answer;
-      if (res.ok) return { status: res.status, data: this.parseBody(answer.text, req), headers: res.headers };
-
-      const retryAfterMs = parseRetryAfter(res.headers.get('retry-after'));
-      if (idempotent && attempt < maxAttempts && RETRYABLE_STATUSES.has(res.status)) {
-        const wait = retryAfterMs ?? backoffDelay(attempt, this.retry);
-        if (wait <= this.retry.maxRetryAfterMs) {
-          await res.body?.cancel().catch(() => undefined);
-          await sleep(wait, req.signal);
-          continue;
+      try {
+        const { res } = answer;
+        if (res.ok) {
+          const data = this.parseBody(answer.text, req);
+          // Headers only when asked for: making a Headers object costs more than the rest of a small answer.
+          return {
+            status: res.status,
+            data,
+            get headers() {
+              return res.headers();
+            },
+          };
         }
+
+        const retryAfterMs = parseRetryAfter(res.header('retry-after'));
+        if (idempotent && attempt < maxAttempts && RETRYABLE_STATUSES.has(res.status)) {
+          const wait = retryAfterMs ?? backoffDelay(attempt, this.retry);
+          if (wait <= this.retry.maxRetryAfterMs) {
+            await res.drop();
+            answer.release();
+            await sleep(wait, req.signal);
+            continue;
+          }
+        }
+        throw await this.toError(answer, req, idempotent, retryAfterMs);
+      } finally {
+        answer.release();
       }
-      throw await this.toError(answer, req, idempotent, retryAfterMs);
     }
   }
 
   /**
-   * Sends once and, for a success, reads the body, all under one signal: the caller's, the request timeout (so a
-   * cloud that never sends headers or trickles its body is cut off) and this attempt's own hang-up.
+   * Sends once and, for a success, reads the body, all under one abort that fires on the first of: the caller's
+   * signal, the request timeout (so a cloud that never sends headers or trickles its body is cut off) and this
+   * attempt's own hang-up. Its timer and its link to the caller's signal are dropped once the answer has been used:
+   * a timer per call left running for the whole timeout (AbortSignal.timeout) would outlive thousands of calls.
    */
   private async attempt(url: string, req: AnyRequest, attempt: number): Promise<Answer> {
     const started = Date.now();
-    const own = new AbortController();
-    const signals = [AbortSignal.timeout(this.timeouts.requestMs), own.signal, ...(req.signal ? [req.signal] : [])];
-    const signal = AbortSignal.any(signals);
-    const hangUp = () => own.abort(new Error('response body abandoned'));
-    const res = await this.send(url, req, signal);
-    const ms = Date.now() - started;
-    const where = { provider: this.provider, method: req.method, path: req.path };
-    this.opts.log?.debug({ ...where, status: res.status, ms, attempt }, 'http');
-    const answer: Answer = { res, hangUp, signal };
-    if (!res.ok) return answer;
-    if (!req.schema) {
-      await res.body?.cancel().catch(() => undefined);
+    const abort = new Abort();
+    const caller = req.signal;
+    const onCallerAbort = () => abort.abort(caller?.reason);
+    if (caller?.aborted) onCallerAbort();
+    else caller?.addEventListener('abort', onCallerAbort, { once: true });
+    const timer = setTimeout(() => abort.abort(timeoutError()), this.timeouts.requestMs);
+    const release = () => {
+      clearTimeout(timer);
+      caller?.removeEventListener('abort', onCallerAbort);
+    };
+    const hangUp = () => abort.abort(new Error('response body abandoned'));
+    try {
+      const res = await this.send(url, req, abort);
+      const ms = Date.now() - started;
+      const log = this.opts.log;
+      if (log && (log.isLevelEnabled?.('debug') ?? true))
+        log.debug(
+          { provider: this.provider, method: req.method, path: req.path, status: res.status, ms, attempt },
+          'http',
+        );
+      const answer: Answer = { res, hangUp, abort, release };
+      if (!res.ok) return answer;
+      if (!req.schema) {
+        await res.drop();
+        return answer;
+      }
+      answer.text = await this.readSuccess(answer, req);
       return answer;
+    } catch (err) {
+      release();
+      throw err;
     }
-    return { ...answer, text: await this.readSuccess(answer, req) };
   }
 
-  private async send(url: string, req: AnyRequest, signal: AbortSignal): Promise<Response> {
+  private async send(url: string, req: AnyRequest, abort: Abort): Promise<Reply> {
     const headers: Record<string, string> = { accept: 'application/json', ...this.opts.headers() };
     let body: string | undefined;
     if (req.body !== undefined) {
       headers['content-type'] = 'application/json';
       body = JSON.stringify(req.body);
     }
-    const doFetch = this.opts.fetch ?? globalThis.fetch;
-    // `dispatcher` is undici's extension to RequestInit; Node's global fetch honours it.
-    const init = { method: req.method, headers, body, signal, dispatcher: await this.agent() };
-    return doFetch(url, init as unknown as RequestInit);
+    const dispatcher = await this.agent();
+    const doFetch = this.opts.fetch ?? (globalThis.fetch === NODE_FETCH ? undefined : globalThis.fetch);
+    if (doFetch) {
+      // `dispatcher` is undici's extension to RequestInit; Node's global fetch honours it.
+      const init = { method: req.method, headers, body, signal: abort.signal(), dispatcher };
+      return fetched(await doFetch(url, init as unknown as RequestInit));
+    }
+    const { origin, pathname, search } = new URL(url);
+    try {
+      // No redirects are followed (fetch follows them): a cloud API that answers 3xx gets an error naming the status.
+      const res = await dispatcher.request({
+        origin,
+        path: pathname + search,
+        method: req.method,
+        headers,
+        body,
+        signal: abort,
+      });
+      return requested(res);
+    } catch (err) {
+      // Shaped as fetch fails (the cause carries the code), so timeouts and unreachable clouds read the same.
+      throw abort.aborted ? abort.reason : new Error('request failed', { cause: err });
+    }
   }
 
   /** A success body up to the cap; a longer one is refused as soon as that is known, before it is all sent. */
-  private async readSuccess({ res, hangUp, signal }: Answer, req: AnyRequest): Promise<string> {
+  private async readSuccess({ res, hangUp, abort }: Answer, req: AnyRequest): Promise<string> {
     const cap = this.maxResponseBytes;
-    const declared = Number(res.headers.get('content-length') ?? 0);
+    const declared = Number(res.header('content-length') ?? 0);
     if (declared > cap) {
-      await abandon(res.body?.getReader(), hangUp);
+      await res.drop();
+      hangUp();
       throw this.tooLarge(req, cap);
     }
-    const read = await readCapped(res, cap, hangUp, signal);
+    const read = await res.read(cap, hangUp, abort);
     if (read.overflow) throw this.tooLarge(req, cap);
     return read.text;
   }
@@ -280,9 +349,9 @@ export class HttpClient {
     idempotent: boolean,
     retryAfterMs?: number,
   ): Promise<ComputeError> {
-    const { res, hangUp, signal } = answer;
+    const { res, hangUp, abort } = answer;
     // The status alone classifies the error, so a long error body is cut rather than refused; a slow one gives ''.
-    const read = await readCapped(res, this.maxErrorBytes, hangUp, signal).catch(() => ({ text: '', overflow: false }));
+    const read = await res.read(this.maxErrorBytes, hangUp, abort).catch(() => ({ text: '', overflow: false }));
     // Scrubbed before parsing too, so no field the error envelope picks out can carry a secret.
     const text = this.scrub(read.text);
     let body: unknown;
@@ -347,11 +416,114 @@ export async function readCapped(
   }
 }
 
+/**
+ * What ends one attempt, whichever way it was sent: undici's `request` takes this EventEmitter as its signal; fetch
+ * gets an AbortSignal made from it. Not an AbortController per call: Node 20 keeps every AbortSignal through
+ * young-generation collections, so each one (with all its listeners held) went to old space, and the server's RSS
+ * grew by kilobytes a call until the next full collection.
+ */
+class Abort extends EventEmitter {
+  aborted = false;
+  reason: unknown = undefined;
+  private controller?: AbortController;
+
+  abort(reason: unknown): void {
+    if (this.aborted) return;
+    this.aborted = true;
+    this.reason = reason;
+    this.controller?.abort(reason);
+    this.emit('abort');
+  }
+
+  throwIfAborted(): void {
+    if (this.aborted) throw this.reason;
+  }
+
+  /** The same as an AbortSignal, for fetch. */
+  signal(): AbortSignal {
+    if (!this.controller) {
+      this.controller = new AbortController();
+      if (this.aborted) this.controller.abort(this.reason);
+    }
+    return this.controller.signal;
+  }
+}
+
+/** Node's own fetch, as it was when this module loaded: another one at call time (msw's) is used instead of undici. */
+const NODE_FETCH = globalThis.fetch;
+
+/** A fetch Response as a Reply. */
+function fetched(res: Response): Reply {
+  return {
+    status: res.status,
+    ok: res.ok,
+    headers: () => res.headers,
+    header: (name) => res.headers.get(name),
+    read: (cap, hangUp, abort) => readCapped(res, cap, hangUp, abort.signal()),
+    drop: () => res.body?.cancel().catch(() => undefined) ?? Promise.resolve(),
+  };
+}
+
+/** undici's `request` answer as a Reply: headers become a Headers object only if a caller asks for them. */
+function requested(res: Dispatcher.ResponseData): Reply {
+  let headers: Headers | undefined;
+  const header = (name: string) => {
+    const v = res.headers[name];
+    return v === undefined ? null : Array.isArray(v) ? v.join(', ') : v;
+  };
+  return {
+    status: res.statusCode,
+    ok: res.statusCode >= 200 && res.statusCode < 300,
+    headers: () => (headers ??= toHeaders(res.headers)),
+    header,
+    read: (cap, hangUp, abort) => readCappedStream(res.body, cap, hangUp, abort),
+    drop: async () => {
+      res.body.on('error', () => undefined); // destroying a body that was not read reports an abort: expected here
+      res.body.destroy();
+    },
+  };
+}
+
+function toHeaders(raw: Record<string, string | string[] | undefined>): Headers {
+  const h = new Headers();
+  for (const [k, v] of Object.entries(raw))
+    if (v !== undefined) for (const one of Array.isArray(v) ? v : [v]) h.append(k, one);
+  return h;
+}
+
+/** readCapped for a Node stream (undici's `request` body): the same cap, hang-up and signal, decoded as it comes. */
+async function readCappedStream(
+  body: AsyncIterable<Buffer> & { destroy(err?: Error): void },
+  cap: number,
+  hangUp: () => void,
+  abort: Abort,
+): Promise<CappedText> {
+  abort.throwIfAborted();
+  const decoder = new StringDecoder('utf8');
+  let size = 0;
+  let text = '';
+  for await (const chunk of body) {
+    abort.throwIfAborted();
+    size += chunk.byteLength;
+    if (size > cap) {
+      text += decoder.end(chunk.subarray(0, chunk.byteLength - (size - cap)));
+      body.destroy();
+      hangUp();
+      return { text, overflow: true };
+    }
+    text += decoder.write(chunk);
+  }
+  return { text: text + decoder.end(), overflow: false };
+}
+
 /** Stops a body mid-way: cancelling the stream tells fetch to drop it, aborting makes sure the socket closes. */
 async function abandon(reader: ReadableStreamDefaultReader<Uint8Array> | undefined, hangUp: () => void): Promise<void> {
   await reader?.cancel().catch(() => undefined);
   hangUp();
 }
+
+/** What AbortSignal.timeout aborts with, so a timeout reads the same whichever way it was made. */
+const timeoutError = () => new DOMException('The operation was aborted due to timeout', 'TimeoutError');
 
 /** Shorter values are not treated as secrets: replacing them would mangle ordinary words in a cloud's text. */
 const MIN_SECRET_LENGTH = 8;
