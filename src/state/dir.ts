@@ -11,7 +11,6 @@ import {
   chmodSync,
   closeSync,
   constants,
-  existsSync,
   fchmodSync,
   fstatSync,
   fsyncSync,
@@ -106,7 +105,11 @@ export class StateDir {
    * shrank was replaced: it is read again from the start.
    */
   tail<T>(name: string, offset: number): Tail<T> {
-    if (!existsSync(this.path(name)) && !isLink(this.path(name))) return { lines: [], offset: 0 };
+    // One lstat answers the common cases: no file yet, or nothing appended since the last read (every look-up of a
+    // lease or key asks; most find nothing new). A link goes on to the open below, which refuses it.
+    const st = lstatSync(this.path(name), { throwIfNoEntry: false });
+    if (!st) return { lines: [], offset: 0 };
+    if (st.isFile() && st.size === offset) return { lines: [], offset };
     const fd = this.open(name, constants.O_RDONLY);
     let buf: Buffer;
     let from = offset;
@@ -203,13 +206,5 @@ export class StateDir {
       );
     }
     this.fixes.push(`${file} had mode ${was}, readable by others: changed to ${want.toString(8)}`);
-  }
-}
-
-function isLink(file: string): boolean {
-  try {
-    return lstatSync(file).isSymbolicLink();
-  } catch {
-    return false;
   }
 }
