@@ -173,6 +173,26 @@ describe.runIf(HAVE_BROWSER)('confirm.fallback "url": the server sends the page 
     expect(h.emulator.liveInstances()).toHaveLength(1);
   });
 
+  it('a cancelled call creates nothing, even when the human approves afterwards', async () => {
+    const b = recordingBrowser();
+    const h = await harness({
+      config: { policy: { confirm: { fallback: 'url' } } },
+      desk: { browser: true, env: b.env, waitMs: 30_000 },
+    });
+    const abort = new AbortController();
+    const call = h.client.callTool({ name: 'create_vm', arguments: ARGS }, undefined, { signal: abort.signal });
+    await expect.poll(() => b.link()).toMatch(LINK);
+    abort.abort();
+    await expect(call).rejects.toThrow();
+    expect(await answerOnPage(b.link()!, 'Approve')).toBe('Approved');
+    // The server's side of the call ended on the cancellation (its last audit line says the approval was left pending),
+    // and nothing runs on after it.
+    await expect
+      .poll(() => h.state.lines<{ how?: string; decision?: string }>('audit.jsonl').some((a) => a.how === 'url'))
+      .toBe(true);
+    expect(h.emulator.liveInstances()).toHaveLength(0);
+  });
+
   it('a waiting call sends progress notifications while the human reads the page', async () => {
     const b = recordingBrowser();
     const h = await harness({
