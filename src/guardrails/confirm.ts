@@ -157,14 +157,18 @@ export async function confirm(req: ConfirmRequest): Promise<ConfirmOutcome> {
 
 const bindingHash = (b: TokenBinding) => createHash('sha256').update(canonicalJson(b)).digest('hex');
 
-/** (a) The client shows the page's link to the human (URL-mode elicitation); the call waits for the page's answer. */
-async function viaUrlElicitation(req: ConfirmRequest, desk: ApprovalDesk, summary: string): Promise<ConfirmOutcome> {
-  const { approval, secret } = desk.approvals.create({
+/** A new approval of this request: bound to exactly what the token binding binds (arguments and quote). */
+const newApproval = (req: ConfirmRequest, desk: ApprovalDesk, summary: string) =>
+  desk.approvals.create({
     tool: req.tool ?? req.action,
     provider: req.provider ?? '',
     summary,
     binding: bindingHash(req.binding),
   });
+
+/** (a) The client shows the page's link to the human (URL-mode elicitation); the call waits for the page's answer. */
+async function viaUrlElicitation(req: ConfirmRequest, desk: ApprovalDesk, summary: string): Promise<ConfirmOutcome> {
+  const { approval, secret } = newApproval(req, desk, summary);
   let answer: ElicitAnswer;
   try {
     answer = await req.channel.elicitUrl!(
@@ -197,12 +201,7 @@ async function viaUrlElicitation(req: ConfirmRequest, desk: ApprovalDesk, summar
 
 /** (c, d) The server sends the page itself (the user's browser, a webhook) and waits for it, bounded. */
 async function viaPage(req: ConfirmRequest, desk: ApprovalDesk, summary: string): Promise<ConfirmOutcome> {
-  const { approval, secret } = desk.approvals.create({
-    tool: req.tool ?? req.action,
-    provider: req.provider ?? '',
-    summary,
-    binding: bindingHash(req.binding),
-  });
+  const { approval, secret } = newApproval(req, desk, summary);
   // (b) A host that renders MCP Apps shows the card beside the result: it cannot render before the call answers.
   if (req.channel.appCard)
     return {

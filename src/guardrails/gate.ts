@@ -514,7 +514,18 @@ async function settleKey(
  */
 async function findUnclaimed(p: Provider, rec: IdempotencyRecord, deps: GateDeps): Promise<Instance | undefined> {
   if (p.findByIdempotencyKey) return p.findByIdempotencyKey(rec.key, { signal: deps.signal });
-  // Claimed: any VM another key, lease or claim of this server already stands for.
+  return findByShape(p, { ...rec, sent_at: rec.at }, deps);
+}
+
+/**
+ * On a cloud without labels, the VM a create made: the oldest with its name, type and region, made after the send
+ * (a minute of clock skew allowed), that no key, lease or claim of this server already stands for.
+ */
+export async function findByShape(
+  p: Provider,
+  made: { name: string; instance_type: string; region: string; sent_at: number },
+  deps: Pick<GateDeps, 'idempotency' | 'leases' | 'ledger' | 'signal'>,
+): Promise<Instance | undefined> {
   const claimed = claimedIds(deps);
   const all = await collectPages(p.id, undefined as string | undefined, async (cursor) => {
     const page = await p.listInstances({ cursor, limit: 100, signal: deps.signal });
@@ -523,10 +534,10 @@ async function findUnclaimed(p: Provider, rec: IdempotencyRecord, deps: GateDeps
   const found = all.filter(
     (i) =>
       !claimed.has(i.id) &&
-      i.name === rec.name &&
-      i.instance_type === rec.instance_type &&
-      (!i.region || i.region === rec.region) &&
-      (!i.created_at || Date.parse(i.created_at) >= rec.at - 60_000),
+      i.name === made.name &&
+      i.instance_type === made.instance_type &&
+      (!i.region || i.region === made.region) &&
+      (!i.created_at || Date.parse(i.created_at) >= made.sent_at - 60_000),
   );
   return found.sort((a, b) => (a.created_at ?? '').localeCompare(b.created_at ?? ''))[0];
 }

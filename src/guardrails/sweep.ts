@@ -13,8 +13,7 @@ import type { AuditEntry } from './audit.js';
 import { CLAIM_WINDOW_MS, type Ledger } from './ledger.js';
 import type { IdempotencyStore } from './idempotency.js';
 import type { Lease, LeaseStore } from './leases.js';
-import { claimedIds } from './gate.js';
-import { collectPages } from '../domain/paging.js';
+import { findByShape } from './gate.js';
 import type { Mutex } from './mutex.js';
 
 /** The note of a lease whose pause was sent but not yet seen: the next sweep confirms it. */
@@ -244,7 +243,7 @@ async function findPending(
   try {
     if (!id && p.findByIdempotencyKey && !l.key.startsWith('create:'))
       id = (await p.findByIdempotencyKey(l.key, { signal: deps.signal }))?.id;
-    if (!id && !p.findByIdempotencyKey) id = (await findByShape(l, p, deps))?.id;
+    if (!id && !p.findByIdempotencyKey) id = (await findByShape(p, { ...l, sent_at: l.created_at }, deps))?.id;
   } catch {
     return l.state === 'lost'
       ? undefined
@@ -264,25 +263,6 @@ async function findPending(
       'A create whose answer never came: no VM of it was found yet (looked for again for a day). Check the cloud console.',
     ),
   );
-}
-
-/** The VM a lost create made, on a cloud without labels: the oldest match no other record stands for. */
-async function findByShape(l: Lease, p: Provider, deps: SweepDeps): Promise<Instance | undefined> {
-  const claimed = claimedIds(deps);
-  const all = await collectPages(p.id, undefined as string | undefined, async (cursor) => {
-    const page = await p.listInstances({ cursor, limit: 100, signal: deps.signal });
-    return { items: page.items, next: page.next_cursor };
-  });
-  return all
-    .filter(
-      (i) =>
-        !claimed.has(i.id) &&
-        i.name === l.name &&
-        i.instance_type === l.instance_type &&
-        (!i.region || i.region === l.region) &&
-        (!i.created_at || Date.parse(i.created_at) >= l.created_at - 60_000),
-    )
-    .sort((a, b) => (a.created_at ?? '').localeCompare(b.created_at ?? ''))[0];
 }
 
 /** Writes the lease's new state and an audit line (not in a dry run), and returns the action. */

@@ -6,21 +6,15 @@
  */
 import { join } from 'node:path';
 import { build } from 'esbuild';
-import type { Browser } from 'playwright-core';
 import type { CallToolResult } from '@modelcontextprotocol/sdk/types.js';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it } from 'vitest';
 import { CARD_META, CARD_MIME, CARD_URI, UI_EXTENSION } from '../../src/approval/card.js';
-import { ARTIFACTS, HAVE_BROWSER, launchBrowser, warnWithoutBrowser } from '../helpers/browser.js';
+import { ARTIFACTS, HAVE_BROWSER, useBrowser } from '../helpers/browser.js';
 import { ROOT } from '../helpers/cli.js';
 import { H100, SSH_KEY, startHarness, text, type Harness } from '../helpers/harness.js';
 
-warnWithoutBrowser('approval card tests');
-let browser: Browser;
+const browser = useBrowser('approval card tests');
 const open: Harness[] = [];
-beforeAll(async () => {
-  if (HAVE_BROWSER) browser = await launchBrowser();
-});
-afterAll(async () => browser?.close());
 afterEach(async () => {
   await Promise.all(open.splice(0).map((h) => h.close()));
 });
@@ -111,7 +105,7 @@ describe.runIf(HAVE_BROWSER)('the approval card', () => {
     expect(contents[0]).toMatchObject({ mimeType: CARD_MIME });
     const html = (contents[0] as { text: string }).text;
 
-    const page = await browser.newPage();
+    const page = await browser.page();
     await page.exposeFunction('relayToolCall', async (params: { name: string; arguments: Record<string, unknown> }) =>
       h.client.callTool(params),
     );

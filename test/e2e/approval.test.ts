@@ -10,24 +10,18 @@ import { createServer, request } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import type { Browser } from 'playwright-core';
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
 import { ElicitationCompleteNotificationSchema, type CallToolResult } from '@modelcontextprotocol/sdk/types.js';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it } from 'vitest';
 import { APPROVAL_TTL_MS } from '../../src/approval/approvals.js';
-import { ARTIFACTS, HAVE_BROWSER, launchBrowser, warnWithoutBrowser } from '../helpers/browser.js';
+import { ARTIFACTS, HAVE_BROWSER, useBrowser } from '../helpers/browser.js';
 import { configFile } from '../helpers/cli.js';
 import { H100, SSH_KEY, startHarness, text, type Harness, type HarnessOptions } from '../helpers/harness.js';
 import { startHttpCli } from './serve.js';
 
-warnWithoutBrowser('approval page tests');
-let browser: Browser;
+const browser = useBrowser('approval page tests');
 const open: Harness[] = [];
-beforeAll(async () => {
-  if (HAVE_BROWSER) browser = await launchBrowser();
-});
-afterAll(async () => browser?.close());
 afterEach(async () => {
   await Promise.all(open.splice(0).map((h) => h.close()));
 });
@@ -43,7 +37,7 @@ async function harness(opts: HarnessOptions) {
 
 /** The human: opens the link, checks the page says what will happen, and clicks a button. */
 async function answerOnPage(url: string, button: 'Approve' | 'Decline', shot?: string) {
-  const page = await browser.newPage({ viewport: { width: 390, height: 800 } });
+  const page = await browser.page({ viewport: { width: 390, height: 800 } });
   await page.goto(url);
   const summary = await page.locator('#summary').innerText();
   expect(summary).toContain('8× H100');
@@ -91,7 +85,7 @@ describe.runIf(HAVE_BROWSER)('URL-mode elicitation: the client shows the link, t
     });
 
     // The link works once.
-    const page = await browser.newPage();
+    const page = await browser.page();
     const again = await page.goto(link);
     expect(again?.status()).toBe(409);
     expect(await page.locator('h1').innerText()).toBe('This link was already used');
@@ -259,7 +253,7 @@ describe.runIf(HAVE_BROWSER)('confirm.fallback "url": the server sends the page 
         headers: { 'content-type': 'application/x-www-form-urlencoded', ...headers },
       });
 
-    const page = await browser.newPage();
+    const page = await browser.page();
     await page.goto(link);
     const csrf = await page.locator('input[name=csrf]').first().getAttribute('value');
     expect(csrf).toBeTruthy();

@@ -5,6 +5,7 @@
 import { existsSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { chromium, type Browser } from 'playwright-core';
+import { afterAll, beforeAll } from 'vitest';
 import { ROOT } from './cli.js';
 
 export const CHROMIUM = process.env.CHROMIUM_PATH || '/usr/bin/chromium';
@@ -22,4 +23,15 @@ export function warnWithoutBrowser(what: string): void {
 export async function launchBrowser(): Promise<Browser> {
   mkdirSync(ARTIFACTS, { recursive: true });
   return chromium.launch({ executablePath: CHROMIUM, args: ['--no-sandbox'] });
+}
+
+/** One Chromium for a test file (launched before its tests when there is one, closed after): `page()` opens a tab. */
+export function useBrowser(what: string): { page: Browser['newPage'] } {
+  warnWithoutBrowser(what);
+  let browser: Browser | undefined;
+  beforeAll(async () => {
+    if (HAVE_BROWSER) browser = await launchBrowser();
+  });
+  afterAll(async () => browser?.close());
+  return { page: (...args) => browser!.newPage(...args) };
 }
