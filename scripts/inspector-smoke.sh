@@ -11,7 +11,7 @@ node -e '
 const fs = require("fs");
 const list = JSON.parse(fs.readFileSync(process.argv[1])).result.tools;
 const call = JSON.parse(fs.readFileSync(process.argv[2])).result;
-if (list.length !== 13) throw new Error(`expected 13 tools, got ${list.length}`);
+if (list.length !== 14) throw new Error(`expected 14 tools, got ${list.length}`);
 const item = call.structuredContent.items[0];
 if (!item || item.gpu.model !== "H100" || !item.provider) throw new Error("unexpected list_instance_types result: " + JSON.stringify(call));
 console.log(`inspector: ${list.length} tools listed; list_instance_types found ${item.provider} ${item.id} at $${item.price.usd_per_hour}/h`);
