@@ -1,6 +1,7 @@
 /** Command-line parsing: `compute-mcp [serve|call|reap|spend|emulate|demo] [options]`. */
 import { parseArgs } from 'node:util';
 import type { CloudModule, PlannedCloud } from '../providers/cloud.js';
+import type { SetupCommand } from './setup.js';
 
 /** The help text; the clouds are passed in so that parsing a command loads none of them. */
 export const usage = (
@@ -46,16 +47,7 @@ export type Command =
   | { kind: 'call'; tool: string; json: string; emulate: boolean; config?: string; readOnly: boolean }
   | { kind: 'reap'; dryRun: boolean; emulate: boolean; config?: string }
   | { kind: 'spend'; json: boolean; html?: string; emulate: boolean; config?: string }
-  | {
-      kind: 'setup';
-      client: string;
-      write: boolean;
-      configFile?: string;
-      clouds: string[];
-      emulate: boolean;
-      config?: string;
-      readOnly: boolean;
-    }
+  | ({ kind: 'setup' } & SetupCommand)
   | { kind: 'doctor'; json: boolean; timeoutSeconds: number; emulate: boolean; config?: string }
   | { kind: 'emulate' }
   | { kind: 'demo' };
