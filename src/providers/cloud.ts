@@ -47,6 +47,33 @@ export interface RunningEmulator extends EmulatedCloud {
   stop(): Promise<void>;
 }
 
+/** What every cloud's emulator object offers the module that starts it. */
+export interface EmulatorHandle {
+  readonly baseUrl: string;
+  readonly http: HttpEmulator;
+  start(): Promise<unknown>;
+  stop(): Promise<void>;
+  setStatus(id: string, raw: string): void;
+}
+
+/** Starts a cloud's emulator and describes it as a RunningEmulator: the part every module's `emulator` shares. */
+export async function running(
+  em: EmulatorHandle,
+  own: { env: CloudEnv; live: () => unknown[]; demoPrices?: Record<string, number> },
+): Promise<RunningEmulator> {
+  await em.start();
+  return {
+    baseUrl: em.baseUrl,
+    env: own.env,
+    ...(own.demoPrices ? { demoPrices: own.demoPrices } : {}),
+    http: em.http,
+    instance: em,
+    liveCount: () => own.live().length,
+    setRawStatus: (id, raw) => em.setStatus(id, raw),
+    stop: () => em.stop(),
+  };
+}
+
 /** Steps of the demo a cloud contributes: `call` runs a tool through the real client; `human` prints a yes. */
 export interface DemoScript {
   call(

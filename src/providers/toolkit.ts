@@ -13,7 +13,7 @@ import {
   type PowerResult,
   type ProviderId,
 } from '../domain/model.js';
-import type { IdFormats, Provider } from '../domain/provider.js';
+import type { CallOptions, IdFormats, Provider } from '../domain/provider.js';
 import { MAX_PAGES } from '../domain/paging.js';
 
 /** An SSH public key in OpenSSH form ("type base64 [comment]"). */
@@ -165,24 +165,33 @@ export function eachId(act: (id: string) => Promise<PowerResult>) {
     );
 }
 
+type StartStop = 'start' | 'stop';
+
 /**
- * Pause (`stop`) or resume (`start`) for clouds that act on one VM per request: `check` reads a VM's status (and why
- * it cannot be done now), `act` sends the action for one VM. The "already there" rule and the per-id failures are
- * batchPower's and eachId's.
+ * `pause` (stop) and `resume` (start) for clouds that act on one VM per request: `check` reads a VM's status (and why
+ * the action cannot be done now), `act` sends it for one VM and may answer nothing (accepted: stopping or starting).
+ * The "already there" rule and the per-id failures are batchPower's and eachId's.
  */
-export function startStop(opts: {
-  ids: string[];
-  action: 'start' | 'stop';
-  check: (id: string) => Promise<{ status: InstanceStatus; refuse?: string; refuseAs?: 'failed' | 'unsupported' }>;
-  act: (id: string) => Promise<PowerResult>;
-}): Promise<PowerResult[]> {
-  return batchPower({
-    ids: opts.ids,
-    kind: opts.action === 'stop' ? 'pause' : 'resume',
-    check: async (id) => ({ ...(await opts.check(id)), data: undefined }),
-    send: eachId(opts.act),
-  });
+export function startStop(ops: {
+  check: (
+    id: string,
+    action: StartStop,
+    opts?: CallOptions,
+  ) => Promise<{ status: InstanceStatus; refuse?: string; refuseAs?: 'failed' | 'unsupported' }>;
+  act: (id: string, action: StartStop, opts?: CallOptions) => Promise<PowerResult | void>;
+}): Required<Pick<Provider, 'pause' | 'resume'>> {
+  const run = (ids: string[], action: StartStop, opts?: CallOptions) =>
+    batchPower({
+      ids,
+      kind: action === 'stop' ? 'pause' : 'resume',
+      check: async (id) => ({ ...(await ops.check(id, action, opts)), data: undefined }),
+      send: eachId(async (id) => (await ops.act(id, action, opts)) ?? accepted(id, action)),
+    });
+  return { pause: (ids, opts) => run(ids, 'stop', opts), resume: (ids, opts) => run(ids, 'start', opts) };
 }
+
+const accepted = (id: string, action: StartStop): PowerResult =>
+  action === 'stop' ? { id, result: 'paused', status: 'stopping' } : { id, result: 'resumed', status: 'starting' };
 
 /** Id formats for a cloud whose instance and snapshot ids are UUIDs. */
 export function uuidIds(cloud: string): IdFormats {

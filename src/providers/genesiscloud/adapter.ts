@@ -11,7 +11,6 @@ import type {
   Instance,
   InstanceType,
   Page,
-  PowerResult,
   Price,
 } from '../../domain/model.js';
 import {
@@ -454,39 +453,30 @@ export class GenesisCloudProvider implements Provider {
     );
   }
 
-  pause(ids: string[], opts?: CallOptions): Promise<PowerResult[]> {
-    return this.power(ids, 'stop', opts);
-  }
-
-  resume(ids: string[], opts?: CallOptions): Promise<PowerResult[]> {
-    return this.power(ids, 'start', opts);
-  }
-
   /** start/stop through `/actions`: each target checked first (exists, not already there, action allowed now). */
-  private power(ids: string[], action: 'start' | 'stop', opts?: CallOptions): Promise<PowerResult[]> {
-    return startStop({
-      ids,
-      action,
-      check: async (id) => {
-        const inst = await this.getInstance(id, opts);
-        // Already there: no need to ask which actions are allowed.
-        if (ALREADY[action === 'stop' ? 'pause' : 'resume'].includes(inst.status)) return { status: inst.status };
-        const allowed = await this.http.request({
-          method: 'GET',
-          path: `${API}/instances/${enc(id)}/actions`,
-          schema: W.Actions,
-          signal: opts?.signal,
-        });
-        const refuse = allowed.data.actions.includes(action)
-          ? undefined
-          : `cannot ${action} while the instance is ${inst.provider_status}; wait_for_instance until it settles, then try again`;
-        return { status: inst.status, ...(refuse ? { refuse } : {}) };
-      },
-      act: (id) => this.sendAction(id, action, opts),
-    });
-  }
+  private readonly power = startStop({
+    check: async (id, action, opts) => {
+      const inst = await this.getInstance(id, opts);
+      // Already there: no need to ask which actions are allowed.
+      if (ALREADY[action === 'stop' ? 'pause' : 'resume'].includes(inst.status)) return { status: inst.status };
+      const allowed = await this.http.request({
+        method: 'GET',
+        path: `${API}/instances/${enc(id)}/actions`,
+        schema: W.Actions,
+        signal: opts?.signal,
+      });
+      const refuse = allowed.data.actions.includes(action)
+        ? undefined
+        : `cannot ${action} while the instance is ${inst.provider_status}; wait_for_instance until it settles, then try again`;
+      return { status: inst.status, ...(refuse ? { refuse } : {}) };
+    },
+    act: (id, action, opts) => this.sendAction(id, action, opts),
+  });
+  readonly pause = this.power.pause;
+  readonly resume = this.power.resume;
 
-  private async sendAction(id: string, action: 'start' | 'stop', opts?: CallOptions): Promise<PowerResult> {
+  /** Accepted is all the answer says: the VM is stopping or starting (the toolkit's answer). */
+  private async sendAction(id: string, action: 'start' | 'stop', opts?: CallOptions): Promise<void> {
     await this.http.request({
       method: 'POST',
       path: `${API}/instances/${enc(id)}/actions`,
@@ -494,11 +484,6 @@ export class GenesisCloudProvider implements Provider {
       idempotent: false,
       signal: opts?.signal,
     });
-    return {
-      id,
-      result: action === 'stop' ? 'paused' : 'resumed',
-      status: action === 'stop' ? 'stopping' : 'starting',
-    };
   }
 
   async snapshot(id: string, name: string, opts?: CallOptions) {

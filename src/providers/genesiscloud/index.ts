@@ -1,5 +1,5 @@
 /** Genesis Cloud as the server sees it: one value, listed once in providers/clouds.ts. */
-import type { CloudModule } from '../cloud.js';
+import { running, type CloudModule } from '../cloud.js';
 import { GENESIS_CAPABILITIES, GenesisCloudProvider } from './adapter.js';
 import * as W from './wire.js';
 
@@ -24,17 +24,7 @@ export const genesiscloud: CloudModule = {
     // Loaded only when emulated: a server on real clouds never parses the emulator.
     const { DEMO_DELAYS, DEMO_PRICES, GenesisEmulator, INSTANT } = await import('./emulator.js');
     const em = new GenesisEmulator({ delays: pace === 'demo' ? DEMO_DELAYS : INSTANT, latencyMs, ...options });
-    await em.start();
-    return {
-      baseUrl: em.baseUrl,
-      env: { [TOKEN]: em.token },
-      demoPrices: DEMO_PRICES,
-      http: em.http,
-      instance: em,
-      liveCount: () => em.liveInstances().length,
-      setRawStatus: (id, raw) => em.setStatus(id, raw),
-      stop: () => em.stop(),
-    };
+    return running(em, { env: { [TOKEN]: em.token }, live: () => em.liveInstances(), demoPrices: DEMO_PRICES });
   },
   contract: {
     createRequest: (name) => ({ instance_type: 'vcpu-2_memory-4g_disk-80g', name, ssh_public_key: SSH_KEY }),

@@ -1,6 +1,6 @@
 /** InstaVM as the server sees it: one value, listed once in providers/clouds.ts. */
 import type { CloudErrorBody } from '../../http/client.js';
-import type { CloudModule, RunningEmulator } from '../cloud.js';
+import { running, type CloudModule, type RunningEmulator } from '../cloud.js';
 import { INSTAVM_CAPABILITIES, InstavmProvider } from './adapter.js';
 import type { InstavmEmulator } from './emulator.js';
 import * as W from './wire.js';
@@ -43,20 +43,9 @@ export const instavm: CloudModule = {
     // Loaded only when emulated: a server on real clouds never parses the emulator.
     const { DEMO_DELAYS, DEMO_PRICES, INSTANT, InstavmEmulator } = await import('./emulator.js');
     const em = new InstavmEmulator({ delays: pace === 'demo' ? DEMO_DELAYS : INSTANT, latencyMs, ...options });
-    await em.start();
-    const running: InstavmRunningEmulator = {
-      baseUrl: em.baseUrl,
-      env: { [KEY]: em.key },
-      demoPrices: DEMO_PRICES,
-      http: em.http,
-      instance: em,
-      liveCount: () => em.liveVms().length,
-      setRawStatus: (id, raw) => em.setStatus(id, raw),
-      stop: () => em.stop(),
-      advance: (ms) => em.advance(ms),
-      emulator: em,
-    };
-    return running;
+    const started = await running(em, { env: { [KEY]: em.key }, live: () => em.liveVms(), demoPrices: DEMO_PRICES });
+    const emulated: InstavmRunningEmulator = { ...started, advance: (ms) => em.advance(ms), emulator: em };
+    return emulated;
   },
   contract: {
     createRequest: (name) => ({ instance_type: '1vcpu-1gb', name }),

@@ -397,26 +397,16 @@ export class K0rdentProvider implements Provider {
     );
   }
 
-  pause(ids: string[], opts?: CallOptions): Promise<PowerResult[]> {
-    return this.power(ids, 'stop', opts);
-  }
-
-  resume(ids: string[], opts?: CallOptions): Promise<PowerResult[]> {
-    return this.power(ids, 'start', opts);
-  }
-
-  private power(ids: string[], action: 'start' | 'stop', opts?: CallOptions): Promise<PowerResult[]> {
-    return startStop({
-      ids,
-      action,
-      check: async (id) => {
-        const w = await this.getWire(id, opts);
-        const refuse = refusal(w.lifecycle.status, action === 'stop' ? 'pause' : 'resume');
-        return { status: toStatus(w.lifecycle.status), ...(refuse ? { refuse } : {}) };
-      },
-      act: (id) => this.sendAction(id, action, opts),
-    });
-  }
+  private readonly power = startStop({
+    check: async (id, action, opts) => {
+      const w = await this.getWire(id, opts);
+      const refuse = refusal(w.lifecycle.status, action === 'stop' ? 'pause' : 'resume');
+      return { status: toStatus(w.lifecycle.status), ...(refuse ? { refuse } : {}) };
+    },
+    act: (id, action, opts) => this.sendAction(id, action, opts),
+  });
+  readonly pause = this.power.pause;
+  readonly resume = this.power.resume;
 
   private async sendAction(id: string, action: 'start' | 'stop', opts?: CallOptions): Promise<PowerResult> {
     const r = await this.http.request({

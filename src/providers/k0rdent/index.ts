@@ -1,5 +1,5 @@
 /** k0rdent AI as the server sees it: one value, listed once in providers/clouds.ts. */
-import type { CloudModule } from '../cloud.js';
+import { running, type CloudModule } from '../cloud.js';
 import { K0RDENT_CAPABILITIES, K0rdentProvider } from './adapter.js';
 import { parseError } from './map.js';
 
@@ -28,18 +28,12 @@ export const k0rdent: CloudModule = {
     // Loaded only when emulated: a server on real clouds never parses the emulator.
     const { DEMO_DELAYS, DEMO_PRICES, INSTANT, K0rdentEmulator } = await import('./emulator.js');
     const em = new K0rdentEmulator({ delays: pace === 'demo' ? DEMO_DELAYS : INSTANT, latencyMs, ...options });
-    await em.start();
-    return {
-      baseUrl: em.baseUrl,
+    // Prices are not in k0rdent's API: the emulator's demo table, labelled `emulator` by the registry.
+    return running(em, {
       env: { [TOKEN]: em.token, [REGION]: em.region, [PROJECT]: em.project, [ZONE]: em.zone },
-      // Prices are not in k0rdent's API: the emulator's demo table, labelled `emulator` by the registry.
+      live: () => em.live(),
       demoPrices: { ...DEMO_PRICES },
-      http: em.http,
-      instance: em,
-      liveCount: () => em.live().length,
-      setRawStatus: (id, raw) => em.setStatus(id, raw),
-      stop: () => em.stop(),
-    };
+    });
   },
   contract: {
     createRequest: (name) => ({ instance_type: 'c1-small', name, ssh_public_key: SSH_KEY }),

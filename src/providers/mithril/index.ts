@@ -1,5 +1,5 @@
 /** Mithril as the server sees it: one value, listed once in providers/clouds.ts. */
-import type { CloudModule } from '../cloud.js';
+import { running, type CloudModule } from '../cloud.js';
 import { MITHRIL_CAPABILITIES, MithrilProvider } from './adapter.js';
 import * as W from './wire.js';
 
@@ -35,16 +35,7 @@ export const mithril: CloudModule = {
     // Loaded only when emulated: a server on real clouds never parses the emulator.
     const { DEMO_DELAYS, INSTANT, MithrilEmulator } = await import('./emulator.js');
     const em = new MithrilEmulator({ delays: pace === 'demo' ? DEMO_DELAYS : INSTANT, latencyMs, ...options });
-    await em.start();
-    return {
-      baseUrl: em.baseUrl,
-      env: { [KEY]: em.key, [PROJECT]: em.project },
-      http: em.http,
-      instance: em,
-      liveCount: () => em.liveBids().length,
-      setRawStatus: (id, raw) => em.setStatus(id, raw),
-      stop: () => em.stop(),
-    };
+    return running(em, { env: { [KEY]: em.key, [PROJECT]: em.project }, live: () => em.liveBids() });
   },
   contract: {
     createRequest: (name) => ({ instance_type: 'a100-80gb.sxm.1x', name, ssh_public_key: SSH_KEY }),

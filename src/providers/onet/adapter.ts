@@ -13,7 +13,6 @@ import type {
   Instance,
   InstanceType,
   Page,
-  PowerResult,
   Price,
   Snapshot,
 } from '../../domain/model.js';
@@ -387,30 +386,21 @@ export class OnetProvider implements Provider {
     return { already_gone: false, ...(ends ? { billing_ends_at: ends } : {}) };
   }
 
-  pause(ids: string[], opts?: CallOptions): Promise<PowerResult[]> {
-    return this.power(ids, 'stop', opts);
-  }
+  private readonly power = startStop({
+    check: async (id, action, opts) => {
+      const w = await this.getWire(id, opts);
+      const refuse = refusal(w, action === 'stop' ? 'pause' : 'resume');
+      // A suspended VM is never reactivated by this server (that charges the bill): unsupported, not a failure.
+      const refuseAs = w.status === 'suspended' ? ('unsupported' as const) : ('failed' as const);
+      return { status: toStatus(w.status, w.state_sync?.vm_status), ...(refuse ? { refuse, refuseAs } : {}) };
+    },
+    act: (id, action, opts) => this.sendAction(id, action, opts),
+  });
+  readonly pause = this.power.pause;
+  readonly resume = this.power.resume;
 
-  resume(ids: string[], opts?: CallOptions): Promise<PowerResult[]> {
-    return this.power(ids, 'start', opts);
-  }
-
-  private power(ids: string[], action: 'start' | 'stop', opts?: CallOptions): Promise<PowerResult[]> {
-    return startStop({
-      ids,
-      action,
-      check: async (id) => {
-        const w = await this.getWire(id, opts);
-        const refuse = refusal(w, action === 'stop' ? 'pause' : 'resume');
-        // A suspended VM is never reactivated by this server (that charges the bill): unsupported, not a failure.
-        const refuseAs = w.status === 'suspended' ? ('unsupported' as const) : ('failed' as const);
-        return { status: toStatus(w.status, w.state_sync?.vm_status), ...(refuse ? { refuse, refuseAs } : {}) };
-      },
-      act: (id) => this.sendAction(id, action, opts),
-    });
-  }
-
-  private async sendAction(id: string, action: 'start' | 'stop', opts?: CallOptions): Promise<PowerResult> {
+  /** A task is all the answer says: the VM is stopping or starting (the toolkit's answer). */
+  private async sendAction(id: string, action: 'start' | 'stop', opts?: CallOptions): Promise<void> {
     await this.http.request({
       method: 'POST',
       path: this.p(W.PATHS.action(enc(id), action)),
@@ -418,9 +408,6 @@ export class OnetProvider implements Provider {
       idempotent: false,
       signal: opts?.signal,
     });
-    return action === 'stop'
-      ? { id, result: 'paused', status: 'stopping' }
-      : { id, result: 'resumed', status: 'starting' };
   }
 
   async snapshot(id: string, name: string, opts?: CallOptions): Promise<Snapshot> {

@@ -1,6 +1,6 @@
 /** ONET Solutions as the server sees it: one value, listed once in providers/clouds.ts. */
 import type { CloudErrorBody } from '../../http/client.js';
-import type { CloudModule } from '../cloud.js';
+import { running, type CloudModule } from '../cloud.js';
 import { ONET_CAPABILITIES, OnetProvider } from './adapter.js';
 import * as W from './wire.js';
 
@@ -37,17 +37,11 @@ export const onet: CloudModule = {
     // Loaded only when emulated: a server on real clouds never parses the emulator.
     const { DEMO_DELAYS, INSTANT, OnetEmulator } = await import('./emulator.js');
     const em = new OnetEmulator({ delays: pace === 'demo' ? DEMO_DELAYS : INSTANT, latencyMs, ...options });
-    await em.start();
     // No demo prices: ONET's prices are in an undocumented currency, so its USD price is unknown unless configured.
-    return {
-      baseUrl: em.baseUrl,
+    return running(em, {
       env: { [KEY]: em.token, [ORG]: em.organization, [PROJECT]: em.project },
-      http: em.http,
-      instance: em,
-      liveCount: () => em.liveInstances().length,
-      setRawStatus: (id, raw) => em.setStatus(id, raw),
-      stop: () => em.stop(),
-    };
+      live: () => em.liveInstances(),
+    });
   },
   contract: {
     createRequest: (name) => ({ instance_type: 'vps-s1', name, ssh_public_key: SSH_KEY }),
