@@ -50,6 +50,22 @@ const catalog = () => [
 ];
 const calls = () => state.seen.map((s) => `${s.method} ${s.path}`);
 
+/** The catalog, one bid and its instance, read as paused (the instance in `pausedStatus`) once `paused()` says so. */
+function bidReads(paused: () => boolean, pausedStatus: string) {
+  return [
+    ...catalog(),
+    http.get(`${BASE}/v2/spot/bids/:fid`, () =>
+      HttpResponse.json({ ...fx.bid, status: paused() ? 'Paused' : 'Allocated' }),
+    ),
+    http.get(`${BASE}/v2/instances`, () =>
+      HttpResponse.json({
+        data: [{ ...fx.instance, status: paused() ? pausedStatus : 'STATUS_RUNNING' }],
+        next_cursor: null,
+      }),
+    ),
+  ];
+}
+
 describe('money', () => {
   it.each([
     ['$25.60', 2560],
@@ -352,16 +368,7 @@ describe('Mithril wire format', () => {
   it('pauses a spot VM with PATCH /v2/spot/bids/{fid} {"paused":true} and resumes with false', async () => {
     let paused = false;
     server.use(
-      ...catalog(),
-      http.get(`${BASE}/v2/spot/bids/:fid`, () =>
-        HttpResponse.json({ ...fx.bid, status: paused ? 'Paused' : 'Allocated' }),
-      ),
-      http.get(`${BASE}/v2/instances`, () =>
-        HttpResponse.json({
-          data: [{ ...fx.instance, status: paused ? 'STATUS_PAUSED' : 'STATUS_RUNNING' }],
-          next_cursor: null,
-        }),
-      ),
+      ...bidReads(() => paused, 'STATUS_PAUSED'),
       http.patch(`${BASE}/v2/spot/bids/:fid`, async ({ request }) => {
         paused = ((await request.json()) as { paused: boolean }).paused;
         return HttpResponse.json({ ...fx.bid, status: paused ? 'Paused' : 'Allocated' });
@@ -679,16 +686,7 @@ describe('Mithril pause/resume: every answer read, and a pause that happened nev
   it('a bid update whose answer is not a BidModel we know still counts: the bid paused', async () => {
     let paused = false;
     server.use(
-      ...catalog(),
-      http.get(`${BASE}/v2/spot/bids/:fid`, () =>
-        HttpResponse.json({ ...fx.bid, status: paused ? 'Paused' : 'Allocated' }),
-      ),
-      http.get(`${BASE}/v2/instances`, () =>
-        HttpResponse.json({
-          data: [{ ...fx.instance, status: paused ? 'STATUS_STOPPING' : 'STATUS_RUNNING' }],
-          next_cursor: null,
-        }),
-      ),
+      ...bidReads(() => paused, 'STATUS_STOPPING'),
       http.patch(`${BASE}/v2/spot/bids/:fid`, () => {
         paused = true;
         return HttpResponse.json({ fid: 'bid_abc123456', status: 'Paused' }); // not a full BidModel
