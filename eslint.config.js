@@ -13,6 +13,16 @@ export default tseslint.config(
   },
   { files: ['test/**', 'src/cli/**'], rules: { 'no-console': 'off' } },
   {
+    // The state store is asynchronous: a write that is not awaited could let a create go on before its record is
+    // durable, and a promise in a condition is always true.
+    files: ['src/**/*.ts'],
+    languageOptions: { parserOptions: { projectService: true, tsconfigRootDir: import.meta.dirname } },
+    rules: {
+      '@typescript-eslint/no-floating-promises': 'error',
+      '@typescript-eslint/no-misused-promises': ['error', { checksVoidReturn: false }],
+    },
+  },
+  {
     files: ['scripts/**/*.mjs'],
     languageOptions: {
       globals: { URL: 'readonly', console: 'readonly', process: 'readonly', fetch: 'readonly', Buffer: 'readonly' },

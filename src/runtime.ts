@@ -6,7 +6,8 @@ import { loadConfig, type Config } from './config.js';
 import { startEmulators, type EmulatorSet } from './emulator/index.js';
 import type { Logger } from './log.js';
 import { ProviderSet } from './providers/index.js';
-import { StateDir, defaultStateDir } from './state/dir.js';
+import { defaultStateDir } from './state/dir.js';
+import { openStore, type StateStore } from './state/store.js';
 import { ApprovalDesk } from './approval/desk.js';
 import { AuditLog } from './guardrails/audit.js';
 import { openGuards, type SharedGuards } from './guardrails/shared.js';
@@ -28,7 +29,8 @@ export interface RuntimeOptions {
 export interface Runtime {
   config: Config;
   providers: ProviderSet;
-  state: StateDir;
+  /** The state directory, or PostgreSQL when COMPUTE_MCP_DATABASE_URL is set. */
+  state: StateStore;
   /** Shared by every MCP session of the process: tokens, idempotency records, the ledger and the spend lock. */
   guards: SharedGuards;
   emulators?: EmulatorSet;
@@ -47,16 +49,19 @@ export async function startRuntime(opts: RuntimeOptions): Promise<Runtime> {
   const config = loadConfig(opts.configFile, { remote: opts.remote });
   if (opts.readOnly) config.policy.readOnly = true;
   // Emulated VMs vanish with the process, so their records do too: emulator mode gets a fresh state directory
-  // unless COMPUTE_MCP_STATE_DIR names one.
-  const state = new StateDir(
+  // unless COMPUTE_MCP_STATE_DIR names one (or COMPUTE_MCP_DATABASE_URL a database).
+  const state = await openStore(opts.env, () =>
     opts.emulate && !opts.env.COMPUTE_MCP_STATE_DIR
       ? mkdtempSync(join(tmpdir(), 'compute-mcp-emulated-'))
       : defaultStateDir(opts.env),
   );
-  // The state directory first: a refused one stops the server before anything starts.
-  const guards = openGuards(state);
-  opts.log.info({ stateDir: state.dir }, 'state directory');
-  for (const fix of state.fixes) opts.log.warn({ stateDir: state.dir }, fix);
+  // The state store first: a refused one stops the server before anything starts.
+  const guards = await openGuards(state).catch(async (e: unknown) => {
+    await state.close();
+    throw e;
+  });
+  opts.log.info({ store: state.kind, where: state.where }, 'state store');
+  for (const fix of state.fixes) opts.log.warn({ where: state.where }, fix);
   const emulators = opts.emulate ? await startEmulators({ pace: opts.pace }) : undefined;
   const providers = new ProviderSet({ env: opts.env, config, log: opts.log, emulated: emulators?.clouds });
   if (emulators) opts.log.info({ emulators: emulators.baseUrls }, 'emulator mode: clouds are emulated on loopback');
@@ -111,6 +116,7 @@ export async function startRuntime(opts: RuntimeOptions): Promise<Runtime> {
       await desk.close();
       await providers.close();
       await emulators?.stop();
+      await state.close();
     },
   };
 }

@@ -7,9 +7,9 @@ import type { ApprovalDesk } from './approval/desk.js';
 import { AuditLog } from './guardrails/audit.js';
 import { FormValidator } from './guardrails/form.js';
 import type { GateDeps } from './guardrails/gate.js';
-import { openGuards, type SharedGuards } from './guardrails/shared.js';
+import type { SharedGuards } from './guardrails/shared.js';
 import { spendReport } from './spend/report.js';
-import type { StateDir } from './state/dir.js';
+import type { StateStore } from './state/store.js';
 import type { Logger } from './log.js';
 import type { ProviderSet } from './providers/index.js';
 import { ALL_TOOLS } from './tools/index.js';
@@ -20,13 +20,13 @@ export interface ServerDeps {
   providers: ProviderSet;
   config: Config;
   log: Logger;
-  /** Where tokens, idempotency records and the audit log live. */
-  state: StateDir;
+  /** Where tokens, idempotency records, leases and the audit log live (state/store.ts). */
+  state: StateStore;
   /**
-   * Tokens, idempotency records, the ledger, the leases and the spend lock: shared by every server of one process (e.g. one per
-   * HTTP session). Opened on `state` when not given.
+   * Tokens, idempotency records, the ledger, the leases and the spend lock, opened on `state` (guardrails/shared.ts):
+   * shared by every server of one process (e.g. one per HTTP session).
    */
-  guards?: Partial<SharedGuards>;
+  guards: SharedGuards;
   lostCreateLookup?: GateDeps['lostCreateLookup'];
   pollIntervalMs?: number;
   elicitTimeoutMs?: number;
@@ -39,19 +39,13 @@ const INSTRUCTIONS =
   'list_instance_types. create_vm and delete_vm may answer confirmation_required: show the summary to the human and ' +
   'repeat the call with confirmation_token only after they say yes.';
 
-function guardsOf(deps: ServerDeps): SharedGuards {
-  const g = deps.guards ?? {};
-  if (g.tokens && g.idempotency && g.ledger && g.leases && g.spendLock) return g as SharedGuards;
-  return { ...openGuards(deps.state), ...g };
-}
-
 export function createServer(deps: ServerDeps): McpServer {
   const server = new McpServer(
     { name: 'compute-mcp', version: VERSION, title: 'compute-mcp' },
     // Our validator for the forms we send: the SDK's default (Ajv) is left out of the bundle (scripts/build.mjs).
     { instructions: INSTRUCTIONS, capabilities: { logging: {} }, jsonSchemaValidator: new FormValidator() },
   );
-  const guards = guardsOf(deps);
+  const guards = deps.guards;
   registerTools(server, ALL_TOOLS, {
     providers: deps.providers,
     config: deps.config,

@@ -22,6 +22,8 @@ export const ERROR_CODES = [
   'CONFIRMATION_UNAVAILABLE',
   'NOT_READY',
   'CANCELLED',
+  /** The state store (the database) cannot be reached: nothing that spends goes ahead; reads still work. */
+  'STATE_UNAVAILABLE',
   /** A bug in compute-mcp (never a ComputeError): reported generically, details in the log. */
   'INTERNAL',
 ] as const;

@@ -1,12 +1,11 @@
 /**
- * The audit log: one JSON line per change and per confirmation decision, appended to `audit.jsonl` in the state
- * directory (0600), synced before the call goes on. A change is written before the cloud is called and again after,
- * so a crash mid-call leaves the intent on disk. Secrets never reach it: see `redactArgs`.
+ * The audit log: one entry per change and per confirmation decision, appended to the store's `audit` stream
+ * (`audit.jsonl`, 0600, in the state directory; an append-only table in PostgreSQL), durable before the call goes on.
+ * A change is written before the cloud is called and again after, so a crash mid-call leaves the intent behind. A
+ * change whose audit line cannot be written is not made. Secrets never reach it: see `redactArgs`.
  */
 import { createHash } from 'node:crypto';
-import type { StateDir } from '../state/dir.js';
-
-export const AUDIT_FILE = 'audit.jsonl';
+import type { StateStore } from '../state/store.js';
 
 export interface AuditEntry {
   /** The tool call this line belongs to (one id per call, on every line it writes), so concurrent calls stay apart. */
@@ -30,7 +29,7 @@ export interface AuditEntry {
 
 export class AuditLog {
   constructor(
-    private readonly state: StateDir,
+    private readonly state: StateStore,
     private readonly callId?: string,
   ) {}
 
@@ -42,13 +41,13 @@ export class AuditLog {
     return new AuditLog(this.state, callId);
   }
 
-  write(e: AuditEntry): void {
+  write(e: AuditEntry): Promise<void> {
     const { call_id = this.callId, ...rest } = e;
-    this.state.append(AUDIT_FILE, { time: new Date().toISOString(), ...(call_id ? { call_id } : {}), ...rest });
+    return this.state.append('audit', { time: new Date().toISOString(), ...(call_id ? { call_id } : {}), ...rest });
   }
 
-  read(): (AuditEntry & { time: string })[] {
-    return this.state.lines(AUDIT_FILE);
+  async read(): Promise<(AuditEntry & { time: string })[]> {
+    return (await this.state.tail<AuditEntry & { time: string }>('audit', 0)).lines;
   }
 }
 

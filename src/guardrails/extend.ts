@@ -32,7 +32,7 @@ export async function guardedExtend(
   token: string | undefined,
   deps: GateDeps,
 ): Promise<ExtendOutcome> {
-  const lease = deps.leases.forInstance(p.id, id);
+  const lease = await deps.leases.forInstance(p.id, id);
   if (!lease || lease.state === 'lost')
     throw new ComputeError('NOT_FOUND', `${id} has no lease: it was not created through this server`, {
       provider: p.id,
@@ -44,7 +44,8 @@ export async function guardedExtend(
   const quote = extensionQuote(p, inst, lease, hours, deps.leases.now());
   const request = { id, hours, lease: lease.key };
   const decision = decideCreate(quote, deps.policy, undefined, { instances: 0, gpus: 0, usd_per_hour: 0 });
-  if (decision.kind === 'deny') throw denied(TOOL, p, decision, deps, { request, quote }, 'the lease was not extended');
+  if (decision.kind === 'deny')
+    throw await denied(TOOL, p, decision, deps, { request, quote }, 'the lease was not extended');
   const added = quote.max_total_usd === null ? 'price unknown' : `about $${quote.max_total_usd.toFixed(2)}`;
   const summary = `Extend the lease of ${shown(inst.instance_type)} ${shown(id)} on ${p.id} by ${hours} h (${added}): it then ends at ${quote.expires_at}, ${quote.lifetime_hours} h in all, and is ${quote.on_expiry === 'delete' ? 'deleted' : quote.on_expiry === 'notify' ? 'reported' : 'paused'} then. Name: ${shown(inst.name, true)}.`;
   let how: 'elicitation' | 'token' | 'url' | 'policy' = 'policy';
@@ -69,7 +70,7 @@ export async function guardedExtend(
     }
     how = answer.how;
   } else
-    deps.audit.write({
+    await deps.audit.write({
       tool: TOOL,
       provider: p.id,
       phase: 'decision',
@@ -81,23 +82,23 @@ export async function guardedExtend(
     });
 
   return deps.spendLock.run(async () => {
-    const now = deps.leases.get(lease.key);
+    const now = await deps.leases.get(lease.key);
     if (!now || now.expires_at !== lease.expires_at)
       throw new ComputeError('CONFLICT', 'the lease changed while the human was asked; it was not extended', {
         provider: p.id,
         hint: 'Call extend_lease again for a new summary.',
       });
     const until = Math.max(now.expires_at, deps.leases.now()) + hours * HOUR;
-    deps.audit.write({ tool: TOOL, provider: p.id, phase: 'send', request, quote, how });
+    await deps.audit.write({ tool: TOOL, provider: p.id, phase: 'send', request, quote, how });
     try {
       if (p.setLifetime && now.enforced_by === 'cloud')
         await p.setLifetime(id, new Date(until), { signal: deps.signal });
     } catch (e) {
-      deps.audit.write({ tool: TOOL, provider: p.id, phase: 'cloud', request, error: errorOf(e) });
+      await deps.audit.write({ tool: TOOL, provider: p.id, phase: 'cloud', request, error: errorOf(e) });
       throw e;
     }
-    const extended = deps.leases.extend(lease.key, hours)!;
-    deps.audit.write({
+    const extended = (await deps.leases.extend(lease.key, hours))!;
+    await deps.audit.write({
       tool: TOOL,
       provider: p.id,
       phase: 'cloud',

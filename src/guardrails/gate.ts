@@ -31,11 +31,11 @@ export interface GateDeps {
   idempotency: IdempotencyStore;
   ledger: Ledger;
   leases: LeaseStore;
-  audit: { write(e: AuditEntry): void };
+  audit: { write(e: AuditEntry): Promise<void> };
   human: HumanChannel;
   /** The approval pages of this process (URL-mode elicitation and confirm.fallback "url"). */
   desk?: ApprovalDesk;
-  /** One call at a time in this process and across every process on the state directory. */
+  /** One call at a time in this process and across every process on the state store. */
   spendLock: Mutex;
   /** Every enabled cloud, for the total limits. */
   clouds: () => Provider[];
@@ -105,7 +105,7 @@ export async function guardedCreate(p: Provider, args: CreateArgs, deps: GateDep
   // Outside the lock only a finished create is replayed; an unfinished one is settled under the lock, where no other
   // create is in flight.
   if (args.idempotency_key && !args.dry_run) {
-    const rec = knownKey(p, args.idempotency_key, hash, deps);
+    const rec = await knownKey(p, args.idempotency_key, hash, deps);
     if (rec?.status === 'created') return replayCreated(p, rec, deps);
   }
 
@@ -176,7 +176,7 @@ async function createLocked(
   const usage = needsUsage(deps.policy) ? await currentUsage(deps.clouds(), deps.ledger, deps.signal) : undefined;
   const decision = decideCreate(now, deps.policy, usage);
   if (decision.kind === 'deny')
-    throw denied(TOOL, p, decision, deps, { request: audited, quote: now }, 'no VM was created');
+    throw await denied(TOOL, p, decision, deps, { request: audited, quote: now }, 'no VM was created');
 
   // A key seen before: the same VM, or (after a lost answer) the VM found by looking, or a note that none appeared.
   let note: string | undefined;
@@ -187,7 +187,7 @@ async function createLocked(
   }
   const claimKey = key ?? `create:${randomBytes(9).toString('base64url')}`;
   if (key)
-    deps.idempotency.put({
+    await deps.idempotency.put({
       key,
       hash,
       provider: p.id,
@@ -197,17 +197,17 @@ async function createLocked(
       region: now.region,
       at: Date.now(),
     });
-  deps.ledger.claim({
+  await deps.ledger.claim({
     key: claimKey,
     kind: 'create',
     provider: p.id,
     gpus: now.gpu?.count ?? 0,
     usd_per_hour: now.usd_per_hour,
   });
-  // The lease is on disk before the cloud is called: a VM this create makes is never without one.
+  // The lease is stored before the cloud is called: a VM this create makes is never without one.
   const sentAt = deps.leases.now();
   if (now.lifetime_hours !== null)
-    deps.leases.open({
+    await deps.leases.open({
       key: claimKey,
       provider: p.id,
       name: req.name,
@@ -219,32 +219,52 @@ async function createLocked(
       on_expiry: deps.policy.leases.onExpiry,
       enforced_by: p.endsOnTime ? 'cloud' : 'server',
     });
-  deps.audit.write({ tool: TOOL, provider: p.id, phase: 'send', request: audited, quote: now, how: approval.how });
+  await deps.audit.write({
+    tool: TOOL,
+    provider: p.id,
+    phase: 'send',
+    request: audited,
+    quote: now,
+    how: approval.how,
+  });
   let instance: Instance;
   try {
     instance = await p.create(plan, { signal: deps.signal });
   } catch (e) {
     // A refusal (4xx) made nothing; anything else (5xx, timeout) may have: keep the key pending and the claim counted.
-    if (e instanceof ComputeError && e.status !== undefined && e.status < 500) {
-      if (key) deps.idempotency.put({ ...deps.idempotency.get(key)!, status: 'failed' });
-      deps.ledger.release(claimKey);
-      deps.leases.drop(claimKey);
-    }
-    deps.audit.write({ tool: TOOL, provider: p.id, phase: 'cloud', request: audited, error: errorOf(e) });
+    // Recording the refusal is best effort: left pending, a key is settled by looking before it is used again.
+    await recorded(deps, 'the refused create', async () => {
+      if (e instanceof ComputeError && e.status !== undefined && e.status < 500) {
+        if (key) await deps.idempotency.put({ ...(await deps.idempotency.get(key))!, status: 'failed' });
+        await deps.ledger.release(claimKey);
+        await deps.leases.drop(claimKey);
+      }
+      await deps.audit.write({ tool: TOOL, provider: p.id, phase: 'cloud', request: audited, error: errorOf(e) });
+    });
     throw e;
   }
-  if (key) deps.idempotency.put({ ...deps.idempotency.get(key)!, status: 'created', instance_id: instance.id });
-  deps.ledger.settle(claimKey, instance.id);
-  deps.leases.settle(claimKey, instance.id);
-  deps.audit.write({
-    tool: TOOL,
-    provider: p.id,
-    phase: 'cloud',
-    request: audited,
-    quote: now,
-    instance_id: instance.id,
-    status: instance.status,
+  // The VM exists: a store that fails now must not hide it. What was stored before the create (the pending key, the
+  // claim, the lease) still counts it, and a pending key finds it by looking.
+  const unrecorded = await recorded(deps, 'the created VM', async () => {
+    if (key)
+      await deps.idempotency.put({
+        ...(await deps.idempotency.get(key))!,
+        status: 'created',
+        instance_id: instance.id,
+      });
+    await deps.ledger.settle(claimKey, instance.id);
+    await deps.leases.settle(claimKey, instance.id);
+    await deps.audit.write({
+      tool: TOOL,
+      provider: p.id,
+      phase: 'cloud',
+      request: audited,
+      quote: now,
+      instance_id: instance.id,
+      status: instance.status,
+    });
   });
+  if (unrecorded) note = note ? `${note} ${unrecorded}` : unrecorded;
   deps.log.info(
     {
       provider: p.id,
@@ -260,19 +280,33 @@ async function createLocked(
 
 type Approval = { how: 'elicitation' | 'token' | 'url' | 'policy'; nonce?: string };
 
+/**
+ * Runs what records a cloud's answer. A store that fails here (the database went away) cannot undo what the cloud
+ * did: the failure is logged and returned in words for the caller's answer instead of hiding the VM behind an error.
+ */
+async function recorded(deps: GateDeps, what: string, fn: () => Promise<void>): Promise<string | undefined> {
+  try {
+    await fn();
+    return undefined;
+  } catch (err) {
+    deps.log.error({ err }, `the state store could not record ${what}`);
+    return `The state store could not record ${what} (${(err as Error).message}); it is counted by what was stored before the cloud was called.`;
+  }
+}
+
 /** What ends a lease on this cloud: the cloud itself where it ends VMs on time, else the policy's action. */
 const leaseThen = (p: Provider, deps: GateDeps) => (p.endsOnTime ? 'cloud_ends' : deps.policy.leases.onExpiry);
 
 /** Writes the refusal to the audit log and returns the error that says which rule and what is allowed instead. */
-export function denied(
+export async function denied(
   tool: string,
   p: Provider,
   decision: Extract<Decision, { kind: 'deny' }>,
   deps: GateDeps,
   what: Pick<AuditEntry, 'request' | 'quote'>,
   nothing: string,
-): ComputeError {
-  deps.audit.write({
+): Promise<ComputeError> {
+  await deps.audit.write({
     tool,
     provider: p.id,
     phase: 'decision',
@@ -302,9 +336,10 @@ async function approve(
   const usage = needsUsage(deps.policy) ? await currentUsage(deps.clouds(), deps.ledger, deps.signal) : undefined;
   const decision = decideCreate(quote, deps.policy, usage);
   const summary = quoteSummary(quote, req);
-  if (decision.kind === 'deny') throw denied(TOOL, p, decision, deps, { request: audited, quote }, 'no VM was created');
+  if (decision.kind === 'deny')
+    throw await denied(TOOL, p, decision, deps, { request: audited, quote }, 'no VM was created');
   if (decision.kind === 'allow') {
-    deps.audit.write({
+    await deps.audit.write({
       tool: TOOL,
       provider: p.id,
       phase: 'decision',
@@ -333,7 +368,7 @@ async function approve(
     // lock waits for); it never creates twice.
     const used = answer.used;
     const replay = await deps.spendLock.run(async () => {
-      const rec = deps.idempotency.get(`token:${used}`);
+      const rec = await deps.idempotency.get(`token:${used}`);
       return rec?.status === 'created' ? replayCreated(p, rec, deps) : undefined;
     });
     if (replay) return replay;
@@ -393,7 +428,7 @@ export async function askHuman(
     deps.audit.write({ tool, provider: p.id, phase: 'decision', ...audit, ...e });
   if (outcome.approved) {
     // Who approved from where: the page's POST (remote address and browser), for a yes on the approval page.
-    write({
+    await write({
       decision: 'approved',
       how: outcome.how,
       ...(outcome.how === 'url' ? { reason: outcome.by } : {}),
@@ -402,7 +437,7 @@ export async function askHuman(
   }
   if (outcome.kind === 'token_used') return { approved: false, used: outcome.nonce };
   if (outcome.kind === 'approval_pending') {
-    write({
+    await write({
       decision: 'confirmation_required',
       how: 'url',
       reason: `approval ${outcome.approval_id} is with the human`,
@@ -420,14 +455,14 @@ export async function askHuman(
     };
   }
   if (outcome.kind === 'declined') {
-    write({
+    await write({
       decision: 'declined',
       how: deps.desk && outcome.message.includes('approval page') ? 'url' : 'elicitation',
       reason: outcome.reason,
     });
     return { approved: false, answer: { status: 'declined', summary: ask.summary, message: outcome.message } };
   }
-  write({ decision: 'confirmation_required', how: 'token' });
+  await write({ decision: 'confirmation_required', how: 'token' });
   return {
     approved: false,
     answer: {
@@ -455,8 +490,13 @@ export const tokenUsed = (p: Provider, hint: string) =>
   });
 
 /** The record of a key, refusing it when it was used with other arguments; undefined when the key is new. */
-function knownKey(p: Provider, key: string, hash: string, deps: GateDeps): IdempotencyRecord | undefined {
-  const rec = deps.idempotency.get(key);
+async function knownKey(
+  p: Provider,
+  key: string,
+  hash: string,
+  deps: GateDeps,
+): Promise<IdempotencyRecord | undefined> {
+  const rec = await deps.idempotency.get(key);
   if (!rec || rec.status === 'failed') return undefined;
   if (rec.hash !== hash)
     throw new ComputeError(
@@ -481,16 +521,16 @@ async function settleKey(
   hash: string,
   deps: GateDeps,
 ): Promise<CreateOutcome | string | undefined> {
-  const rec = knownKey(p, key, hash, deps);
+  const rec = await knownKey(p, key, hash, deps);
   if (!rec) return undefined;
   if (rec.status === 'created') return replayCreated(p, rec, deps);
   const { attempts, delayMs } = deps.lostCreateLookup ?? LOST_CREATE_LOOKUP;
   for (let i = 1; i <= attempts; i++) {
     const inst = await findUnclaimed(p, rec, deps);
     if (inst) {
-      deps.idempotency.put({ ...rec, status: 'created', instance_id: inst.id });
-      deps.leases.settle(key, inst.id);
-      auditExisting(p, deps, inst.id, 'found the VM of an unfinished create');
+      await deps.idempotency.put({ ...rec, status: 'created', instance_id: inst.id });
+      await deps.leases.settle(key, inst.id);
+      await auditExisting(p, deps, inst.id, 'found the VM of an unfinished create');
       return {
         status: 'existing',
         instance: inst,
@@ -502,8 +542,8 @@ async function settleKey(
         throw new ComputeError('CANCELLED', 'The request was cancelled; nothing was created');
       });
   }
-  deps.idempotency.put({ ...rec, status: 'failed' });
-  deps.leases.mark(key, 'lost', 'the create got no answer and no VM of it was found; a new create replaces it');
+  await deps.idempotency.put({ ...rec, status: 'failed' });
+  await deps.leases.mark(key, 'lost', 'the create got no answer and no VM of it was found; a new create replaces it');
   const waited = Math.round(((attempts - 1) * delayMs) / 100) / 10;
   return `An earlier call with this key got no answer from the cloud, and no VM of it appeared in ${attempts} looks over ${waited} s; a new one was created.`;
 }
@@ -526,7 +566,7 @@ export async function findByShape(
   made: { name: string; instance_type: string; region: string; sent_at: number },
   deps: Pick<GateDeps, 'idempotency' | 'leases' | 'ledger' | 'signal'>,
 ): Promise<Instance | undefined> {
-  const claimed = claimedIds(deps);
+  const claimed = await claimedIds(deps);
   const all = await collectPages(p.id, undefined as string | undefined, async (cursor) => {
     const page = await p.listInstances({ cursor, limit: 100, signal: deps.signal });
     return { items: page.items, next: page.next_cursor };
@@ -543,8 +583,8 @@ export async function findByShape(
 }
 
 /** The audit line of an idempotent answer: the VM a key already made, so nothing is created. */
-function auditExisting(p: Provider, deps: GateDeps, id: string, reason?: string): void {
-  deps.audit.write({
+function auditExisting(p: Provider, deps: GateDeps, id: string, reason?: string): Promise<void> {
+  return deps.audit.write({
     tool: TOOL,
     provider: p.id,
     phase: 'decision',
@@ -558,7 +598,7 @@ function auditExisting(p: Provider, deps: GateDeps, id: string, reason?: string)
 async function replayCreated(p: Provider, rec: IdempotencyRecord, deps: GateDeps): Promise<CreateOutcome> {
   try {
     const inst = await p.getInstance(rec.instance_id!, { signal: deps.signal });
-    auditExisting(p, deps, inst.id);
+    await auditExisting(p, deps, inst.id);
     return {
       status: 'existing',
       instance: inst,
@@ -600,7 +640,7 @@ export async function guardedDelete(
 ): Promise<DeleteOutcome> {
   const tool = 'delete_vm';
   const decision = decideDelete(deps.policy);
-  if (decision.kind === 'deny') throw denied(tool, p, decision, deps, { request: { id } }, 'nothing was deleted');
+  if (decision.kind === 'deny') throw await denied(tool, p, decision, deps, { request: { id } }, 'nothing was deleted');
   let instance: Instance;
   try {
     instance = await p.getInstance(id, { signal: deps.signal });
@@ -635,14 +675,23 @@ export async function guardedDelete(
   }
   // A human's yes was written by askHuman; a policy's allow is written here.
   if (how === 'policy')
-    deps.audit.write({ tool, provider: p.id, phase: 'decision', request: { id }, decision: 'allow', how });
-  deps.audit.write({ tool, provider: p.id, phase: 'send', request: { id }, how });
+    await deps.audit.write({ tool, provider: p.id, phase: 'decision', request: { id }, decision: 'allow', how });
+  await deps.audit.write({ tool, provider: p.id, phase: 'send', request: { id }, how });
+  let r: Awaited<ReturnType<Provider['delete']>>;
   try {
-    const r = await p.delete(id, { signal: deps.signal });
-    deps.ledger.releaseInstance(p.id, id);
-    const lease = deps.leases.forInstance(p.id, id);
-    if (lease && lease.state !== 'done') deps.leases.mark(lease.key, 'done', 'deleted through delete_vm');
-    deps.audit.write({
+    r = await p.delete(id, { signal: deps.signal });
+  } catch (e) {
+    await recorded(deps, 'the failed delete', () =>
+      deps.audit.write({ tool, provider: p.id, phase: 'cloud', request: { id }, error: errorOf(e) }),
+    );
+    throw e;
+  }
+  // Deleted: a store that fails now leaves a claim counted a little longer (never too little), and says so.
+  const unrecorded = await recorded(deps, 'the delete', async () => {
+    await deps.ledger.releaseInstance(p.id, id);
+    const lease = await deps.leases.forInstance(p.id, id);
+    if (lease && lease.state !== 'done') await deps.leases.mark(lease.key, 'done', 'deleted through delete_vm');
+    await deps.audit.write({
       tool,
       provider: p.id,
       phase: 'cloud',
@@ -650,24 +699,21 @@ export async function guardedDelete(
       instance_id: id,
       status: r.already_gone ? 'already_gone' : 'deleting',
     });
-    deps.log.info({ provider: p.id, instance: id, approvedBy: how }, 'vm deleted');
-    const ends = r.billing_ends_at ?? instance.billing_ends_at;
-    return {
-      status: 'deleted',
-      instance,
-      already_gone: r.already_gone,
-      approved_by: how,
-      ...(ends
-        ? {
-            billing_ends_at: ends,
-            message: `Deleted; the cloud keeps billing until ${ends} (the end of the paid period).`,
-          }
-        : {}),
-    };
-  } catch (e) {
-    deps.audit.write({ tool, provider: p.id, phase: 'cloud', request: { id }, error: errorOf(e) });
-    throw e;
-  }
+  });
+  deps.log.info({ provider: p.id, instance: id, approvedBy: how }, 'vm deleted');
+  const ends = r.billing_ends_at ?? instance.billing_ends_at;
+  const said = [
+    ends ? `Deleted; the cloud keeps billing until ${ends} (the end of the paid period).` : undefined,
+    unrecorded,
+  ].filter(Boolean);
+  return {
+    status: 'deleted',
+    instance,
+    already_gone: r.already_gone,
+    approved_by: how,
+    ...(ends ? { billing_ends_at: ends } : {}),
+    ...(said.length ? { message: said.join(' ') } : {}),
+  };
 }
 
 /** What changed between the approved quote and the one just before spending, in words; undefined if nothing did. */
@@ -687,9 +733,9 @@ export const errorOf = (e: unknown) =>
   e instanceof ComputeError ? { code: e.code, message: e.message } : { code: 'INTERNAL', message: 'internal error' };
 
 /** Every VM id this server already accounts for: by idempotency records, leases and ledger claims. */
-export function claimedIds(deps: Pick<GateDeps, 'idempotency' | 'leases' | 'ledger'>): Set<string> {
-  const ids = deps.idempotency.claimedIds();
-  for (const l of deps.leases.all()) if (l.instance_id) ids.add(l.instance_id);
-  for (const c of deps.ledger.active()) if (c.instance_id) ids.add(c.instance_id);
+export async function claimedIds(deps: Pick<GateDeps, 'idempotency' | 'leases' | 'ledger'>): Promise<Set<string>> {
+  const ids = await deps.idempotency.claimedIds();
+  for (const l of await deps.leases.all()) if (l.instance_id) ids.add(l.instance_id);
+  for (const c of await deps.ledger.active()) if (c.instance_id) ids.add(c.instance_id);
   return ids;
 }

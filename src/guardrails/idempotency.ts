@@ -3,15 +3,13 @@
  * in the state directory before the cloud is called, bound to the request; the result is recorded after. A repeat
  * returns the same VM; the same key with other arguments is refused. A record left `pending` (the server stopped, or
  * the cloud's answer was lost) is settled by looking for the VM it may have made before anything is created again.
- * Records are re-read from the file on each look-up, and written under the spend lock, so every process sharing the
- * state directory sees the same keys.
+ * Records are re-read from the store on each look-up, and written under the spend lock, so every process sharing the
+ * store sees the same keys.
  */
 import { createHash } from 'node:crypto';
 import type { ProviderId } from '../domain/model.js';
-import type { StateDir } from '../state/dir.js';
+import type { StateStore } from '../state/store.js';
 import { canonicalJson } from './canonical.js';
-
-const FILE = 'idempotency.jsonl';
 
 export interface IdempotencyRecord {
   key: string;
@@ -30,34 +28,33 @@ export const requestHash = (request: unknown) => createHash('sha256').update(can
 
 export class IdempotencyStore {
   private readonly records = new Map<string, IdempotencyRecord>();
-  /** How far the file has been read: other processes append to it too. */
+  /** How far the stream has been read: other processes append to it too. */
   private offset = 0;
 
-  constructor(private readonly state?: StateDir) {
-    this.refresh();
-  }
+  constructor(private readonly state?: StateStore) {}
 
-  /** The newest record of a key, as every process sharing the state directory wrote it. */
-  get(key: string): IdempotencyRecord | undefined {
-    this.refresh();
+  /** The newest record of a key, as every process sharing the store wrote it. */
+  async get(key: string): Promise<IdempotencyRecord | undefined> {
+    await this.refresh();
     return this.records.get(key);
   }
 
   /** Instance ids already claimed by a key (so a lookup never adopts another key's VM). */
-  claimedIds(): Set<string> {
-    this.refresh();
+  async claimedIds(): Promise<Set<string>> {
+    await this.refresh();
     return new Set([...this.records.values()].map((r) => r.instance_id).filter((x): x is string => !!x));
   }
 
-  private refresh(): void {
+  private async refresh(): Promise<void> {
     if (!this.state) return;
-    const t = this.state.tail<IdempotencyRecord>(FILE, this.offset);
+    const t = await this.state.tail<IdempotencyRecord>('idempotency', this.offset);
     this.offset = t.offset;
     for (const r of t.lines) this.records.set(r.key, r);
   }
 
-  put(r: IdempotencyRecord): void {
+  /** Durable before it counts: a record the store refused is not remembered here either. */
+  async put(r: IdempotencyRecord): Promise<void> {
+    await this.state?.append('idempotency', r);
     this.records.set(r.key, r);
-    this.state?.append(FILE, r);
   }
 }

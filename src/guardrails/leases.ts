@@ -3,13 +3,11 @@
  * decided before the cloud is called. A lease is written under the spend lock together with the idempotency record
  * and the ledger claim, before the create is sent, so no crash can leave a VM of ours without one; the create's answer
  * adds the VM's id. The sweep (sweep.ts) acts on leases that ran out. Shared by every process on the state directory
- * through `leases.jsonl` (the newest line of a lease wins).
+ * through the store's `leases` stream (the newest line of a lease wins).
  */
 import type { Policy } from '../config.js';
 import type { ProviderId } from '../domain/model.js';
-import type { StateDir } from '../state/dir.js';
-
-const FILE = 'leases.jsonl';
+import type { StateStore } from '../state/store.js';
 
 /** stop: pause (GPU billing stops, the disk is kept) · delete: delete (set explicitly) · notify: say so, do nothing. */
 export type OnExpiry = 'stop' | 'delete' | 'notify';
@@ -67,24 +65,24 @@ export class LeaseStore {
   private offset = 0;
 
   constructor(
-    private readonly state?: StateDir,
+    private readonly state?: StateStore,
     readonly now: () => number = Date.now,
   ) {}
 
   /** Written before the cloud is called. */
-  open(l: Omit<Lease, 'state'>): Lease {
+  open(l: Omit<Lease, 'state'>): Promise<Lease> {
     return this.write({ ...l, state: 'open' });
   }
 
   /** The create's answer: the VM the lease is for. */
-  settle(key: string, instanceId: string): void {
-    const l = this.get(key);
-    if (l) this.write({ ...l, instance_id: instanceId, state: l.state === 'lost' ? 'open' : l.state });
+  async settle(key: string, instanceId: string): Promise<void> {
+    const l = await this.get(key);
+    if (l) await this.write({ ...l, instance_id: instanceId, state: l.state === 'lost' ? 'open' : l.state });
   }
 
   /** An approved extension: the lease runs `hours` longer and counts down again. */
-  extend(key: string, hours: number): Lease | undefined {
-    const l = this.get(key);
+  async extend(key: string, hours: number): Promise<Lease | undefined> {
+    const l = await this.get(key);
     if (!l) return undefined;
     const from = Math.max(l.expires_at, this.now());
     const { note: _, ...rest } = l;
@@ -92,52 +90,65 @@ export class LeaseStore {
   }
 
   /** The VM was resumed through the server: the lease starts again, `hours` from now. */
-  renew(key: string, hours: number): void {
-    const l = this.get(key);
+  async renew(key: string, hours: number): Promise<void> {
+    const l = await this.get(key);
     if (!l) return;
     const { note: _, ...rest } = l;
-    this.write({ ...rest, expires_at: this.now() + hours * 3_600_000, state: 'open' });
+    await this.write({ ...rest, expires_at: this.now() + hours * 3_600_000, state: 'open' });
   }
 
   /** A refused create made no VM: its lease goes. */
-  drop(key: string): void {
-    const l = this.get(key);
-    if (l) this.write({ ...l, state: 'done', note: 'the cloud refused the create; no VM was made' });
+  async drop(key: string): Promise<void> {
+    const l = await this.get(key);
+    if (l) await this.write({ ...l, state: 'done', note: 'the cloud refused the create; no VM was made' });
   }
 
-  mark(key: string, state: Lease['state'], note: string): void {
-    const l = this.get(key);
-    if (l) this.write({ ...l, state, note });
+  async mark(key: string, state: Lease['state'], note: string): Promise<void> {
+    const l = await this.get(key);
+    if (l) await this.write({ ...l, state, note });
   }
 
   /** The newest lease of a VM (a VM has one; a resumed one may have had earlier ones). */
-  forInstance(provider: ProviderId, id: string): Lease | undefined {
-    this.refresh();
+  async forInstance(provider: ProviderId, id: string): Promise<Lease | undefined> {
+    await this.refresh();
+    return this.known(provider, id);
+  }
+
+  /**
+   * Leases for showing next to VMs: read once, then looked up for each VM. A store that is down gives what this
+   * process read last: it must not stop a read (the spend section always reads the store itself first).
+   */
+  async lookup(): Promise<(provider: ProviderId, id: string) => Lease | undefined> {
+    await this.refresh().catch(() => undefined);
+    return (provider, id) => this.known(provider, id);
+  }
+
+  private known(provider: ProviderId, id: string): Lease | undefined {
     let found: Lease | undefined;
     for (const l of this.leases.values())
       if (l.provider === provider && l.instance_id === id && (!found || l.created_at >= found.created_at)) found = l;
     return found;
   }
 
-  get(key: string): Lease | undefined {
-    this.refresh();
+  async get(key: string): Promise<Lease | undefined> {
+    await this.refresh();
     return this.leases.get(key);
   }
 
-  all(): Lease[] {
-    this.refresh();
+  async all(): Promise<Lease[]> {
+    await this.refresh();
     return [...this.leases.values()];
   }
 
-  private write(l: Lease): Lease {
+  private async write(l: Lease): Promise<Lease> {
+    await this.state?.append('leases', l);
     this.leases.set(l.key, l);
-    this.state?.append(FILE, l);
     return l;
   }
 
-  private refresh(): void {
+  private async refresh(): Promise<void> {
     if (!this.state) return;
-    const t = this.state.tail<Lease>(FILE, this.offset);
+    const t = await this.state.tail<Lease>('leases', this.offset);
     this.offset = t.offset;
     for (const l of t.lines) this.leases.set(l.key, l);
   }

@@ -4,12 +4,11 @@
  * only the listing would let sequential creates pass `maxInstances`. So every create and resume is claimed here
  * (under the spend lock, before the cloud is called) and counted on top of the listing until the listing shows it,
  * or it is released (refused by the cloud, paused or deleted through this server), or CLAIM_WINDOW_MS has passed.
- * Shared by every process on the state directory through `ledger.jsonl`.
+ * Shared by every process on the state store through its `ledger` stream.
  */
 import type { Instance, InstanceStatus, ProviderId } from '../domain/model.js';
-import type { StateDir } from '../state/dir.js';
+import type { StateStore } from '../state/store.js';
 
-const FILE = 'ledger.jsonl';
 /** After this long a listing that still does not show a claimed VM is believed: the VM is gone or never was. */
 export const CLAIM_WINDOW_MS = 10 * 60 * 1000;
 
@@ -42,48 +41,48 @@ export class Ledger {
   private offset = 0;
 
   constructor(
-    private readonly state?: StateDir,
+    private readonly state?: StateStore,
     private readonly now: () => number = Date.now,
   ) {}
 
-  claim(c: Omit<Claim, 'at'>): Claim {
+  async claim(c: Omit<Claim, 'at'>): Promise<Claim> {
     const full: Claim = { ...c, at: this.now() };
-    this.write(full);
+    await this.write(full);
     return full;
   }
 
   /** The create's answer: the VM's id (it is then matched against listings by id). */
-  settle(key: string, instanceId: string): void {
-    const c = this.get(key);
-    if (c) this.write({ ...c, instance_id: instanceId });
+  async settle(key: string, instanceId: string): Promise<void> {
+    const c = await this.get(key);
+    if (c) await this.write({ ...c, instance_id: instanceId });
   }
 
   /** No billing started (refused), or it stopped (paused, deleted) through this server. */
-  release(key: string): void {
-    const c = this.get(key);
-    if (c && !c.released) this.write({ ...c, released: true });
+  async release(key: string): Promise<void> {
+    const c = await this.get(key);
+    if (c && !c.released) await this.write({ ...c, released: true });
   }
 
   /** Releases every claim on one VM: it was deleted through this server. */
-  releaseInstance(provider: ProviderId, id: string): void {
-    for (const c of this.active())
-      if (c.provider === provider && c.instance_id === id) this.write({ ...c, released: true });
+  async releaseInstance(provider: ProviderId, id: string): Promise<void> {
+    for (const c of await this.active())
+      if (c.provider === provider && c.instance_id === id) await this.write({ ...c, released: true });
   }
 
   /**
    * The VM was paused through this server: it bills no compute now, but still exists. A create claim keeps counting it
    * as a VM (the listing may not show it yet) with no GPUs or price; a resume claim ends.
    */
-  pausedInstance(provider: ProviderId, id: string): void {
-    for (const c of this.active()) {
+  async pausedInstance(provider: ProviderId, id: string): Promise<void> {
+    for (const c of await this.active()) {
       if (c.provider !== provider || c.instance_id !== id) continue;
-      this.write(c.kind === 'resume' ? { ...c, released: true } : { ...c, gpus: 0, usd_per_hour: 0 });
+      await this.write(c.kind === 'resume' ? { ...c, released: true } : { ...c, gpus: 0, usd_per_hour: 0 });
     }
   }
 
   /** Claims still counted: not released and younger than the window. */
-  active(): Claim[] {
-    this.refresh();
+  async active(): Promise<Claim[]> {
+    await this.refresh();
     const since = this.now() - CLAIM_WINDOW_MS;
     return [...this.claims.values()].filter((c) => !c.released && c.at >= since);
   }
@@ -92,10 +91,10 @@ export class Ledger {
    * What the claims add to a listing of every enabled cloud: a created VM the listing does not show yet counts in
    * full; a resumed VM the listing still shows as paused counts its GPUs and price (it is already counted as a VM).
    */
-  unlisted(listed: Instance[]): Unlisted {
+  async unlisted(listed: Instance[]): Promise<Unlisted> {
     const byId = new Map(listed.map((i) => [`${i.provider}/${i.id}`, i]));
     const out: Unlisted = { instances: 0, gpus: 0, micros: 0, unknown_priced: 0 };
-    for (const c of this.active()) {
+    for (const c of await this.active()) {
       const seen = c.instance_id ? byId.get(`${c.provider}/${c.instance_id}`) : undefined;
       if (c.kind === 'create' && seen) continue;
       // A resumed VM the listing shows billing is counted there; one it shows paused, or not yet, is counted here.
@@ -108,19 +107,19 @@ export class Ledger {
     return out;
   }
 
-  private get(key: string): Claim | undefined {
-    this.refresh();
+  private async get(key: string): Promise<Claim | undefined> {
+    await this.refresh();
     return this.claims.get(key);
   }
 
-  private write(c: Claim): void {
+  private async write(c: Claim): Promise<void> {
+    await this.state?.append('ledger', c);
     this.claims.set(c.key, c);
-    this.state?.append(FILE, c);
   }
 
-  private refresh(): void {
+  private async refresh(): Promise<void> {
     if (!this.state) return;
-    const t = this.state.tail<Claim>(FILE, this.offset);
+    const t = await this.state.tail<Claim>('ledger', this.offset);
     this.offset = t.offset;
     for (const c of t.lines) this.claims.set(c.key, c);
   }

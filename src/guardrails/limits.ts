@@ -64,7 +64,7 @@ export async function currentUsage(providers: Provider[], ledger?: Ledger, signa
   const all = (await Promise.all(providers.map((p) => listAll(p, signal)))).flat();
   const u = usageOf(all);
   if (!ledger) return u;
-  const extra = ledger.unlisted(all);
+  const extra = await ledger.unlisted(all);
   return {
     ...u,
     instances: u.instances + extra.instances,

@@ -1,14 +1,14 @@
 /**
  * The spend section's lock: one call at a time inside this process (an async queue) and, when a lock file is given,
- * one process at a time across every process sharing the state directory. Limits, tokens and idempotency keys hold
+ * one process at a time across every process sharing the state store. Limits, tokens and idempotency keys hold
  * under concurrency because their read-check-write runs inside it.
  */
-import type { FileLock } from '../state/lock.js';
+import type { Lock } from '../state/store.js';
 
 export class Mutex {
   private tail: Promise<void> = Promise.resolve();
 
-  constructor(private readonly file?: FileLock) {}
+  constructor(private readonly file?: Lock) {}
 
   async run<T>(fn: () => Promise<T>): Promise<T> {
     let release!: () => void;

@@ -9,6 +9,7 @@ import { ComputeError } from '../domain/errors.js';
 import type { Instance, PowerResult } from '../domain/model.js';
 import type { Provider } from '../domain/provider.js';
 import { askHuman, denied, errorOf, tokenUsed, type Asked, type GateDeps } from './gate.js';
+import type { Claim } from './ledger.js';
 import { leaseHours } from './leases.js';
 import { checkTotals, currentUsage, needsUsage, type Addition } from './limits.js';
 import { decideCreate } from './policy.js';
@@ -43,7 +44,7 @@ export async function guardedResume(
   for (const t of targets) {
     const decision = decideCreate(t.quote, deps.policy, undefined, { instances: 0, gpus: 0, usd_per_hour: 0 });
     if (decision.kind === 'deny')
-      throw denied(TOOL, p, decision, deps, { request, quote: t.quote }, 'nothing was resumed');
+      throw await denied(TOOL, p, decision, deps, { request, quote: t.quote }, 'nothing was resumed');
     if (decision.kind === 'confirm') for (const r of decision.reasons) reasons.add(r);
     if (t.instance.gpu === undefined) reasons.add('its GPUs are unknown');
   }
@@ -75,7 +76,7 @@ export async function guardedResume(
   }
   // A human's yes was written by askHuman; a policy's allow is written here.
   if (how === 'policy')
-    deps.audit.write({ tool: TOOL, provider: p.id, phase: 'decision', request, decision: 'allow', how });
+    await deps.audit.write({ tool: TOOL, provider: p.id, phase: 'decision', request, decision: 'allow', how });
   const { results, more } = await deps.spendLock.run(() => resumeLocked(p, targets, request, how, deps));
   return { status: 'done', results: [...settled, ...more, ...results], approved_by: how };
 }
@@ -112,17 +113,19 @@ async function resumeLocked(
   const targets = now.targets;
   if (targets.length === 0) return { results: [], more: now.settled };
   await checkLimits(p, additionOf(targets), request, deps);
-  const claims = targets.map((t) =>
-    deps.ledger.claim({
-      key: `resume:${t.instance.id}:${randomBytes(6).toString('base64url')}`,
-      kind: 'resume',
-      provider: p.id,
-      instance_id: t.instance.id,
-      gpus: t.quote.gpu?.count ?? 0,
-      usd_per_hour: t.quote.usd_per_hour,
-    }),
-  );
-  deps.audit.write({ tool: TOOL, provider: p.id, phase: 'send', request, how });
+  const claims: Claim[] = [];
+  for (const t of targets)
+    claims.push(
+      await deps.ledger.claim({
+        key: `resume:${t.instance.id}:${randomBytes(6).toString('base64url')}`,
+        kind: 'resume',
+        provider: p.id,
+        instance_id: t.instance.id,
+        gpus: t.quote.gpu?.count ?? 0,
+        usd_per_hour: t.quote.usd_per_hour,
+      }),
+    );
+  await deps.audit.write({ tool: TOOL, provider: p.id, phase: 'send', request, how });
   let results: PowerResult[];
   try {
     if (!p.resume)
@@ -132,23 +135,23 @@ async function resumeLocked(
       { signal: deps.signal },
     );
   } catch (e) {
-    deps.audit.write({ tool: TOOL, provider: p.id, phase: 'cloud', request, error: errorOf(e) });
+    await deps.audit.write({ tool: TOOL, provider: p.id, phase: 'cloud', request, error: errorOf(e) });
     throw e;
   }
   // What did not resume bills nothing new: its claim goes.
   for (const r of results)
     if (r.result !== 'resumed' && r.result !== 'already_running')
-      for (const c of claims) if (c.instance_id === r.id) deps.ledger.release(c.key);
+      for (const c of claims) if (c.instance_id === r.id) await deps.ledger.release(c.key);
   // A VM created here bills again: its lease counts down again, for the policy's hours from now.
   const hours = leaseHours(undefined, deps.policy);
   for (const r of results) {
     // already_running too: the cloud may have started it between the check and the call; it bills either way.
     const lease =
-      r.result === 'resumed' || r.result === 'already_running' ? deps.leases.forInstance(p.id, r.id) : undefined;
+      r.result === 'resumed' || r.result === 'already_running' ? await deps.leases.forInstance(p.id, r.id) : undefined;
     const renewFor = hours ?? (lease ? (lease.expires_at - lease.created_at) / 3_600_000 : null);
-    if (lease && lease.state !== 'open' && renewFor) deps.leases.renew(lease.key, renewFor);
+    if (lease && lease.state !== 'open' && renewFor) await deps.leases.renew(lease.key, renewFor);
   }
-  deps.audit.write({
+  await deps.audit.write({
     tool: TOOL,
     provider: p.id,
     phase: 'cloud',
@@ -212,7 +215,7 @@ async function checkLimits(
   if (!needsUsage(deps.policy)) return;
   const usage = await currentUsage(deps.clouds(), deps.ledger, deps.signal);
   const totals = checkTotals(add, usage, deps.policy);
-  if (!totals.ok) throw denied(TOOL, p, { kind: 'deny', ...totals }, deps, { request }, 'nothing was resumed');
+  if (!totals.ok) throw await denied(TOOL, p, { kind: 'deny', ...totals }, deps, { request }, 'nothing was resumed');
 }
 
 /**

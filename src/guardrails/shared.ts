@@ -1,9 +1,9 @@
 /**
- * The guardrails' state that every MCP session of a process shares, opened on one state directory: confirmation
- * tokens, idempotency records, the ledger, the leases and the spend lock. Every process on the same directory opens its own,
- * and they agree through the directory's files and locks.
+ * The guardrails' state that every MCP session of a process shares, opened on one state store: confirmation tokens,
+ * idempotency records, the ledger, the leases and the spend lock. Every process on the same store opens its own, and
+ * they agree through the store's records and locks.
  */
-import type { StateDir } from '../state/dir.js';
+import type { StateStore } from '../state/store.js';
 import { IdempotencyStore } from './idempotency.js';
 import { LeaseStore } from './leases.js';
 import { Ledger } from './ledger.js';
@@ -18,14 +18,12 @@ export interface SharedGuards {
   spendLock: Mutex;
 }
 
-export const SPEND_LOCK_FILE = 'spend.lock';
-
-export function openGuards(state: StateDir): SharedGuards {
+export async function openGuards(state: StateStore): Promise<SharedGuards> {
   return {
-    tokens: new ConfirmationTokens({ state }),
+    tokens: await ConfirmationTokens.open(state),
     idempotency: new IdempotencyStore(state),
     ledger: new Ledger(state),
     leases: new LeaseStore(state),
-    spendLock: new Mutex(state.lock(SPEND_LOCK_FILE)),
+    spendLock: new Mutex(state.lock('spend')),
   };
 }

@@ -20,7 +20,7 @@ export async function guardedSnapshot(
 ): Promise<SnapshotOutcome> {
   const request = { tool: TOOL, provider: p.id, id: args.id, name: args.name };
   if (deps.policy.readOnly)
-    throw denied(
+    throw await denied(
       TOOL,
       p,
       {
@@ -48,10 +48,10 @@ export async function guardedSnapshot(
     if ('used' in answer) throw tokenUsed(p, 'Call snapshot again without confirmation_token.');
     return answer.answer;
   }
-  deps.audit.write({ tool: TOOL, provider: p.id, phase: 'send', request, how: answer.how });
+  await deps.audit.write({ tool: TOOL, provider: p.id, phase: 'send', request, how: answer.how });
   try {
     const snapshot = await take(args.id, args.name, { signal: deps.signal });
-    deps.audit.write({
+    await deps.audit.write({
       tool: TOOL,
       provider: p.id,
       phase: 'cloud',
@@ -61,7 +61,7 @@ export async function guardedSnapshot(
     });
     return { status: 'created', snapshot, approved_by: answer.how };
   } catch (e) {
-    deps.audit.write({ tool: TOOL, provider: p.id, phase: 'cloud', request, error: errorOf(e) });
+    await deps.audit.write({ tool: TOOL, provider: p.id, phase: 'cloud', request, error: errorOf(e) });
     throw e;
   }
 }

@@ -29,7 +29,7 @@ export interface SweepDeps {
   spendLock: Mutex;
   /** The enabled cloud of that id, if it is enabled in this process. */
   cloud(id: string): Provider | undefined;
-  audit: { write(e: AuditEntry): void };
+  audit: { write(e: AuditEntry): Promise<void> };
   log: Logger;
   /** Say what would be done, and do nothing. */
   dryRun?: boolean;
@@ -66,18 +66,16 @@ const LOST_LOOK_MS = 24 * 60 * 60 * 1000;
 /** One sweep over every lease that is due. A sweep with nothing due calls no cloud. */
 export async function sweep(deps: SweepDeps): Promise<SweepAction[]> {
   const now = deps.leases.now();
-  const due = deps.leases
-    .all()
-    .filter(
-      (l) =>
-        (l.state === 'open' && (!l.instance_id || l.expires_at <= now)) ||
-        l.state === 'overdue' ||
-        (l.state === 'lost' && now - l.created_at < LOST_LOOK_MS),
-    );
+  const due = (await deps.leases.all()).filter(
+    (l) =>
+      (l.state === 'open' && (!l.instance_id || l.expires_at <= now)) ||
+      l.state === 'overdue' ||
+      (l.state === 'lost' && now - l.created_at < LOST_LOOK_MS),
+  );
   const out: SweepAction[] = [];
   for (const l of due) {
     const action = await deps.spendLock.run(async () => {
-      const fresh = deps.leases.get(l.key);
+      const fresh = await deps.leases.get(l.key);
       if (!fresh || fresh.state === 'done') return undefined;
       if (fresh.state === 'open' && fresh.instance_id && fresh.expires_at > deps.leases.now()) return undefined;
       return settleOne(fresh, deps);
@@ -139,8 +137,8 @@ async function settleOne(l: Lease, deps: SweepDeps): Promise<SweepAction | undef
   if (l.on_expiry === 'delete') {
     if (deps.dryRun) return act('would_delete', `The lease ran out; the server would delete the VM.${late}`);
     return enforce(l, deps, act, () =>
-      p.delete(inst.id, { signal: deps.signal }).then(() => {
-        deps.ledger.releaseInstance(p.id, inst.id);
+      p.delete(inst.id, { signal: deps.signal }).then(async () => {
+        await deps.ledger.releaseInstance(p.id, inst.id);
         return act('deleted', `The lease ran out; the VM was deleted.${late}`);
       }),
     );
@@ -175,7 +173,7 @@ async function settleOne(l: Lease, deps: SweepDeps): Promise<SweepAction | undef
   return enforce(l, deps, act, async () => {
     const [r] = await p.pause!([inst.id], { signal: deps.signal });
     if (r?.result === 'paused' || r?.result === 'already_paused') {
-      deps.ledger.pausedInstance(p.id, inst.id);
+      await deps.ledger.pausedInstance(p.id, inst.id);
       // Believed when the cloud shows it: until then the lease stays open, and the next sweep looks again.
       const now = await p.getInstance(inst.id, { signal: deps.signal }).catch(() => undefined);
       const message = `The lease ran out; the VM was paused (GPU billing stopped, the disk is kept).${late}`;
@@ -198,7 +196,7 @@ async function enforce(
     expires_at: new Date(l.expires_at).toISOString(),
     on_expiry: l.on_expiry,
   };
-  deps.audit.write({
+  await deps.audit.write({
     tool: 'lease',
     provider: l.provider,
     phase: 'send',
@@ -216,7 +214,7 @@ async function enforce(
     return record(l, deps, 'done', done);
   } catch (e) {
     const why = e instanceof ComputeError ? e.message : 'unexpected error';
-    deps.audit.write({
+    await deps.audit.write({
       tool: 'lease',
       provider: l.provider,
       phase: 'cloud',
@@ -238,7 +236,7 @@ async function findPending(
   deps: SweepDeps,
   act: (r: SweepResult, m: string, id?: string) => SweepAction,
 ): Promise<SweepAction | undefined> {
-  const rec = deps.idempotency.get(l.key);
+  const rec = await deps.idempotency.get(l.key);
   let id = rec?.status === 'created' ? rec.instance_id : undefined;
   try {
     if (!id && p.findByIdempotencyKey && !l.key.startsWith('create:'))
@@ -250,7 +248,7 @@ async function findPending(
       : act('retry', 'Could not look for the VM of an unanswered create; the next sweep tries again.');
   }
   if (id) {
-    if (!deps.dryRun) deps.leases.settle(l.key, id);
+    if (!deps.dryRun) await deps.leases.settle(l.key, id);
     return act('found', 'Found the VM of a create whose answer was lost; its lease now counts down.', id);
   }
   if (l.state === 'lost' || deps.leases.now() - l.created_at < CLAIM_WINDOW_MS) return undefined;
@@ -266,10 +264,10 @@ async function findPending(
 }
 
 /** Writes the lease's new state and an audit line (not in a dry run), and returns the action. */
-function record(l: Lease, deps: SweepDeps, state: Lease['state'], a: SweepAction): SweepAction {
+async function record(l: Lease, deps: SweepDeps, state: Lease['state'], a: SweepAction): Promise<SweepAction> {
   if (deps.dryRun) return a;
-  if (state !== l.state || a.result !== 'retry') deps.leases.mark(l.key, state, a.message);
-  deps.audit.write({
+  if (state !== l.state || a.result !== 'retry') await deps.leases.mark(l.key, state, a.message);
+  await deps.audit.write({
     tool: 'lease',
     provider: l.provider,
     phase: a.result === 'retry' ? 'cloud' : 'result',

@@ -5,15 +5,12 @@
  * under a lock that holds across processes, so a token is spent once however many servers share the directory.
  */
 import { createHash, createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
-import type { StateDir } from '../state/dir.js';
+import type { StateStore } from '../state/store.js';
 import { canonicalJson } from './canonical.js';
 import { Mutex } from './mutex.js';
 
 export const TOKEN_TTL_MS = 10 * 60 * 1000;
 const PREFIX = 'cmt1';
-const SECRET_FILE = 'token-secret';
-const SPENT_FILE = 'tokens-spent.jsonl';
-const LOCK_FILE = 'tokens.lock';
 
 /** What a token is bound to: the request (tool + arguments) and the quote the human saw. */
 export interface TokenBinding {
@@ -42,18 +39,24 @@ export class ConfirmationTokens {
   private readonly secret: Buffer;
   private readonly now: () => number;
   private readonly ttlMs: number;
-  private readonly state?: StateDir;
+  private readonly state?: StateStore;
   private readonly lock: Mutex;
   /** How far the spent list has been read. */
   private offset = 0;
 
-  constructor(opts: { state?: StateDir; secret?: Buffer; now?: () => number; ttlMs?: number } = {}) {
+  /** Without a store: a secret and a spent list of this process alone (tests). */
+  constructor(opts: { state?: StateStore; secret?: Buffer; now?: () => number; ttlMs?: number } = {}) {
     this.state = opts.state;
-    this.secret = opts.secret ?? opts.state?.secret(SECRET_FILE, () => randomBytes(32)) ?? randomBytes(32);
+    this.secret = opts.secret ?? randomBytes(32);
     this.now = opts.now ?? Date.now;
     this.ttlMs = opts.ttlMs ?? TOKEN_TTL_MS;
-    this.lock = new Mutex(opts.state ? opts.state.lock(LOCK_FILE) : undefined);
-    this.refresh();
+    this.lock = new Mutex(opts.state ? opts.state.lock('tokens') : undefined);
+  }
+
+  /** Tokens on a store: its secret (made once, shared by every process on it) and its spent list. */
+  static async open(state: StateStore, opts: { now?: () => number; ttlMs?: number } = {}): Promise<ConfirmationTokens> {
+    const secret = await state.secret('token-secret', () => randomBytes(32));
+    return new ConfirmationTokens({ ...opts, state, secret });
   }
 
   issue(b: TokenBinding): { token: string; expires_at: string } {
@@ -75,12 +78,12 @@ export class ConfirmationTokens {
    */
   redeem(token: string, b: TokenBinding): Promise<TokenCheck> {
     return this.lock.run(async () => {
-      this.refresh();
+      await this.refresh();
       return this.check(token, b);
     });
   }
 
-  private check(token: string, b: TokenBinding): TokenCheck {
+  private async check(token: string, b: TokenBinding): Promise<TokenCheck> {
     const parts = token.split('.');
     if (parts.length !== 3 || parts[0] !== PREFIX) return { ok: false, reason: 'malformed' };
     const [, payload, mac] = parts as [string, string, string];
@@ -99,8 +102,9 @@ export class ConfirmationTokens {
     if (this.now() > body.e) return { ok: false, reason: 'expired' };
     if (body.r !== hash(b.request)) return { ok: false, reason: 'mismatch' };
     if (body.q !== hash(b.quote)) return { ok: false, reason: 'quote_changed', approved_usd_per_hour: body.p };
+    // Recorded before it counts as spent here: a store that cannot record it refuses the token (fail closed).
+    await this.state?.append('tokens-spent', { n: body.n, e: body.e });
     this.spent.set(body.n, body.e);
-    this.state?.append(SPENT_FILE, { n: body.n, e: body.e });
     return { ok: true, nonce: body.n };
   }
 
@@ -109,9 +113,9 @@ export class ConfirmationTokens {
   }
 
   /** Spent tokens other processes (or an earlier run) recorded since the last read. */
-  private refresh(): void {
+  private async refresh(): Promise<void> {
     if (!this.state) return;
-    const t = this.state.tail<{ n: string; e: number }>(SPENT_FILE, this.offset);
+    const t = await this.state.tail<{ n: string; e: number }>('tokens-spent', this.offset);
     this.offset = t.offset;
     for (const { n, e } of t.lines) if (e >= this.now()) this.spent.set(n, e);
   }

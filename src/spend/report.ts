@@ -63,6 +63,7 @@ export async function spendReport(
   opts: { signal?: AbortSignal } = {},
 ): Promise<SpendReport> {
   const now = leases.now();
+  const leaseOf = await leases.lookup();
   const read = await Promise.all(
     clouds.map(async (p) => {
       try {
@@ -92,7 +93,7 @@ export async function spendReport(
     };
     for (const i of instances) {
       if (i.status === 'terminated') continue;
-      const lease = leases.forInstance(p.id, i.id);
+      const lease = leaseOf(p.id, i.id);
       const perVm = i.price_usd_per_hour ?? lease?.usd_per_hour ?? null;
       const price = perVm === null ? null : perVm * (i.quantity ?? 1);
       const billing = BILLING.has(i.status);

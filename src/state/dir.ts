@@ -1,7 +1,8 @@
 /**
- * The state directory (COMPUTE_MCP_STATE_DIR, default $XDG_STATE_HOME/compute-mcp): the confirmation-token secret,
- * spent tokens, idempotency records, the ledger of billing this server started, and the audit log. It is the one
- * source of truth for every process that shares it: shared records are re-read under `spendLock` before each decision.
+ * The state directory (COMPUTE_MCP_STATE_DIR, default $XDG_STATE_HOME/compute-mcp), the default state store
+ * (store.ts): the confirmation-token secret, spent tokens, idempotency records, the ledger of billing this server
+ * started, leases and the audit log, one `<stream>.jsonl` file each. It is the one source of truth for every process
+ * that shares it: shared records are re-read under the spend lock before each decision.
  *
  * Files are 0600 in a 0700 directory. A directory or file that others can read is fixed (and the fix is reported) or,
  * when it cannot be fixed, refused; a secret that is empty, short, a link or unreadable stops the server. Every append
@@ -25,6 +26,9 @@ import {
 import { homedir } from 'node:os';
 import { join } from 'node:path';
 import { FileLock, type FileLockOptions } from './lock.js';
+import { StateError, checkSecret, type LockName, type StateStore, type Stream, type Tail } from './store.js';
+
+export { StateError, MIN_SECRET_BYTES, type Tail } from './store.js';
 
 export function defaultStateDir(env: NodeJS.ProcessEnv): string {
   if (env.COMPUTE_MCP_STATE_DIR) return env.COMPUTE_MCP_STATE_DIR;
@@ -32,21 +36,8 @@ export function defaultStateDir(env: NodeJS.ProcessEnv): string {
   return join(base, 'compute-mcp');
 }
 
-/** The state directory cannot be used safely: the server does not start. */
-export class StateError extends Error {
-  override name = 'StateError';
-}
-
-/** A secret shorter than this could be guessed, or was truncated: refused. */
-export const MIN_SECRET_BYTES = 32;
-
-/** Lines appended to a file since the last read, and where to read next time. */
-export interface Tail<T> {
-  lines: T[];
-  offset: number;
-}
-
-export class StateDir {
+export class StateDir implements StateStore {
+  readonly kind = 'directory';
   /** What was wrong with the permissions and has been fixed, in words (the caller logs them). */
   readonly fixes: string[] = [];
 
@@ -55,12 +46,36 @@ export class StateDir {
     this.harden();
   }
 
+  get where(): string {
+    return this.dir;
+  }
+
+  // --- the StateStore interface: the synchronous file work below, synced before each promise resolves ---
+
+  async secret(name: 'token-secret', make: () => Buffer): Promise<Buffer> {
+    return this.secretSync(name, make);
+  }
+
+  async append(stream: Stream, entry: object): Promise<void> {
+    this.appendLine(`${stream}.jsonl`, entry);
+  }
+
+  async tail<T>(stream: Stream, offset: number): Promise<Tail<T>> {
+    return this.tailOf<T>(`${stream}.jsonl`, offset);
+  }
+
+  lock(name: LockName, opts?: FileLockOptions): FileLock {
+    return this.fileLock(`${name}.lock`, opts);
+  }
+
+  async close(): Promise<void> {}
+
   path(name: string): string {
     return join(this.dir, name);
   }
 
   /** A lock that holds across every process using this directory (see state/lock.ts). */
-  lock(name: string, opts?: FileLockOptions): FileLock {
+  fileLock(name: string, opts?: FileLockOptions): FileLock {
     return new FileLock(this.path(name), opts);
   }
 
@@ -68,7 +83,7 @@ export class StateDir {
    * Appends one JSON line, whole, and syncs it to disk. A file whose last line was torn (a crash mid-write) first gets
    * the newline it lacks, so the torn line can never swallow this one.
    */
-  append(name: string, entry: unknown): void {
+  appendLine(name: string, entry: unknown): void {
     const fd = this.open(name, constants.O_RDWR | constants.O_APPEND | constants.O_CREAT);
     try {
       const size = fstatSync(fd).size;
@@ -97,14 +112,14 @@ export class StateDir {
 
   /** Every parseable JSON line of a file (a torn last line after a crash is skipped). */
   lines<T>(name: string): T[] {
-    return this.tail<T>(name, 0).lines;
+    return this.tailOf<T>(name, 0).lines;
   }
 
   /**
    * The complete lines appended since `offset` (a line still being written is left for the next read). A file that
    * shrank was replaced: it is read again from the start.
    */
-  tail<T>(name: string, offset: number): Tail<T> {
+  tailOf<T>(name: string, offset: number): Tail<T> {
     // One lstat answers the common cases: no file yet, or nothing appended since the last read (every look-up of a
     // lease or key asks; most find nothing new). A link goes on to the open below, which refuses it.
     const st = lstatSync(this.path(name), { throwIfNoEntry: false });
@@ -145,7 +160,7 @@ export class StateDir {
    * Reads a secret file, creating it once (exclusively, 0600) with `make()` when absent. A secret that is empty,
    * shorter than MIN_SECRET_BYTES, not a regular file or unreadable is refused: tokens signed with it could be forged.
    */
-  secret(name: string, make: () => Buffer): Buffer {
+  secretSync(name: string, make: () => Buffer): Buffer {
     const file = this.path(name);
     try {
       const fd = openSync(file, 'wx', 0o600);
@@ -169,12 +184,7 @@ export class StateDir {
     } catch (e) {
       throw new StateError(`cannot read ${file}: ${(e as Error).message}`);
     }
-    if (secret.length < MIN_SECRET_BYTES)
-      throw new StateError(
-        `${file} holds ${secret.length} bytes, fewer than ${MIN_SECRET_BYTES}: confirmation tokens signed with it could be forged. ` +
-          'Delete the file and start again to make a new secret (tokens issued with the old one stop working).',
-      );
-    return secret;
+    return checkSecret(secret, file, 'Delete the file');
   }
 
   /** The directory and every file in it: owner-only, fixed where they are not, refused where that fails. */

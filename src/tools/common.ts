@@ -97,10 +97,13 @@ export function decodeCursor<T>(cursor: string, schema: z.ZodType<T>): T {
 export const money = (usd: number | null | undefined) =>
   usd === null || usd === undefined ? 'price unknown' : `$${usd.toFixed(2)}/h`;
 
-/** The VM with its lease, when it was created through this server (list_instances, get_instance). */
-export function withLease(ctx: ToolContext, i: Instance): Instance {
-  const l = ctx.gate.leases.forInstance(i.provider, i.id);
-  return l ? { ...i, lease: leaseView(l) } : i;
+/** The VMs, each with its lease when it was created through this server (list_instances, get_instance). */
+export async function withLeases(ctx: ToolContext, items: Instance[]): Promise<Instance[]> {
+  const leaseOf = await ctx.gate.leases.lookup();
+  return items.map((i) => {
+    const l = leaseOf(i.provider, i.id);
+    return l ? { ...i, lease: leaseView(l) } : i;
+  });
 }
 
 /** A lease in words, for the text of a result. */

@@ -11,7 +11,7 @@ import {
   money,
   optionalProviderArg,
   targets,
-  withLease,
+  withLeases,
 } from './common.js';
 import { defineTool } from './define.js';
 import { OutError, OutInstance } from './shapes.js';
@@ -64,7 +64,7 @@ export const listInstances = defineTool({
       pages.forEach((r, k) => {
         const cloud = reading[k]!;
         if (r.status === 'fulfilled') {
-          for (const x of r.value.items) if (!args.status || x.status === args.status) items.push(withLease(ctx, x));
+          for (const x of r.value.items) if (!args.status || x.status === args.status) items.push(x);
           if (r.value.next_cursor) next[cloud.id] = r.value.next_cursor;
           return;
         }
@@ -73,7 +73,11 @@ export const listInstances = defineTool({
       });
       cursor = Object.keys(next).length ? { s: next, l: here.l } : undefined;
       if (items.length > 0 || !cursor)
-        return { items, ...(cursor ? { next_cursor: encodeCursor(cursor) } : {}), errors };
+        return {
+          items: await withLeases(ctx, items),
+          ...(cursor ? { next_cursor: encodeCursor(cursor) } : {}),
+          errors,
+        };
     }
     return { items: [], ...(cursor ? { next_cursor: encodeCursor(cursor) } : {}), errors };
   },

@@ -40,8 +40,12 @@ export async function pause(
   const { p, ids, unsupported } = powerTargets(ctx, args, 'pause');
   if (unsupported) return unsupported;
   const results = await need(p, 'pause', 'pause instances', p.pause)(ids, { signal: ctx.signal });
+  // Paused whatever the store says: a claim it could not release only counts a little longer (never too little).
   for (const r of results)
-    if (r.result === 'paused' || r.result === 'already_paused') ctx.gate.ledger.pausedInstance(p.id, r.id);
+    if (r.result === 'paused' || r.result === 'already_paused')
+      await ctx.gate.ledger
+        .pausedInstance(p.id, r.id)
+        .catch((err: unknown) => ctx.log.warn({ err }, 'the ledger could not record a pause'));
   return { results };
 }
 

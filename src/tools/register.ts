@@ -19,7 +19,7 @@ import type { Logger } from 'pino';
 import type { Config } from '../config.js';
 import { ComputeError } from '../domain/errors.js';
 import type { ProviderId } from '../domain/model.js';
-import { type AuditLog, redactArgs } from '../guardrails/audit.js';
+import { type AuditEntry, type AuditLog, redactArgs } from '../guardrails/audit.js';
 import { CARD, ELICIT_TIMEOUT_MS, type HumanChannel } from '../guardrails/confirm.js';
 import type { GateDeps } from '../guardrails/gate.js';
 import type { IdempotencyStore } from '../guardrails/idempotency.js';
@@ -332,14 +332,18 @@ async function runTool(
   // Every call of a tool that can change something is audited before and after, whatever it answers.
   const audited = !tool.annotations.readOnlyHint;
   const provider = typeof args.provider === 'string' ? args.provider : undefined;
-  if (audited) audit.write({ tool: tool.name, provider, phase: 'call', request: redactArgs(args) });
+  // These lines frame the call; the gate's own lines (decision, send, cloud) are the ones a change waits for. A store
+  // that is down fails a create in the gate, but must not stop a pause that saves money.
+  const frame = (e: AuditEntry) =>
+    audited ? audit.write(e).catch((err: unknown) => log.error({ err }, 'audit line not written')) : undefined;
+  await frame({ tool: tool.name, provider, phase: 'call', request: redactArgs(args) });
   try {
     const out = await tool.handler(args, ctx);
     // The answer must match the schema tools/list promised; a mismatch is our bug, not the caller's.
     const checked = p.output.safeParse(out);
     if (!checked.success) throw new Error(`${tool.name} answered outside its output schema: ${checked.error.message}`);
     log.info({ ms: Date.now() - started }, 'tool ok');
-    if (audited) audit.write({ tool: tool.name, provider, phase: 'result', ...resultOf(out) });
+    await frame({ tool: tool.name, provider, phase: 'result', ...resultOf(out) });
     // The approval card's secret rides in _meta, which the host gives to the card, not to the model.
     const { [CARD]: card, ...structured } = out as Record<string, unknown> & { [CARD]?: CardApproval };
     return {
@@ -349,7 +353,7 @@ async function runTool(
     };
   } catch (e) {
     const error = e instanceof ComputeError ? { code: e.code, message: e.message } : INTERNAL_AUDITED;
-    if (audited) audit.write({ tool: tool.name, provider, phase: 'result', error });
+    await frame({ tool: tool.name, provider, phase: 'result', error });
     return failure(e, log, started);
   }
 }

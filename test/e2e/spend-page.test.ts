@@ -85,15 +85,15 @@ async function buildReport(): Promise<SpendReport> {
 
   const later = Date.now() + 90 * 60_000;
   const leases = new LeaseStore(h.state, () => later);
-  const rewrite = (provider: string, id: string, change: Partial<Lease>) => {
-    const { state: _, ...l } = leases.forInstance(provider, id)!;
-    leases.open({ ...l, ...change });
+  const rewrite = async (provider: string, id: string, change: Partial<Lease>) => {
+    const { state: _, ...l } = (await leases.forInstance(provider, id))!;
+    await leases.open({ ...l, ...change });
   };
-  rewrite('genesiscloud', etl.id, { on_expiry: 'delete' });
-  rewrite('genesiscloud', gpu.id, { on_expiry: 'notify' });
-  leases.mark(leases.forInstance('genesiscloud', gpu.id)!.key, 'overdue', 'notified: past its lease, still running');
-  if (leases.forInstance('instavm', box.id)!.enforced_by !== 'cloud')
-    rewrite('instavm', box.id, { enforced_by: 'cloud' });
+  await rewrite('genesiscloud', etl.id, { on_expiry: 'delete' });
+  await rewrite('genesiscloud', gpu.id, { on_expiry: 'notify' });
+  await leases.mark((await leases.forInstance('genesiscloud', gpu.id))!.key, 'overdue', 'notified: past its lease, still running');
+  if ((await leases.forInstance('instavm', box.id))!.enforced_by !== 'cloud')
+    await rewrite('instavm', box.id, { enforced_by: 'cloud' });
   return spendReport(h.providers.enabled(), leases);
 }
 

@@ -333,10 +333,10 @@ describe('the state directory', () => {
     );
   });
 
-  it('a short secret is refused too', () => {
+  it('a short secret is refused too', async () => {
     const dir = fresh();
     writeFileSync(join(dir, 'token-secret'), 'short', { mode: 0o600 });
-    expect(() => new StateDir(dir).secret('token-secret', () => Buffer.alloc(32, 1))).toThrow(/holds 5 bytes/);
+    await expect(new StateDir(dir).secret('token-secret', () => Buffer.alloc(32, 1))).rejects.toThrow(/holds 5 bytes/);
   });
 
   it('a directory others can read (0755) and a 0644 secret are fixed to 0700/0600, and the fix is logged', () => {

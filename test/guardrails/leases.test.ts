@@ -47,7 +47,7 @@ describe('every create leaves a lease, written before the cloud is called', () =
     const r = out(await cpuVm(h));
     expect(r.status).toBe('created');
     expect(r.quote).toMatchObject({ on_expiry: 'stop' });
-    const lease = h.guards.leases.forInstance('genesiscloud', r.instance!.id)!;
+    const lease = (await h.guards.leases.forInstance('genesiscloud', r.instance!.id))!;
     expect(lease).toMatchObject({ state: 'open', on_expiry: 'stop', enforced_by: 'server' });
     expect(lease.expires_at - lease.created_at).toBe(4 * HOUR);
     const got = out(await h.call('get_instance', { provider: 'genesiscloud', id: r.instance!.id })).instance!;
@@ -80,7 +80,7 @@ describe('every create leaves a lease, written before the cloud is called', () =
     const ask = (await h.call('create_vm', args)).structuredContent as { confirmation_token: string; summary: string };
     expect(ask.summary).toContain('a lease of 2 h (about $35.84), then it is paused');
     const made = out(await h.call('create_vm', { ...args, confirmation_token: ask.confirmation_token }));
-    const lease = h.guards.leases.forInstance('genesiscloud', made.instance!.id)!;
+    const lease = (await h.guards.leases.forInstance('genesiscloud', made.instance!.id))!;
     expect(lease.expires_at - lease.created_at).toBe(2 * HOUR);
   });
 
@@ -96,19 +96,19 @@ describe('every create leaves a lease, written before the cloud is called', () =
     const first = out(await h.call('create_vm', args));
     const again = out(await h.call('create_vm', args));
     expect([first.status, again.status]).toEqual(['created', 'existing']);
-    expect(h.guards.leases.all().filter((l) => l.instance_id === first.instance!.id)).toHaveLength(1);
-    expect(h.guards.leases.get('k1')?.instance_id).toBe(first.instance!.id);
+    expect((await h.guards.leases.all()).filter((l) => l.instance_id === first.instance!.id)).toHaveLength(1);
+    expect((await h.guards.leases.get('k1'))?.instance_id).toBe(first.instance!.id);
   });
 
   it('the policy maximum is the default lifetime, and "no lease" only where the policy allows it', async () => {
     const capped = await harness({ config: { policy: { ...AUTO.policy, limits: { maxLifetimeHours: 3 } } } });
     const a = out(await cpuVm(capped));
-    const la = capped.guards.leases.forInstance('genesiscloud', a.instance!.id)!;
+    const la = (await capped.guards.leases.forInstance('genesiscloud', a.instance!.id))!;
     expect(la.expires_at - la.created_at).toBe(3 * HOUR);
     const free = await harness({ config: { policy: { ...AUTO.policy, leases: { allowUnleased: true } } } });
     const b = out(await cpuVm(free));
     expect(b.quote).toMatchObject({ expires_at: null, on_expiry: null });
-    expect(free.guards.leases.all()).toHaveLength(0);
+    expect((await free.guards.leases.all())).toHaveLength(0);
   });
 });
 
@@ -124,7 +124,7 @@ describe('the sweep', () => {
     const [action] = await h.sweep();
     expect(action).toMatchObject({ provider: 'genesiscloud', instance_id: id, result: 'stopped' });
     expect(await statusOf(h, 'genesiscloud', id)).toMatch(/paused|stopping/);
-    expect(h.guards.leases.forInstance('genesiscloud', id)?.state).toBe('done');
+    expect((await h.guards.leases.forInstance('genesiscloud', id))?.state).toBe('done');
     const audit = h.state.lines<{ tool: string; status?: string; request?: { lease?: string } }>('audit.jsonl');
     expect(audit.some((a) => a.tool === 'lease' && a.status === 'stopped' && a.request?.lease)).toBe(true);
     expect(await h.sweep()).toEqual([]);
@@ -136,7 +136,7 @@ describe('the sweep', () => {
     h.advance(5 * HOUR);
     expect((await h.sweep({ dryRun: true }))[0]).toMatchObject({ result: 'would_stop', instance_id: id });
     expect(await statusOf(h, 'genesiscloud', id)).toBe('running');
-    expect(h.guards.leases.forInstance('genesiscloud', id)?.state).toBe('open');
+    expect((await h.guards.leases.forInstance('genesiscloud', id))?.state).toBe('open');
   });
 
   it.each(['genesiscloud', 'mithril', 'onet', 'k0rdent'])('pauses a VM past its lease on %s', async (cloud) => {
@@ -204,7 +204,7 @@ describe('the sweep', () => {
     const [failed] = await h.sweep();
     expect(failed).toMatchObject({ result: 'retry', instance_id: id });
     expect(failed!.message).toContain('the next sweep tries again');
-    expect(h.guards.leases.forInstance('genesiscloud', id)?.state).toBe('open');
+    expect((await h.guards.leases.forInstance('genesiscloud', id))?.state).toBe('open');
     expect(await statusOf(h, 'genesiscloud', id)).toBe('running');
     h.emulator.http.injectFault({ method: 'GET', status: 500, times: 0 });
     expect((await h.sweep())[0]).toMatchObject({ result: 'retry' });
@@ -247,7 +247,7 @@ describe('extend_lease', () => {
     };
     expect(ext.status).toBe('confirmation_required');
     expect(ext.summary).toContain('by 2 h (about $35.84)');
-    const lease = h.guards.leases.forInstance('genesiscloud', id)!;
+    const lease = (await h.guards.leases.forInstance('genesiscloud', id))!;
     expect(lease.expires_at - lease.created_at).toBe(HOUR);
 
     const done = (
@@ -267,7 +267,7 @@ describe('extend_lease', () => {
       confirmation_token: ext.confirmation_token,
     });
     expect(replay.isError).toBe(true);
-    expect(h.guards.leases.forInstance('genesiscloud', id)!.expires_at).toBe(lease.expires_at + 2 * HOUR);
+    expect((await h.guards.leases.forInstance('genesiscloud', id))!.expires_at).toBe(lease.expires_at + 2 * HOUR);
 
     h.advance(HOUR + 1);
     expect(await h.sweep()).toEqual([]);
@@ -302,7 +302,7 @@ describe('a cloud that ends VMs on time (InstaVM)', () => {
     const h = await harness({ clouds: ['instavm'] });
     const em = h.clouds.instavm!.instance as InstavmEmulator;
     const id = await create(h);
-    expect(h.guards.leases.forInstance('instavm', id)).toMatchObject({ enforced_by: 'cloud' });
+    expect((await h.guards.leases.forInstance('instavm', id))).toMatchObject({ enforced_by: 'cloud' });
     const ext = (await h.call('extend_lease', { provider: 'instavm', id, hours: 2 })).structuredContent as {
       status: string;
     };
@@ -327,7 +327,7 @@ describe('a cloud that ends VMs on time (InstaVM)', () => {
     expect(a).toMatchObject({ result: 'cannot_stop', instance_id: id });
     expect(a!.message).toContain('The cloud did not end it');
     expect(await statusOf(h, 'instavm', id)).toBe('running');
-    expect(h.guards.leases.forInstance('instavm', id)?.state).toBe('overdue');
+    expect((await h.guards.leases.forInstance('instavm', id))?.state).toBe('overdue');
   });
 });
 
@@ -339,7 +339,7 @@ describe('resume', () => {
     expect((await h.sweep())[0]).toMatchObject({ result: 'stopped' });
     await h.call('wait_for_instance', { provider: 'genesiscloud', id, status: 'paused', timeout_seconds: 20 });
     await h.call('resume_instances', { provider: 'genesiscloud', ids: [id] });
-    const lease = h.guards.leases.forInstance('genesiscloud', id)!;
+    const lease = (await h.guards.leases.forInstance('genesiscloud', id))!;
     expect(lease.state).toBe('open');
     expect(lease.expires_at).toBe(h.now() + 4 * HOUR);
   });
@@ -392,7 +392,7 @@ describe('what an attacker or a bad network could do to a lease', () => {
     h.advance(5 * HOUR);
     h.clouds.genesiscloud?.setRawStatus(id, 'stopping');
     expect(await h.sweep()).toEqual([]); // stopping: looked at again next time
-    expect(h.guards.leases.forInstance('genesiscloud', id)?.state).toBe('open');
+    expect((await h.guards.leases.forInstance('genesiscloud', id))?.state).toBe('open');
   });
 
   it('the approval card secret never reaches the audit log', async () => {

@@ -18,6 +18,7 @@ import { openGuards, type SharedGuards } from '../../src/guardrails/shared.js';
 import { sweep, type SweepAction } from '../../src/guardrails/sweep.js';
 import { ConfirmationTokens } from '../../src/guardrails/token.js';
 import { StateDir } from '../../src/state/dir.js';
+import type { StateStore } from '../../src/state/store.js';
 import {
   DEMO_PRICES,
   GenesisEmulator,
@@ -37,6 +38,8 @@ export interface HarnessOptions {
   tokens?: ConfirmationTokens;
   /** The state directory (default: a new temporary one). Pass the same one to model a restart. */
   state?: StateDir;
+  /** The store the guards use (default: `state`), e.g. PostgreSQL. */
+  store?: StateStore;
   /** Reuse a running emulator (e.g. across a server restart); it is not stopped by close(). */
   sharedEmulator?: GenesisEmulator;
   emulator?: GenesisEmulatorOptions;
@@ -75,6 +78,7 @@ export interface Harness {
   providers: ProviderSet;
   config: Config;
   state: StateDir;
+  store: StateStore;
   /** Tokens, idempotency records, ledger, leases and spend lock, as the server uses them. */
   guards: SharedGuards;
   desk?: ApprovalDesk;
@@ -129,17 +133,18 @@ export async function startHarness(opts: HarnessOptions = {}): Promise<Harness> 
       ...(opts.timeouts ? { timeouts: opts.timeouts } : {}),
     },
   });
+  const store = opts.store ?? state;
   const guards: SharedGuards = {
-    ...openGuards(state),
+    ...(await openGuards(store)),
     ...(opts.tokens ? { tokens: opts.tokens } : {}),
-    ...(opts.clock ? { leases: new LeaseStore(state, opts.clock) } : {}),
+    ...(opts.clock ? { leases: new LeaseStore(store, opts.clock) } : {}),
   };
   const desk = opts.desk ? new ApprovalDesk({ log, ...opts.desk }) : undefined;
   const server = createServer({
     providers,
     config,
     log,
-    state,
+    state: store,
     guards,
     ...(desk ? { desk } : {}),
     pollIntervalMs: 10,
@@ -168,13 +173,14 @@ export async function startHarness(opts: HarnessOptions = {}): Promise<Harness> 
     providers,
     config,
     state,
+    store,
     guards,
     ...(desk ? { desk } : {}),
     sweep: (o = {}) =>
       sweep({
         ...guards,
         cloud: (id) => providers.enabled().find((p) => p.id === id),
-        audit: new AuditLog(state),
+        audit: new AuditLog(store),
         log,
         ...o,
       }),

@@ -18,12 +18,12 @@ const binding = { request: { tool: 'create_vm', hash: 'h' }, quote: { usd_per_ho
 describe('state files', () => {
   it('a torn last line (a crash mid-write) never swallows the next record: a spent token stays spent', async () => {
     const dir = fresh();
-    const a = new ConfirmationTokens({ state: new StateDir(dir) });
+    const a = await ConfirmationTokens.open(new StateDir(dir));
     const { token } = a.issue(binding);
     appendFileSync(join(dir, 'tokens-spent.jsonl'), '{"n":"torn-by-a-cra'); // no newline
     expect((await a.redeem(token, binding)).ok).toBe(true);
     // Another process (or a restart) reads the file: it must see the spend.
-    const b = new ConfirmationTokens({ state: new StateDir(dir) });
+    const b = await ConfirmationTokens.open(new StateDir(dir));
     expect(await b.redeem(token, binding)).toMatchObject({ ok: false, reason: 'used' });
   });
 
@@ -35,12 +35,12 @@ describe('state files', () => {
     expect(() => new StateDir(dir)).toThrow(/tokens-spent\.jsonl is a link; state files must be regular files/);
   });
 
-  it('reads only complete lines, and what another process appends after', () => {
+  it('reads only complete lines, and what another process appends after', async () => {
     const s = new StateDir(fresh());
-    s.append('x.jsonl', { a: 1 });
-    const first = s.tail<{ a: number }>('x.jsonl', 0);
-    s.append('x.jsonl', { a: 2 });
-    expect(s.tail<{ a: number }>('x.jsonl', first.offset).lines).toEqual([{ a: 2 }]);
+    await s.append('ledger', { a: 1 });
+    const first = await s.tail<{ a: number }>('ledger', 0);
+    await s.append('ledger', { a: 2 });
+    expect((await s.tail<{ a: number }>('ledger', first.offset)).lines).toEqual([{ a: 2 }]);
   });
 });
 
@@ -54,7 +54,7 @@ describe('the approval summary', () => {
   });
 });
 
-describe('ledger', () => {
+describe('ledger', async () => {
   const vm = (status: Instance['status']): Instance => ({
     provider: 'c',
     id: 'vm1',
@@ -63,25 +63,25 @@ describe('ledger', () => {
     provider_status: status,
     instance_type: 't',
   });
-  it('a created VM the listing does not show counts in full; paused it still counts as a VM; resumed its GPUs come back', () => {
+  it('a created VM the listing does not show counts in full; paused it still counts as a VM; resumed its GPUs come back', async () => {
     const l = new Ledger(new StateDir(fresh()));
-    const c = l.claim({ key: 'k', kind: 'create', provider: 'c', gpus: 8, usd_per_hour: 20 });
-    l.settle(c.key, 'vm1');
-    expect(l.unlisted([])).toEqual({ instances: 1, gpus: 8, micros: 20_000_000, unknown_priced: 0 });
-    l.pausedInstance('c', 'vm1');
-    expect(l.unlisted([])).toEqual({ instances: 1, gpus: 0, micros: 0, unknown_priced: 0 });
-    l.claim({ key: 'r', kind: 'resume', provider: 'c', instance_id: 'vm1', gpus: 8, usd_per_hour: 20 });
+    const c = await l.claim({ key: 'k', kind: 'create', provider: 'c', gpus: 8, usd_per_hour: 20 });
+    await l.settle(c.key, 'vm1');
+    expect(await l.unlisted([])).toEqual({ instances: 1, gpus: 8, micros: 20_000_000, unknown_priced: 0 });
+    await l.pausedInstance('c', 'vm1');
+    expect(await l.unlisted([])).toEqual({ instances: 1, gpus: 0, micros: 0, unknown_priced: 0 });
+    await l.claim({ key: 'r', kind: 'resume', provider: 'c', instance_id: 'vm1', gpus: 8, usd_per_hour: 20 });
     // Not listed yet, or listed as still paused: the resume counts; listed running: the listing counts it.
-    expect(l.unlisted([])).toMatchObject({ instances: 1, gpus: 8 });
-    expect(l.unlisted([vm('paused')])).toMatchObject({ instances: 0, gpus: 8 });
-    expect(l.unlisted([vm('running')])).toMatchObject({ instances: 0, gpus: 0 });
-    l.releaseInstance('c', 'vm1');
-    expect(l.unlisted([])).toEqual({ instances: 0, gpus: 0, micros: 0, unknown_priced: 0 });
+    expect(await l.unlisted([])).toMatchObject({ instances: 1, gpus: 8 });
+    expect(await l.unlisted([vm('paused')])).toMatchObject({ instances: 0, gpus: 8 });
+    expect(await l.unlisted([vm('running')])).toMatchObject({ instances: 0, gpus: 0 });
+    await l.releaseInstance('c', 'vm1');
+    expect(await l.unlisted([])).toEqual({ instances: 0, gpus: 0, micros: 0, unknown_priced: 0 });
   });
 
-  it('is shared through the state directory: a second process sees the first one’s claims', () => {
+  it('is shared through the state directory: a second process sees the first one’s claims', async () => {
     const dir = fresh();
-    new Ledger(new StateDir(dir)).claim({ key: 'k', kind: 'create', provider: 'c', gpus: 1, usd_per_hour: null });
-    expect(new Ledger(new StateDir(dir)).unlisted([])).toMatchObject({ instances: 1, gpus: 1, unknown_priced: 1 });
+    await new Ledger(new StateDir(dir)).claim({ key: 'k', kind: 'create', provider: 'c', gpus: 1, usd_per_hour: null });
+    expect(await new Ledger(new StateDir(dir)).unlisted([])).toMatchObject({ instances: 1, gpus: 1, unknown_priced: 1 });
   });
 });

@@ -71,14 +71,14 @@ describe('confirmation tokens', () => {
 
   it('shares the secret and the spent list through the state directory, across restarts', async () => {
     const state = tmpState();
-    const first = new ConfirmationTokens({ state });
+    const first = await ConfirmationTokens.open(state);
     const t1 = first.issue(binding).token;
     const t2 = first.issue(binding).token;
     expect((await first.redeem(t1, binding)).ok).toBe(true);
-    const restarted = new ConfirmationTokens({ state });
+    const restarted = await ConfirmationTokens.open(state);
     expect(await restarted.redeem(t1, binding)).toMatchObject({ ok: false, reason: 'used' }); // no replay after a restart
     expect((await restarted.redeem(t2, binding)).ok).toBe(true); // an unspent token survives it
-    expect(await new ConfirmationTokens({ state: tmpState() }).redeem(t2, binding)).toEqual({
+    expect(await (await ConfirmationTokens.open(tmpState())).redeem(t2, binding)).toEqual({
       ok: false,
       reason: 'signature',
     });
