@@ -1,0 +1,339 @@
+/**
+ * The state store on PostgreSQL (COMPUTE_MCP_DATABASE_URL): one set of limits, tokens, keys, leases and one audit log
+ * for every replica of the server on the database.
+ *
+ * - Records are rows of append-only tables (`compute_mcp.records`, one stream per row; `compute_mcp.audit`), read by
+ *   sequence number. An append takes its stream's transaction-scoped advisory lock before it takes a number, so rows of
+ *   one stream become visible in the order of their numbers and a reader that has seen number n has seen all below.
+ * - A lock (`spend`, `tokens`) is a session-level advisory lock held on a connection of its own for the whole section.
+ *   Everything the section reads and writes goes over that connection, so a section whose connection (and with it
+ *   the lock) is lost cannot write another line: its create fails before the cloud is called (fail closed).
+ * - Migrations are numbered and applied at start in one transaction under an advisory lock: idempotent, and safe when
+ *   replicas start at once.
+ * - At start the store checks that two connections are two sessions (a pooler in transaction mode would hand both the
+ *   same lock and break every limit): if not, the server does not start.
+ */
+import { AsyncLocalStorage } from 'node:async_hooks';
+import { randomBytes } from 'node:crypto';
+import type { ClientBase, Pool, PoolClient, PoolConfig } from 'pg';
+import { ComputeError } from '../domain/errors.js';
+import { StateError, checkSecret, type Lock, type LockName, type StateStore, type Stream, type Tail } from './store.js';
+
+/** The class of every advisory lock of ours ('cmcp'); the second key says which. */
+const LOCK_CLASS = 0x636d6370;
+const LOCK_IDS: Record<LockName | 'migrate' | 'probe', number> = { spend: 1, tokens: 2, migrate: 3, probe: 4 };
+const STREAM_IDS: Record<Stream, number> = {
+  'tokens-spent': 10,
+  idempotency: 11,
+  ledger: 12,
+  leases: 13,
+  audit: 14,
+};
+
+/**
+ * The schema, one step per version, applied in order and never changed once released: a new version adds a step.
+ * Rows are never updated or deleted (the triggers refuse it), so the tables are the history.
+ */
+export const MIGRATIONS: readonly string[] = [
+  `CREATE TABLE compute_mcp.secrets (
+     name text PRIMARY KEY,
+     value bytea NOT NULL,
+     created_at timestamptz NOT NULL DEFAULT now()
+   );
+   CREATE TABLE compute_mcp.records (
+     seq bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+     stream text NOT NULL,
+     at timestamptz NOT NULL DEFAULT now(),
+     entry jsonb NOT NULL
+   );
+   CREATE INDEX records_stream_seq ON compute_mcp.records (stream, seq);
+   CREATE TABLE compute_mcp.audit (
+     seq bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+     at timestamptz NOT NULL DEFAULT now(),
+     call_id text,
+     tool text,
+     phase text,
+     entry jsonb NOT NULL
+   );
+   CREATE INDEX audit_call_id ON compute_mcp.audit (call_id);
+   CREATE FUNCTION compute_mcp.append_only() RETURNS trigger LANGUAGE plpgsql AS $$
+   BEGIN
+     RAISE EXCEPTION 'compute_mcp.% is append-only', TG_TABLE_NAME;
+   END $$;
+   CREATE TRIGGER audit_append_only BEFORE UPDATE OR DELETE ON compute_mcp.audit
+     FOR EACH ROW EXECUTE FUNCTION compute_mcp.append_only();
+   CREATE TRIGGER audit_no_truncate BEFORE TRUNCATE ON compute_mcp.audit
+     FOR EACH STATEMENT EXECUTE FUNCTION compute_mcp.append_only();
+   CREATE TRIGGER records_append_only BEFORE UPDATE OR DELETE ON compute_mcp.records
+     FOR EACH ROW EXECUTE FUNCTION compute_mcp.append_only();
+   CREATE TRIGGER records_no_truncate BEFORE TRUNCATE ON compute_mcp.records
+     FOR EACH STATEMENT EXECUTE FUNCTION compute_mcp.append_only();
+   CREATE TRIGGER secrets_append_only BEFORE UPDATE OR DELETE ON compute_mcp.secrets
+     FOR EACH ROW EXECUTE FUNCTION compute_mcp.append_only();`,
+];
+
+/** A statement that takes longer than this has lost its database: the call fails (closed) instead of hanging. */
+const STATEMENT_TIMEOUT_MS = 15_000;
+/** How long a section waits for a lock another replica holds before it gives up (nothing is done). */
+const LOCK_TIMEOUT_MS = 120_000;
+
+/** The database URL without its password or query, for logs. */
+export function redactUrl(url: string): string {
+  try {
+    const u = new URL(url);
+    u.password = '';
+    u.search = '';
+    return u.toString();
+  } catch {
+    return 'postgres://(unparseable URL)';
+  }
+}
+
+export class PgStore implements StateStore {
+  readonly kind = 'postgresql';
+  readonly fixes: readonly string[] = [];
+  /** The connection of the lock section this async context runs in, if any. */
+  private readonly section = new AsyncLocalStorage<Section>();
+
+  private constructor(
+    private readonly pool: Pool,
+    readonly where: string,
+  ) {}
+
+  /** Connects, checks that connections are separate sessions, applies the migrations. Fails with a StateError. */
+  static async open(url: string, opts: { max?: number } = {}): Promise<PgStore> {
+    const { default: pg } = await import('pg');
+    const config: PoolConfig = {
+      connectionString: url,
+      max: opts.max ?? 10,
+      application_name: 'compute-mcp',
+      connectionTimeoutMillis: 10_000,
+      statement_timeout: STATEMENT_TIMEOUT_MS,
+      keepAlive: true,
+    };
+    const pool = new pg.Pool(config);
+    // An idle connection that breaks (the database restarted) is dropped from the pool; the next call reconnects.
+    pool.on('error', () => undefined);
+    const store = new PgStore(pool, redactUrl(url));
+    try {
+      await store.migrate();
+      await store.checkSessions();
+    } catch (e) {
+      await pool.end().catch(() => undefined);
+      if (e instanceof StateError) throw e;
+      throw new StateError(`cannot use the database at ${store.where}: ${(e as Error).message}`);
+    }
+    return store;
+  }
+
+  async secret(name: 'token-secret', make: () => Buffer): Promise<Buffer> {
+    const r = await this.guard(() =>
+      this.query<{ value: Buffer }>(
+        `WITH made AS (
+         INSERT INTO compute_mcp.secrets (name, value) VALUES ($1, $2) ON CONFLICT (name) DO NOTHING RETURNING value
+       )
+       SELECT value FROM made UNION ALL SELECT value FROM compute_mcp.secrets WHERE name = $1`,
+        [name, make()],
+      ),
+    );
+    const value = r.rows[0]?.value;
+    if (!value) throw new StateError(`the database at ${this.where} returned no ${name}`);
+    return checkSecret(value, `compute_mcp.secrets row ${name}`, 'Delete the row (as the table owner)');
+  }
+
+  async append(stream: Stream, entry: object): Promise<void> {
+    const json = JSON.stringify(entry);
+    await this.guard(() =>
+      this.transaction(async (c) => {
+        await c.query('SELECT pg_advisory_xact_lock($1, $2)', [LOCK_CLASS, STREAM_IDS[stream]]);
+        if (stream === 'audit') {
+          const e = entry as { call_id?: unknown; tool?: unknown; phase?: unknown };
+          await c.query('INSERT INTO compute_mcp.audit (call_id, tool, phase, entry) VALUES ($1, $2, $3, $4::jsonb)', [
+            str(e.call_id),
+            str(e.tool),
+            str(e.phase),
+            json,
+          ]);
+        } else await c.query('INSERT INTO compute_mcp.records (stream, entry) VALUES ($1, $2::jsonb)', [stream, json]);
+      }),
+    );
+  }
+
+  async tail<T>(stream: Stream, offset: number): Promise<Tail<T>> {
+    const r = await this.guard(() =>
+      stream === 'audit'
+        ? this.query<{ seq: string; entry: T }>(
+            'SELECT seq, entry FROM compute_mcp.audit WHERE seq > $1 ORDER BY seq',
+            [offset],
+          )
+        : this.query<{ seq: string; entry: T }>(
+            'SELECT seq, entry FROM compute_mcp.records WHERE stream = $1 AND seq > $2 ORDER BY seq',
+            [stream, offset],
+          ),
+    );
+    if (r.rows.length === 0) return { lines: [], offset };
+    return { lines: r.rows.map((x) => x.entry), offset: Number(r.rows[r.rows.length - 1]!.seq) };
+  }
+
+  lock(name: LockName): Lock {
+    return { run: (fn) => this.locked(LOCK_IDS[name], fn) };
+  }
+
+  /** A database that cannot be reached is an expected failure: said as such, with what to do. */
+  private async guard<T>(fn: () => Promise<T>): Promise<T> {
+    try {
+      return await fn();
+    } catch (e) {
+      throw asUnavailable(e, this.where);
+    }
+  }
+
+  async close(): Promise<void> {
+    await this.pool.end();
+  }
+
+  /** Runs `fn` holding the advisory lock `id`, with every statement of `fn` on the lock's own connection. */
+  private async locked<T>(id: number, fn: () => Promise<T>): Promise<T> {
+    const client = await this.pool.connect().catch((e: unknown) => {
+      throw asUnavailable(e, this.where);
+    });
+    const section: Section = { client, lost: undefined };
+    const onError = (err: Error) => (section.lost = err);
+    client.on('error', onError);
+    let held = false;
+    try {
+      const deadline = Date.now() + LOCK_TIMEOUT_MS;
+      for (let attempt = 0; ; attempt++) {
+        const r = await client.query<{ ok: boolean }>('SELECT pg_try_advisory_lock($1, $2) AS ok', [LOCK_CLASS, id]);
+        if (r.rows[0]?.ok) break;
+        if (Date.now() > deadline)
+          throw new ComputeError(
+            'CONFLICT',
+            'another compute-mcp replica has held the spend lock for too long; nothing was done',
+            { hint: 'Try again in a minute.' },
+          );
+        await new Promise((r) => setTimeout(r, Math.min(5 + attempt * 5, 50)));
+      }
+      held = true;
+      return await this.section.run(section, fn);
+    } finally {
+      client.off('error', onError);
+      if (held && !section.lost) {
+        // Unlocked, or (if that fails) the connection is closed, which ends the session and its lock.
+        const ok = await client.query('SELECT pg_advisory_unlock($1, $2)', [LOCK_CLASS, id]).then(
+          () => true,
+          () => false,
+        );
+        client.release(ok ? undefined : true);
+      } else client.release(true);
+    }
+  }
+
+  /** A statement on the section's connection when inside one, else on any pooled connection. */
+  private async query<R extends object>(sql: string, params: unknown[]) {
+    const s = this.section.getStore();
+    if (s) {
+      if (s.lost) throw lostLock(s.lost);
+      return s.client.query<R>(sql, params);
+    }
+    return this.pool.query<R>(sql, params);
+  }
+
+  private async transaction(fn: (c: ClientBase) => Promise<void>): Promise<void> {
+    const s = this.section.getStore();
+    if (s?.lost) throw lostLock(s.lost);
+    const client: ClientBase | PoolClient = s ? s.client : await this.pool.connect();
+    const own = !s;
+    let broken = false;
+    const onError = () => (broken = true);
+    if (own) client.on('error', onError);
+    try {
+      await client.query('BEGIN');
+      try {
+        await fn(client);
+        await client.query('COMMIT');
+      } catch (e) {
+        await client.query('ROLLBACK').catch(() => (broken = true));
+        throw e;
+      }
+    } finally {
+      if (own) {
+        client.off('error', onError);
+        (client as PoolClient).release(broken || undefined);
+      }
+    }
+  }
+
+  /** Applies the versions not applied yet, in order, in one transaction under the migration lock. */
+  private async migrate(): Promise<void> {
+    await this.transaction(async (c) => {
+      await c.query('SELECT pg_advisory_xact_lock($1, $2)', [LOCK_CLASS, LOCK_IDS.migrate]);
+      await c.query('CREATE SCHEMA IF NOT EXISTS compute_mcp');
+      await c.query(
+        `CREATE TABLE IF NOT EXISTS compute_mcp.migrations (
+           version integer PRIMARY KEY,
+           applied_at timestamptz NOT NULL DEFAULT now()
+         )`,
+      );
+      const r = await c.query<{ v: number | null }>('SELECT max(version) AS v FROM compute_mcp.migrations');
+      const have = r.rows[0]?.v ?? 0;
+      if (have > MIGRATIONS.length)
+        throw new StateError(
+          `the database at ${this.where} has schema version ${have}, newer than this compute-mcp knows (${MIGRATIONS.length}): upgrade compute-mcp`,
+        );
+      for (let v = have + 1; v <= MIGRATIONS.length; v++) {
+        await c.query(MIGRATIONS[v - 1]!);
+        await c.query('INSERT INTO compute_mcp.migrations (version) VALUES ($1)', [v]);
+      }
+    });
+  }
+
+  /**
+   * Two pooled connections must be two sessions: one must not get an advisory lock the other holds. Behind a pooler
+   * in transaction mode they are not, and no lock would hold.
+   */
+  private async checkSessions(): Promise<void> {
+    const [a, b] = [await this.pool.connect(), await this.pool.connect()];
+    const key = randomBytes(4).readInt32BE(0) & 0x7fffffff;
+    try {
+      await a.query('SELECT pg_advisory_lock($1, $2)', [LOCK_CLASS + LOCK_IDS.probe, key]);
+      const r = await b.query<{ ok: boolean }>('SELECT pg_try_advisory_lock($1, $2) AS ok', [
+        LOCK_CLASS + LOCK_IDS.probe,
+        key,
+      ]);
+      if (r.rows[0]?.ok)
+        throw new StateError(
+          `two connections to ${this.where} share one session (a pooler in transaction mode?): the spend lock would not hold. ` +
+            'Connect to PostgreSQL directly, or through a pooler in session mode.',
+        );
+      await a.query('SELECT pg_advisory_unlock($1, $2)', [LOCK_CLASS + LOCK_IDS.probe, key]);
+    } finally {
+      a.release();
+      b.release(true);
+    }
+  }
+}
+
+interface Section {
+  client: PoolClient;
+  /** Set when the connection broke: the lock went with it. */
+  lost: Error | undefined;
+}
+
+const lostLock = (err: Error) =>
+  new ComputeError(
+    'STATE_UNAVAILABLE',
+    `the database connection holding the spend lock was lost (${err.message}); nothing more was done`,
+    { hint: 'Try again once the database is back.' },
+  );
+
+function asUnavailable(e: unknown, where: string): Error {
+  if (e instanceof ComputeError || e instanceof StateError) return e;
+  return new ComputeError(
+    'STATE_UNAVAILABLE',
+    `the state database at ${where} cannot be used (${(e as Error).message}); nothing that spends was done`,
+    { hint: 'Reads still work. Try again once the database is back, or ask whoever runs compute-mcp.' },
+  );
+}
+
+const str = (v: unknown) => (typeof v === 'string' ? v : null);
