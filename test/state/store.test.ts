@@ -158,7 +158,7 @@ describe.each(KINDS)('the state store: %s', (_, place) => {
   });
 
   it('shares idempotency records, leases and the audit log between processes; the newest line of a key wins', async () => {
-    const [a, b] = await place(2);
+    const [a, b] = (await place(2)) as [StateStore, StateStore];
     const rec = {
       key: 'k1',
       hash: 'h',
