@@ -127,15 +127,15 @@ export class PgStore implements StateStore {
   }
 
   async secret(name: 'token-secret', make: () => Buffer): Promise<Buffer> {
-    const r = await this.guard(() =>
-      this.query<{ value: Buffer }>(
-        `WITH made AS (
-         INSERT INTO compute_mcp.secrets (name, value) VALUES ($1, $2) ON CONFLICT (name) DO NOTHING RETURNING value
-       )
-       SELECT value FROM made UNION ALL SELECT value FROM compute_mcp.secrets WHERE name = $1`,
-        [name, make()],
-      ),
-    );
+    // Two statements: a replica whose insert waited for another's is answered by a read that sees the other's row
+    // (one statement would read from before that row was committed).
+    const r = await this.guard(async () => {
+      await this.query('INSERT INTO compute_mcp.secrets (name, value) VALUES ($1, $2) ON CONFLICT (name) DO NOTHING', [
+        name,
+        make(),
+      ]);
+      return this.query<{ value: Buffer }>('SELECT value FROM compute_mcp.secrets WHERE name = $1', [name]);
+    });
     const value = r.rows[0]?.value;
     if (!value) throw new StateError(`the database at ${this.where} returned no ${name}`);
     return checkSecret(value, `compute_mcp.secrets row ${name}`, 'Delete the row (as the table owner)');
