@@ -11,6 +11,7 @@ import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { InMemoryTransport } from '@modelcontextprotocol/sdk/inMemory.js';
 import { StdioClientTransport } from '@modelcontextprotocol/sdk/client/stdio.js';
 import { benchHttp } from './bench-http.mjs';
+import { benchStores } from './bench-store.mjs';
 import { loadSource } from './load.mjs';
 
 const QUICK = process.env.BENCH_QUICK === '1';
@@ -182,6 +183,9 @@ async function inProcess(latencyMs = 0) {
 
 // 5. HTTP: throughput over Streamable HTTP beside the raw GET, and memory over 10,000 calls (scripts/bench-http.mjs).
 await benchHttp({ cli: CLI, row, quick: QUICK });
+
+// 6. Creates/s through the gate on each state store (scripts/bench-store.mjs).
+await benchStores({ row, quick: QUICK });
 
 const table = `| measure | result | note |\n|---|---|---|\n${rows.map((r) => `| ${r.join(' | ')} |`).join('\n')}`;
 console.log(table);
