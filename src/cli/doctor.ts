@@ -63,7 +63,9 @@ export interface DoctorOptions {
 export async function doctor(opts: DoctorOptions): Promise<DoctorReport> {
   const node = checkNode(process.versions.node, pkg.engines.node);
   const { check: config, config: loaded } = checkConfig(opts.config);
-  const state = checkState(opts);
+  const state = opts.env.COMPUTE_MCP_DATABASE_URL
+    ? await checkDatabase(opts.env.COMPUTE_MCP_DATABASE_URL, opts.timeoutSeconds)
+    : checkState(opts);
   const clouds = await checkClouds(opts, loaded);
   const clock = checkClock(clouds);
   const enabled = clouds.filter((c) => c.status !== 'off');
@@ -145,7 +147,63 @@ function checkConfig(file: string | undefined): { check: DoctorReport['config'];
   }
 }
 
-// --- state directory --------------------------------------------------------------------------------------------
+// --- state store ------------------------------------------------------------------------------------------------
+
+/**
+ * The database of team mode (COMPUTE_MCP_DATABASE_URL), read without changing anything: it answers, as whom, and its
+ * schema is one this server can use (the server creates or migrates it at start).
+ */
+async function checkDatabase(url: string, timeoutSeconds: number): Promise<DoctorReport['state']> {
+  const [{ default: pg }, { redactUrl, MIGRATIONS }] = await Promise.all([
+    import('pg'),
+    import('../state/postgres.js'),
+  ]);
+  const dir = redactUrl(url);
+  const client = new pg.Client({
+    connectionString: url,
+    connectionTimeoutMillis: timeoutSeconds * 1000,
+    statement_timeout: timeoutSeconds * 1000,
+    application_name: 'compute-mcp doctor',
+  });
+  client.on('error', () => undefined);
+  try {
+    await client.connect();
+    const who = await client.query<{ user: string; version: string }>(
+      "SELECT current_user AS user, current_setting('server_version') AS version",
+    );
+    const table = await client.query<{ t: string | null }>("SELECT to_regclass('compute_mcp.migrations')::text AS t");
+    const have = table.rows[0]?.t
+      ? ((await client.query<{ v: number | null }>('SELECT max(version) AS v FROM compute_mcp.migrations')).rows[0]
+          ?.v ?? 0)
+      : 0;
+    const { user, version } = who.rows[0]!;
+    if (have > MIGRATIONS.length)
+      return {
+        status: 'fail',
+        dir,
+        message: `${dir} has schema version ${have}, newer than this compute-mcp knows (${MIGRATIONS.length})`,
+        hint: 'Upgrade compute-mcp to the version the other replicas run.',
+      };
+    return {
+      status: 'ok',
+      dir,
+      message:
+        `PostgreSQL ${version} at ${dir} answers as ${user}; ` +
+        (have === MIGRATIONS.length
+          ? `schema version ${have}, current`
+          : `schema version ${have}: the server migrates it to ${MIGRATIONS.length} at start`),
+    };
+  } catch (e) {
+    return {
+      status: 'fail',
+      dir,
+      message: `the state database at ${dir} cannot be used: ${(e as Error).message}`,
+      hint: 'Check COMPUTE_MCP_DATABASE_URL (host, port, user, password, database) and that the database is up.',
+    };
+  } finally {
+    await client.end().catch(() => undefined);
+  }
+}
 
 /** What the server would find in its state directory, read without changing anything (src/state/dir.ts fixes). */
 function checkState(opts: DoctorOptions): DoctorReport['state'] {

@@ -3,6 +3,7 @@
  * (`--http`), each client a real SDK client over Streamable HTTP, the cloud one Genesis Cloud emulator that takes its
  * time to create, and the database a real PostgreSQL (COMPUTE_MCP_TEST_DATABASE_URL, else an embedded one).
  */
+import { spawnSync } from 'node:child_process';
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -14,7 +15,8 @@ import { DEFAULT_TOKEN, GenesisEmulator } from '../../src/providers/genesiscloud
 import { configFile, requireBuilt } from '../helpers/cli.js';
 import { CPU2, H100, SSH_KEY } from '../helpers/harness.js';
 import { cuttableProxy, startTestPostgres, type TestPostgres } from '../helpers/postgres.js';
-import { cleanupAfterEach, startHttpCli } from './serve.js';
+import { PgStore } from '../../src/state/postgres.js';
+import { BASE_ENV, CLI, cleanupAfterEach, startHttpCli } from './serve.js';
 
 let pg: TestPostgres;
 beforeAll(async () => {
@@ -197,4 +199,30 @@ describe('replicas on one PostgreSQL', () => {
     expect(textOf(cpu)).toMatch(/^\[STATE_UNAVAILABLE\]/);
     expect(emulator.liveInstances()).toHaveLength(1);
   }, 120_000);
+
+  it('doctor reads the database without changing it: who answers, the schema version, or why it cannot be used', async () => {
+    const db = await pg.database();
+    const doctor = (url: string) => {
+      const r = spawnSync(process.execPath, [CLI, 'doctor', '--emulate', '--json', '--timeout', '5'], {
+        env: { ...BASE_ENV, COMPUTE_MCP_DATABASE_URL: url },
+        encoding: 'utf8',
+      });
+      return { code: r.status, state: (JSON.parse(r.stdout) as { state: { status: string; message: string } }).state };
+    };
+    const fresh = doctor(db);
+    expect(fresh.code).toBe(0);
+    expect(fresh.state.status).toBe('ok');
+    expect(fresh.state.message).toMatch(/^PostgreSQL \d+.* answers as \w+; schema version 0: the server migrates it/);
+    // Doctor made nothing; a server does.
+    expect(await pg.sql(db, "SELECT 1 FROM pg_namespace WHERE nspname = 'compute_mcp'")).toHaveLength(0);
+    await (await PgStore.open(db)).close();
+    expect(doctor(db).state.message).toMatch(/schema version 1, current/);
+    const gone = new URL(db);
+    gone.port = '1';
+    const down = doctor(gone.toString());
+    expect(down.code).toBe(1);
+    expect(down.state.status).toBe('fail');
+    expect(down.state.message).toMatch(/cannot be used/);
+    if (gone.password) expect(JSON.stringify(down)).not.toContain(gone.password);
+  }, 60_000);
 });
