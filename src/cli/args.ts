@@ -21,7 +21,8 @@ Usage:
   compute-mcp setup CLIENT [--write]   the entry for claude-code, claude-desktop, vscode or cursor; --write merges
                                        it into the client's config file (a backup first; keys stay out of it)
   compute-mcp doctor [--json]          checks each cloud's keys with a read-only call, the config file, the state
-                                       directory, the clock and Node (exit 0 only when everything enabled works)
+                                       store (directory or database), the clock and Node (exit 0 only when
+                                       everything enabled works)
   compute-mcp emulate                  run the cloud emulators and print their base URLs
   compute-mcp demo                     a scripted walkthrough on the emulators
 
@@ -38,6 +39,7 @@ Options:
 Credentials (env), per cloud:
 ${clouds.map((c) => `  ${c.id.padEnd(14)} ${[...c.credentials, ...c.settings].join(', ')}`).join('\n')}
 <ID>_BASE_URL overrides a cloud's API address. Logs: JSON on stderr, LOG_LEVEL=debug|info|warn.
+State: COMPUTE_MCP_STATE_DIR (a directory), or COMPUTE_MCP_DATABASE_URL (PostgreSQL, for replicas).
 `;
 
 export type Command =
