@@ -8,14 +8,22 @@ import { build } from 'esbuild';
 const ROOT = new URL('..', import.meta.url).pathname;
 
 /**
- * Two modules every start would parse and never use:
+ * Modules every start would parse and never use:
  * - zod's error messages in 50 languages (half of zod's size): only English is kept, which zod uses by default;
  * - the SDK server's default JSON Schema validator (Ajv and its formats), built for every server object: our server
  *   passes its own validator for the elicitation forms it sends (src/guardrails/form.ts), so the server's default is
  *   never constructed. The SDK client keeps Ajv (`call` and `demo` use it to check structured results);
  * - pino's worker-thread transports (thread-stream, and with it Node's worker_threads): our logger writes JSON lines to
  *   stderr synchronously (src/log.ts) and never starts a transport; pino asks worker_threads only whether it runs on
- *   the main thread, for asynchronous destinations, and compute-mcp runs there.
+ *   the main thread, for asynchronous destinations, and compute-mcp runs there;
+ * - zod 3 and zod-to-json-schema, which the SDK imports to accept zod 3 schemas too (80 KB on the start path): every
+ *   schema here, ours and the SDK's own, is zod 4, so the SDK's zod 3 branches never run.
+ * And two rewrites, for start-up:
+ * - `import { z } from 'zod'` in src/ becomes `import * as z from 'zod'` (the same namespace). zod's `z` export is a
+ *   namespace object esbuild must build whole; imported as a namespace, only the parts used are bundled (half of zod's
+ *   190 KB, parsed at every start);
+ * - the SDK's protocol schemas (types.js: about 300 zod schemas, built at import, the largest single cost of a start)
+ *   are each built when first used (lazySchemas below): a stdio server answering initialize uses a fraction of them.
  */
 const leaner = {
   name: 'leaner',
@@ -31,6 +39,26 @@ const leaner = {
     b.onResolve({ filter: /^(thread-stream|worker_threads)$/ }, (a) =>
       a.importer.includes('/node_modules/pino/') ? { path: a.path, namespace: 'leaner' } : undefined,
     );
+    b.onResolve({ filter: /^(zod\/v3|zod-to-json-schema)$/ }, (a) =>
+      a.importer.includes('/node_modules/@modelcontextprotocol/sdk/')
+        ? { path: a.path, namespace: 'leaner' }
+        : undefined,
+    );
+    b.onLoad({ filter: /\/src\/.*\.ts$/ }, (a) =>
+      a.path.startsWith(join(ROOT, 'src/'))
+        ? {
+            contents: readFileSync(a.path, 'utf8').replace(
+              /^import \{ z \} from 'zod';$/m,
+              "import * as z from 'zod';",
+            ),
+            loader: 'ts',
+          }
+        : undefined,
+    );
+    b.onLoad({ filter: /\/@modelcontextprotocol\/sdk\/dist\/esm\/types\.js$/ }, (a) => ({
+      contents: lazySchemas(readFileSync(a.path, 'utf8')),
+      loader: 'js',
+    }));
     const stubs = {
       'zod-locales': `export { default as en } from 'zod/v4/locales/en.js';`,
       ajv: `export class AjvJsonSchemaValidator {
@@ -40,10 +68,77 @@ const leaner = {
                           constructor() { throw new Error('pino transports are not used by compute-mcp'); }
                         };`,
       worker_threads: `module.exports = { isMainThread: true };`,
+      'zod/v3': `export function object() { throw new Error('compute-mcp gives the SDK zod 4 schemas only'); }`,
+      'zod-to-json-schema': `export function zodToJsonSchema() {
+                               throw new Error('compute-mcp gives the SDK zod 4 schemas only');
+                             }`,
     };
     b.onLoad({ filter: /.*/, namespace: 'leaner' }, (a) => ({ resolveDir: ROOT, contents: stubs[a.path] }));
   },
 };
+
+/**
+ * The SDK's types.js with each top-level `const XSchema = <zod expression>;` made `lazySchema(() => <expression>)`: a
+ * stand-in that builds the schema at its first use and from then on forwards everything to it (property reads and
+ * writes, `in`, keys, descriptors, the prototype), so the SDK and zod see the schema itself (methods, `_zod`, `shape`,
+ * `extend`, instanceof). Schemas built from others build those on the way. Fails the build if the file no longer has
+ * the shape this expects, rather than shipping it half rewritten.
+ */
+function lazySchemas(src) {
+  const out = [LAZY_SCHEMA];
+  const decl = /^((?:export )?const \w+Schema = )/gm;
+  let at = 0;
+  let count = 0;
+  for (let m; (m = decl.exec(src)); count++) {
+    const start = m.index + m[1].length;
+    const end = statementEnd(src, start);
+    out.push(src.slice(at, start), `/* @__PURE__ */ lazySchema(() => ${src.slice(start, end)})`);
+    decl.lastIndex = at = end;
+  }
+  if (count < 100)
+    throw new Error(`lazySchemas: found ${count} schemas in the SDK's types.js; has its layout changed?`);
+  out.push(src.slice(at));
+  return out.join('');
+}
+
+/** Where the statement starting at `i` ends: its `;` outside brackets, strings, regular expressions and comments. */
+function statementEnd(src, i) {
+  let depth = 0;
+  for (let quote = null; i < src.length; i++) {
+    const c = src[i];
+    if (quote) {
+      if (c === '\\') i++;
+      else if (c === quote) quote = null;
+    } else if (c === "'" || c === '"' || c === '`') quote = c;
+    else if (c === '/' && src[i + 1] === '/') i = src.indexOf('\n', i);
+    else if (c === '/' && src[i + 1] === '*') i = src.indexOf('*/', i) + 1;
+    else if (c === '/' && /[(,=:[!&|?{};]\s*$/.test(src.slice(Math.max(0, i - 20), i))) quote = '/';
+    else if ('([{'.includes(c)) depth++;
+    else if (')]}'.includes(c)) depth--;
+    else if (c === ';' && depth === 0) return i;
+  }
+  throw new Error("lazySchemas: a statement of the SDK's types.js does not end");
+}
+
+const LAZY_SCHEMA = `
+function lazySchema(make) {
+  let schema;
+  const s = () => (schema ??= make());
+  return new Proxy({}, {
+    get: (_, k) => Reflect.get(s(), k, s()),
+    set: (_, k, v) => Reflect.set(s(), k, v),
+    has: (_, k) => Reflect.has(s(), k),
+    ownKeys: () => Reflect.ownKeys(s()),
+    getOwnPropertyDescriptor: (_, k) => {
+      const d = Reflect.getOwnPropertyDescriptor(s(), k);
+      return d && { ...d, configurable: true }; // the stand-in's own properties are not fixed (Proxy invariants)
+    },
+    defineProperty: (_, k, d) => Reflect.defineProperty(s(), k, d),
+    deleteProperty: (_, k) => Reflect.deleteProperty(s(), k),
+    getPrototypeOf: () => Reflect.getPrototypeOf(s()),
+  });
+}
+`;
 
 rmSync(new URL('../dist', import.meta.url), { recursive: true, force: true });
 const { metafile } = await build({

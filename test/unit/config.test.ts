@@ -24,6 +24,15 @@ describe('config', () => {
     expect(c.enabledTools).toBeNull();
   });
 
+  it('starts without a config file on the defaults the schema gives, key for key and in the same order', () => {
+    for (const remote of [false, true])
+      expect(JSON.stringify(loadConfig(undefined, { remote }))).toBe(
+        JSON.stringify(parseConfig({}, 'config', { remote })),
+      );
+    // each start gets its own copy (the runtime sets policy.readOnly on it)
+    expect(loadConfig().policy).not.toBe(loadConfig().policy);
+  });
+
   it('accepts the SPEC example', () => {
     const c = parseConfig({
       policy: {

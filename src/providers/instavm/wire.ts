@@ -39,8 +39,8 @@ export const PATHS = {
  */
 export const SSH_HOST = 'instavm.dev';
 
-const nullableString = z.string().nullable().optional();
-const nullableInt = z.number().int().nullable().optional();
+const nullableString = z.lazy(() => z.string().nullable().optional());
+const nullableInt = z.lazy(() => z.number().int().nullable().optional());
 
 /** Seed 004: VMCreateRequest; every field optional and nullable. `env`, `dns_credentials` and `vault_ids` are secrets. */
 export interface WireCreateVm {
@@ -60,90 +60,102 @@ export interface WireCreateVm {
 
 // ASSUMPTION: the shape of a share object (seed 004 types it only as `object`): the port and visibility it was asked
 // with, and a URL when the cloud gives one.
-export const WireShare = z
-  .object({
-    share_id: nullableString,
-    port: nullableInt,
-    is_public: z.boolean().nullable().optional(),
-    url: nullableString,
-  })
-  .nullable()
-  .optional();
+export const WireShare = z.lazy(() =>
+  z
+    .object({
+      share_id: nullableString,
+      port: nullableInt,
+      is_public: z.boolean().nullable().optional(),
+      url: nullableString,
+    })
+    .nullable()
+    .optional(),
+);
 
 // Seed 004: VMCreateResponse {vm_id?, session_id!, status!, share?, custom_domain?, env_status="none", env_error?}.
-export const WireCreateResponse = z.object({
-  vm_id: nullableString,
-  session_id: z.string(),
-  status: z.string(),
-  share: WireShare,
-  custom_domain: z.record(z.string(), z.unknown()).nullable().optional(),
-  env_status: z.string().optional(),
-  env_error: nullableString,
-});
+export const WireCreateResponse = z.lazy(() =>
+  z.object({
+    vm_id: nullableString,
+    session_id: z.string(),
+    status: z.string(),
+    share: WireShare,
+    custom_domain: z.record(z.string(), z.unknown()).nullable().optional(),
+    env_status: z.string().optional(),
+    env_error: nullableString,
+  }),
+);
 export type WireCreateResponse = z.infer<typeof WireCreateResponse>;
 
 // ASSUMPTION (providers.md §5.2): a VM record `{vm_id, session_id, status, vcpu_count, memory_mb, metadata,
 // created_at, expires_at?}`, plus `vm_lifetime_seconds`, `snapshot_id` and `share` as sent at create. Statuses are NOT
 // DOCUMENTED (free string); ASSUMPTION (providers.md §5.3, §6.1): provisioning, running (or active), terminating,
 // terminated (or killed), failed.
-export const WireVm = z.object({
-  vm_id: z.string(),
-  session_id: nullableString,
-  status: z.string(),
-  vcpu_count: nullableInt,
-  memory_mb: nullableInt,
-  metadata: z.record(z.string(), z.unknown()).nullable().optional(),
-  created_at: nullableString,
-  expires_at: nullableString,
-  vm_lifetime_seconds: nullableInt,
-  snapshot_id: nullableString,
-  share: WireShare,
-});
+export const WireVm = z.lazy(() =>
+  z.object({
+    vm_id: z.string(),
+    session_id: nullableString,
+    status: z.string(),
+    vcpu_count: nullableInt,
+    memory_mb: nullableInt,
+    metadata: z.record(z.string(), z.unknown()).nullable().optional(),
+    created_at: nullableString,
+    expires_at: nullableString,
+    vm_lifetime_seconds: nullableInt,
+    snapshot_id: nullableString,
+    share: WireShare,
+  }),
+);
 export type WireVm = z.infer<typeof WireVm>;
-export const WireVmList = z.array(WireVm);
+export const WireVmList = z.lazy(() => z.array(WireVm));
 
 // Documented (https://instavm.io/docs/concepts/snapshots): `{snapshot_id, status}` for a snapshot of a VM.
-export const WireSnapshotCreated = z.object({ snapshot_id: z.string(), status: z.string() });
+export const WireSnapshotCreated = z.lazy(() => z.object({ snapshot_id: z.string(), status: z.string() }));
 
 // Documented fields (https://instavm.io/docs/sdks/python/snapshots): `snapshot_id` or `id`, name, status,
 // snapshot_type (user | system), oci_image, size_bytes, last_error; statuses `ready` and `failed` are terminal.
 // ASSUMPTION: `vm_id` names the VM a snapshot was taken of; `created_at`; a building snapshot is `creating`.
-export const WireSnapshot = z
-  .object({
-    snapshot_id: nullableString,
-    id: nullableString,
-    name: nullableString,
-    status: z.string(),
-    snapshot_type: nullableString,
-    oci_image: nullableString,
-    size_bytes: z.number().nullable().optional(),
-    last_error: nullableString,
-    vm_id: nullableString,
-    created_at: nullableString,
-  })
-  .refine((s) => !!(s.snapshot_id ?? s.id), { message: 'a snapshot has snapshot_id or id' });
+export const WireSnapshot = z.lazy(() =>
+  z
+    .object({
+      snapshot_id: nullableString,
+      id: nullableString,
+      name: nullableString,
+      status: z.string(),
+      snapshot_type: nullableString,
+      oci_image: nullableString,
+      size_bytes: z.number().nullable().optional(),
+      last_error: nullableString,
+      vm_id: nullableString,
+      created_at: nullableString,
+    })
+    .refine((s) => !!(s.snapshot_id ?? s.id), { message: 'a snapshot has snapshot_id or id' }),
+);
 export type WireSnapshot = z.infer<typeof WireSnapshot>;
-export const WireSnapshotList = z.array(WireSnapshot);
+export const WireSnapshotList = z.lazy(() => z.array(WireSnapshot));
 
 // Documented (get-v1-sessions-app-url-session-id): `{url, direct_url, vm_ip, port, vm_id, session_id, status,
 // expires_in_seconds?}`, status `active` | `killed`.
-export const WireAppUrl = z.object({
-  url: z.string(),
-  direct_url: nullableString,
-  port: nullableInt,
-  vm_id: nullableString,
-  session_id: nullableString,
-  status: nullableString,
-  expires_in_seconds: z.number().nullable().optional(),
-});
+export const WireAppUrl = z.lazy(() =>
+  z.object({
+    url: z.string(),
+    direct_url: nullableString,
+    port: nullableInt,
+    vm_id: nullableString,
+    session_id: nullableString,
+    status: nullableString,
+    expires_in_seconds: z.number().nullable().optional(),
+  }),
+);
 
 /**
  * Documented (seed 004): 422 `{detail: [{loc, msg, type}]}` (FastAPI). ASSUMPTION (providers.md §5.4): every other
  * error is `{"detail": "..."}`.
  */
-export const ErrorBody = z.object({
-  detail: z.union([
-    z.string(),
-    z.array(z.object({ loc: z.array(z.union([z.string(), z.number()])), msg: z.string(), type: z.string() })),
-  ]),
-});
+export const ErrorBody = z.lazy(() =>
+  z.object({
+    detail: z.union([
+      z.string(),
+      z.array(z.object({ loc: z.array(z.union([z.string(), z.number()])), msg: z.string(), type: z.string() })),
+    ]),
+  }),
+);

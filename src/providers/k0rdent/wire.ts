@@ -112,96 +112,110 @@ export const SSH_USER = 'admin';
 
 // ---- schemas ----------------------------------------------------------------------------------------------------
 
-const opt = z.string().nullable().optional();
+const opt = z.lazy(() => z.string().nullable().optional());
 
 // Source: seed 001, `instanceMetadata[]`.
-export const WireMetadataItem = z.object({ key: z.string(), value: z.string() });
+export const WireMetadataItem = z.lazy(() => z.object({ key: z.string(), value: z.string() }));
 export type WireMetadataItem = z.infer<typeof WireMetadataItem>;
 
 // Source: seed 001, `disks[]`. ASSUMPTION (providers.md §2.3): mode ∈ READ_WRITE|READ_ONLY, type ∈
 // PERSISTENT|EPHEMERAL, interface ∈ SCSI|NVME|VIRTIO (only SCSI, PERSISTENT and READ_ONLY appear in the docs).
-export const WireDisk = z.object({
-  sizeGb: z.number().nullable().optional(),
-  interface: opt,
-  source: opt,
-  boot: z.boolean().nullable().optional(),
-  type: opt,
-  mode: opt,
-});
+export const WireDisk = z.lazy(() =>
+  z.object({
+    sizeGb: z.number().nullable().optional(),
+    interface: opt,
+    source: opt,
+    boot: z.boolean().nullable().optional(),
+    type: opt,
+    mode: opt,
+  }),
+);
 export type WireDisk = z.infer<typeof WireDisk>;
 
 // Source: seed 001, `nics[]`. No address is marked public or private in the schema.
-export const WireNic = z.object({
-  network: opt,
-  subnet: opt,
-  ipv4Address: opt,
-  ipv6Address: opt,
-  vlan: z.number().nullable().optional(),
-});
+export const WireNic = z.lazy(() =>
+  z.object({
+    network: opt,
+    subnet: opt,
+    ipv4Address: opt,
+    ipv6Address: opt,
+    vlan: z.number().nullable().optional(),
+  }),
+);
 export type WireNic = z.infer<typeof WireNic>;
 
 // Source: seed 001, `gpus[]` (`type` is a URI). The instance's list may be empty: the type's GPUs count then.
-export const WireGpu = z.object({ type: z.string(), count: z.number().int() });
+export const WireGpu = z.lazy(() => z.object({ type: z.string(), count: z.number().int() }));
 export type WireGpu = z.infer<typeof WireGpu>;
 
 // Source: seed 001, `lifecycle`. Only `PROVISIONING` is documented; ASSUMPTION (providers.md §2.4): RUNNING, STOPPING,
 // STOPPED, STARTING, DELETING, FAILED.
-export const WireLifecycle = z.object({ status: z.string(), statusMessage: opt });
+export const WireLifecycle = z.lazy(() => z.object({ status: z.string(), statusMessage: opt }));
 
 // Source: seed 001, Instance.
-export const WireInstance = z.object({
-  selfLink: opt,
-  uid: opt,
-  id: z.string(),
-  displayName: opt,
-  description: opt,
-  labels: z.record(z.string(), z.string()).nullable().optional(),
-  type: z.string(),
-  instanceMetadata: z.array(WireMetadataItem).nullable().optional(),
-  hostname: opt,
-  lifecycle: WireLifecycle,
-  disks: z.array(WireDisk).nullable().optional(),
-  nics: z.array(WireNic).nullable().optional(),
-  gpus: z.array(WireGpu).nullable().optional(),
-  createdAt: opt,
-  updatedAt: opt,
-});
+export const WireInstance = z.lazy(() =>
+  z.object({
+    selfLink: opt,
+    uid: opt,
+    id: z.string(),
+    displayName: opt,
+    description: opt,
+    labels: z.record(z.string(), z.string()).nullable().optional(),
+    type: z.string(),
+    instanceMetadata: z.array(WireMetadataItem).nullable().optional(),
+    hostname: opt,
+    lifecycle: WireLifecycle,
+    disks: z.array(WireDisk).nullable().optional(),
+    nics: z.array(WireNic).nullable().optional(),
+    gpus: z.array(WireGpu).nullable().optional(),
+    createdAt: opt,
+    updatedAt: opt,
+  }),
+);
 export type WireInstance = z.infer<typeof WireInstance>;
 
 // ASSUMPTION (providers.md §2.2): the list answer `{instances: [Instance], nextPageToken}` (the documented list of
 // projects answers `{projects, nextPageToken, total}`).
-export const WireInstanceList = z.object({
-  instances: z.array(WireInstance).default([]),
-  nextPageToken: opt,
-});
+export const WireInstanceList = z.lazy(() =>
+  z.object({
+    instances: z.array(WireInstance).default([]),
+    nextPageToken: opt,
+  }),
+);
 
 // ASSUMPTION (providers.md §2.2): an instance type `{selfLink, id, displayName, vcpus, memoryGb, gpus: [{type,count}]}`;
 // prices are not in the API (a `price` field, if any, is ignored: NOT DOCUMENTED).
-export const WireInstanceType = z.object({
-  selfLink: opt,
-  id: z.string(),
-  displayName: opt,
-  description: opt,
-  vcpus: z.number(),
-  memoryGb: z.number(),
-  gpus: z.array(WireGpu).nullable().optional(),
-});
+export const WireInstanceType = z.lazy(() =>
+  z.object({
+    selfLink: opt,
+    id: z.string(),
+    displayName: opt,
+    description: opt,
+    vcpus: z.number(),
+    memoryGb: z.number(),
+    gpus: z.array(WireGpu).nullable().optional(),
+  }),
+);
 export type WireInstanceType = z.infer<typeof WireInstanceType>;
-export const WireInstanceTypeList = z.object({
-  instanceTypes: z.array(WireInstanceType).default([]),
-  nextPageToken: opt,
-});
+export const WireInstanceTypeList = z.lazy(() =>
+  z.object({
+    instanceTypes: z.array(WireInstanceType).default([]),
+    nextPageToken: opt,
+  }),
+);
 
 // ASSUMPTION: an image `{selfLink, id, displayName, description, os}` and its list `{images, nextPageToken}`.
-export const WireImage = z.object({
-  selfLink: opt,
-  id: z.string(),
-  displayName: opt,
-  description: opt,
-  os: opt,
-});
+export const WireImage = z.lazy(() =>
+  z.object({
+    selfLink: opt,
+    id: z.string(),
+    displayName: opt,
+    description: opt,
+    os: opt,
+  }),
+);
 export type WireImage = z.infer<typeof WireImage>;
-export const WireImageList = z.object({ images: z.array(WireImage).default([]), nextPageToken: opt });
+export const WireImageList = z.lazy(() => z.object({ images: z.array(WireImage).default([]), nextPageToken: opt }));
 
 /** The create body (documented fields, create page). What this server sends of it is decided in the adapter. */
 export interface WireCreateInstance {
@@ -235,16 +249,20 @@ export interface WireUpdateInstance {
 // ---- errors -----------------------------------------------------------------------------------------------------
 
 // Source: seed 001, every non-2xx answer of the instance pages: `{"error": {"code": <int>, "message", "details": []}}`.
-export const RpcErrorBody = z.object({
-  error: z.object({
-    code: z.number().int(),
-    message: z.string().optional(),
-    details: z.array(z.unknown()).optional(),
+export const RpcErrorBody = z.lazy(() =>
+  z.object({
+    error: z.object({
+      code: z.number().int(),
+      message: z.string().optional(),
+      details: z.array(z.unknown()).optional(),
+    }),
   }),
-});
+);
 // Source: common-structures page: `{success: false, error: {code: "NOT_FOUND", message}, meta: {requestId, …}}`.
-export const EnvelopeErrorBody = z.object({
-  success: z.literal(false).optional(),
-  error: z.object({ code: z.string(), message: z.string().optional() }),
-  meta: z.object({ requestId: z.string().optional() }).partial().optional(),
-});
+export const EnvelopeErrorBody = z.lazy(() =>
+  z.object({
+    success: z.literal(false).optional(),
+    error: z.object({ code: z.string(), message: z.string().optional() }),
+    meta: z.object({ requestId: z.string().optional() }).partial().optional(),
+  }),
+);
