@@ -37,6 +37,8 @@ export interface GateDeps {
   desk?: ApprovalDesk;
   /** One call at a time in this process and across every process on the state store. */
   spendLock: Mutex;
+  /** Runs a step's records as one unit of the store (all or none); absent: one after another. */
+  atomic?: <T>(fn: () => Promise<T>) => Promise<T>;
   /** Every enabled cloud, for the total limits. */
   clouds: () => Provider[];
   log: Logger;
@@ -186,46 +188,49 @@ async function createLocked(
     note = settled;
   }
   const claimKey = key ?? `create:${randomBytes(9).toString('base64url')}`;
-  if (key)
-    await deps.idempotency.put({
-      key,
-      hash,
-      provider: p.id,
-      status: 'pending',
-      name: req.name,
-      instance_type: now.instance_type,
-      region: now.region,
-      at: Date.now(),
-    });
-  await deps.ledger.claim({
-    key: claimKey,
-    kind: 'create',
-    provider: p.id,
-    gpus: now.gpu?.count ?? 0,
-    usd_per_hour: now.usd_per_hour,
-  });
-  // The lease is stored before the cloud is called: a VM this create makes is never without one.
+  // The key, the claim, the lease and the intent are stored as one unit before the cloud is called: a VM this create
+  // makes is never without them, and a store that fails stores none of them and creates nothing.
   const sentAt = deps.leases.now();
-  if (now.lifetime_hours !== null)
-    await deps.leases.open({
+  await unit(deps, async () => {
+    if (key)
+      await deps.idempotency.put({
+        key,
+        hash,
+        provider: p.id,
+        status: 'pending',
+        name: req.name,
+        instance_type: now.instance_type,
+        region: now.region,
+        at: Date.now(),
+      });
+    await deps.ledger.claim({
       key: claimKey,
+      kind: 'create',
       provider: p.id,
-      name: req.name,
-      instance_type: now.instance_type,
-      region: now.region,
+      gpus: now.gpu?.count ?? 0,
       usd_per_hour: now.usd_per_hour,
-      created_at: sentAt,
-      expires_at: sentAt + now.lifetime_hours * 3_600_000,
-      on_expiry: deps.policy.leases.onExpiry,
-      enforced_by: p.endsOnTime ? 'cloud' : 'server',
     });
-  await deps.audit.write({
-    tool: TOOL,
-    provider: p.id,
-    phase: 'send',
-    request: audited,
-    quote: now,
-    how: approval.how,
+    if (now.lifetime_hours !== null)
+      await deps.leases.open({
+        key: claimKey,
+        provider: p.id,
+        name: req.name,
+        instance_type: now.instance_type,
+        region: now.region,
+        usd_per_hour: now.usd_per_hour,
+        created_at: sentAt,
+        expires_at: sentAt + now.lifetime_hours * 3_600_000,
+        on_expiry: deps.policy.leases.onExpiry,
+        enforced_by: p.endsOnTime ? 'cloud' : 'server',
+      });
+    await deps.audit.write({
+      tool: TOOL,
+      provider: p.id,
+      phase: 'send',
+      request: audited,
+      quote: now,
+      how: approval.how,
+    });
   });
   let instance: Instance;
   try {
@@ -233,37 +238,41 @@ async function createLocked(
   } catch (e) {
     // A refusal (4xx) made nothing; anything else (5xx, timeout) may have: keep the key pending and the claim counted.
     // Recording the refusal is best effort: left pending, a key is settled by looking before it is used again.
-    await recorded(deps, 'the refused create', async () => {
-      if (e instanceof ComputeError && e.status !== undefined && e.status < 500) {
-        if (key) await deps.idempotency.put({ ...(await deps.idempotency.get(key))!, status: 'failed' });
-        await deps.ledger.release(claimKey);
-        await deps.leases.drop(claimKey);
-      }
-      await deps.audit.write({ tool: TOOL, provider: p.id, phase: 'cloud', request: audited, error: errorOf(e) });
-    });
+    await recorded(deps, 'the refused create', () =>
+      unit(deps, async () => {
+        if (e instanceof ComputeError && e.status !== undefined && e.status < 500) {
+          if (key) await deps.idempotency.put({ ...(await deps.idempotency.get(key))!, status: 'failed' });
+          await deps.ledger.release(claimKey);
+          await deps.leases.drop(claimKey);
+        }
+        await deps.audit.write({ tool: TOOL, provider: p.id, phase: 'cloud', request: audited, error: errorOf(e) });
+      }),
+    );
     throw e;
   }
   // The VM exists: a store that fails now must not hide it. What was stored before the create (the pending key, the
   // claim, the lease) still counts it, and a pending key finds it by looking.
-  const unrecorded = await recorded(deps, 'the created VM', async () => {
-    if (key)
-      await deps.idempotency.put({
-        ...(await deps.idempotency.get(key))!,
-        status: 'created',
+  const unrecorded = await recorded(deps, 'the created VM', () =>
+    unit(deps, async () => {
+      if (key)
+        await deps.idempotency.put({
+          ...(await deps.idempotency.get(key))!,
+          status: 'created',
+          instance_id: instance.id,
+        });
+      await deps.ledger.settle(claimKey, instance.id);
+      await deps.leases.settle(claimKey, instance.id);
+      await deps.audit.write({
+        tool: TOOL,
+        provider: p.id,
+        phase: 'cloud',
+        request: audited,
+        quote: now,
         instance_id: instance.id,
+        status: instance.status,
       });
-    await deps.ledger.settle(claimKey, instance.id);
-    await deps.leases.settle(claimKey, instance.id);
-    await deps.audit.write({
-      tool: TOOL,
-      provider: p.id,
-      phase: 'cloud',
-      request: audited,
-      quote: now,
-      instance_id: instance.id,
-      status: instance.status,
-    });
-  });
+    }),
+  );
   if (unrecorded) note = note ? `${note} ${unrecorded}` : unrecorded;
   deps.log.info(
     {
@@ -279,6 +288,10 @@ async function createLocked(
 }
 
 type Approval = { how: 'elicitation' | 'token' | 'url' | 'policy'; nonce?: string };
+
+/** A step's records as one unit of the store (all or none), where the store has units. */
+export const unit = <T>(deps: Pick<GateDeps, 'atomic'>, fn: () => Promise<T>): Promise<T> =>
+  deps.atomic ? deps.atomic(fn) : fn();
 
 /**
  * Runs what records a cloud's answer. A store that fails here (the database went away) cannot undo what the cloud
@@ -687,19 +700,21 @@ export async function guardedDelete(
     throw e;
   }
   // Deleted: a store that fails now leaves a claim counted a little longer (never too little), and says so.
-  const unrecorded = await recorded(deps, 'the delete', async () => {
-    await deps.ledger.releaseInstance(p.id, id);
-    const lease = await deps.leases.forInstance(p.id, id);
-    if (lease && lease.state !== 'done') await deps.leases.mark(lease.key, 'done', 'deleted through delete_vm');
-    await deps.audit.write({
-      tool,
-      provider: p.id,
-      phase: 'cloud',
-      request: { id },
-      instance_id: id,
-      status: r.already_gone ? 'already_gone' : 'deleting',
-    });
-  });
+  const unrecorded = await recorded(deps, 'the delete', () =>
+    unit(deps, async () => {
+      await deps.ledger.releaseInstance(p.id, id);
+      const lease = await deps.leases.forInstance(p.id, id);
+      if (lease && lease.state !== 'done') await deps.leases.mark(lease.key, 'done', 'deleted through delete_vm');
+      await deps.audit.write({
+        tool,
+        provider: p.id,
+        phase: 'cloud',
+        request: { id },
+        instance_id: id,
+        status: r.already_gone ? 'already_gone' : 'deleting',
+      });
+    }),
+  );
   deps.log.info({ provider: p.id, instance: id, approvedBy: how }, 'vm deleted');
   const ends = r.billing_ends_at ?? instance.billing_ends_at;
   const said = [

@@ -8,7 +8,7 @@ import { randomBytes } from 'node:crypto';
 import { ComputeError } from '../domain/errors.js';
 import type { Instance, PowerResult } from '../domain/model.js';
 import type { Provider } from '../domain/provider.js';
-import { askHuman, denied, errorOf, tokenUsed, type Asked, type GateDeps } from './gate.js';
+import { askHuman, denied, errorOf, tokenUsed, unit, type Asked, type GateDeps } from './gate.js';
 import type { Claim } from './ledger.js';
 import { leaseHours } from './leases.js';
 import { checkTotals, currentUsage, needsUsage, type Addition } from './limits.js';
@@ -114,18 +114,20 @@ async function resumeLocked(
   if (targets.length === 0) return { results: [], more: now.settled };
   await checkLimits(p, additionOf(targets), request, deps);
   const claims: Claim[] = [];
-  for (const t of targets)
-    claims.push(
-      await deps.ledger.claim({
-        key: `resume:${t.instance.id}:${randomBytes(6).toString('base64url')}`,
-        kind: 'resume',
-        provider: p.id,
-        instance_id: t.instance.id,
-        gpus: t.quote.gpu?.count ?? 0,
-        usd_per_hour: t.quote.usd_per_hour,
-      }),
-    );
-  await deps.audit.write({ tool: TOOL, provider: p.id, phase: 'send', request, how });
+  await unit(deps, async () => {
+    for (const t of targets)
+      claims.push(
+        await deps.ledger.claim({
+          key: `resume:${t.instance.id}:${randomBytes(6).toString('base64url')}`,
+          kind: 'resume',
+          provider: p.id,
+          instance_id: t.instance.id,
+          gpus: t.quote.gpu?.count ?? 0,
+          usd_per_hour: t.quote.usd_per_hour,
+        }),
+      );
+    await deps.audit.write({ tool: TOOL, provider: p.id, phase: 'send', request, how });
+  });
   let results: PowerResult[];
   try {
     if (!p.resume)

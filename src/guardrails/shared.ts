@@ -16,6 +16,8 @@ export interface SharedGuards {
   ledger: Ledger;
   leases: LeaseStore;
   spendLock: Mutex;
+  /** One unit of the store (state/store.ts `atomic`): the records of one step of a decision, all or none. */
+  atomic: <T>(fn: () => Promise<T>) => Promise<T>;
 }
 
 export async function openGuards(state: StateStore): Promise<SharedGuards> {
@@ -25,5 +27,6 @@ export async function openGuards(state: StateStore): Promise<SharedGuards> {
     ledger: new Ledger(state),
     leases: new LeaseStore(state),
     spendLock: new Mutex(state.lock('spend')),
+    atomic: (fn) => state.atomic(fn),
   };
 }

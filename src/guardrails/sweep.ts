@@ -13,7 +13,7 @@ import type { AuditEntry } from './audit.js';
 import { CLAIM_WINDOW_MS, type Ledger } from './ledger.js';
 import type { IdempotencyStore } from './idempotency.js';
 import type { Lease, LeaseStore } from './leases.js';
-import { findByShape } from './gate.js';
+import { findByShape, unit } from './gate.js';
 import type { Mutex } from './mutex.js';
 
 /** The note of a lease whose pause was sent but not yet seen: the next sweep confirms it. */
@@ -27,6 +27,8 @@ export interface SweepDeps {
   ledger: Ledger;
   idempotency: IdempotencyStore;
   spendLock: Mutex;
+  /** Runs a step's records as one unit of the store (shared.ts). */
+  atomic?: <T>(fn: () => Promise<T>) => Promise<T>;
   /** The enabled cloud of that id, if it is enabled in this process. */
   cloud(id: string): Provider | undefined;
   audit: { write(e: AuditEntry): Promise<void> };
@@ -266,15 +268,17 @@ async function findPending(
 /** Writes the lease's new state and an audit line (not in a dry run), and returns the action. */
 async function record(l: Lease, deps: SweepDeps, state: Lease['state'], a: SweepAction): Promise<SweepAction> {
   if (deps.dryRun) return a;
-  if (state !== l.state || a.result !== 'retry') await deps.leases.mark(l.key, state, a.message);
-  await deps.audit.write({
-    tool: 'lease',
-    provider: l.provider,
-    phase: a.result === 'retry' ? 'cloud' : 'result',
-    request: { lease: l.key, instance_id: a.instance_id, expires_at: a.expires_at, on_expiry: l.on_expiry },
-    ...(a.instance_id ? { instance_id: a.instance_id } : {}),
-    status: a.result,
-    reason: a.message,
+  await unit(deps, async () => {
+    if (state !== l.state || a.result !== 'retry') await deps.leases.mark(l.key, state, a.message);
+    await deps.audit.write({
+      tool: 'lease',
+      provider: l.provider,
+      phase: a.result === 'retry' ? 'cloud' : 'result',
+      request: { lease: l.key, instance_id: a.instance_id, expires_at: a.expires_at, on_expiry: l.on_expiry },
+      ...(a.instance_id ? { instance_id: a.instance_id } : {}),
+      status: a.result,
+      reason: a.message,
+    });
   });
   return a;
 }

@@ -68,6 +68,10 @@ export class StateDir implements StateStore {
     return this.fileLock(`${name}.lock`, opts);
   }
 
+  atomic<T>(fn: () => Promise<T>): Promise<T> {
+    return fn();
+  }
+
   async close(): Promise<void> {}
 
   path(name: string): string {

@@ -179,6 +179,40 @@ export class PgStore implements StateStore {
     return { run: (fn) => this.locked(LOCK_IDS[name], fn) };
   }
 
+  async atomic<T>(fn: () => Promise<T>): Promise<T> {
+    const s = this.current();
+    if (s?.tx) return fn();
+    if (!s) {
+      // Outside a lock: a connection of its own for the unit.
+      const client = await this.pool.connect().catch((e: unknown) => {
+        throw asUnavailable(e, this.where);
+      });
+      const unit: Section = { client, lost: undefined, tx: false, done: false };
+      const onError = (err: Error) => (unit.lost = err);
+      client.on('error', onError);
+      try {
+        return await this.section.run(unit, () => this.atomic(fn));
+      } finally {
+        unit.done = true;
+        client.off('error', onError);
+        client.release(unit.lost ? true : undefined);
+      }
+    }
+    if (s.lost) throw lostLock(s.lost);
+    await this.guard(() => s.client.query('BEGIN'));
+    s.tx = true;
+    try {
+      const out = await fn();
+      await this.guard(() => s.client.query('COMMIT'));
+      return out;
+    } catch (e) {
+      await s.client.query('ROLLBACK').catch(() => undefined);
+      throw e;
+    } finally {
+      s.tx = false;
+    }
+  }
+
   /** A database that cannot be reached is an expected failure: said as such, with what to do. */
   private async guard<T>(fn: () => Promise<T>): Promise<T> {
     try {
@@ -197,7 +231,7 @@ export class PgStore implements StateStore {
     const client = await this.pool.connect().catch((e: unknown) => {
       throw asUnavailable(e, this.where);
     });
-    const section: Section = { client, lost: undefined };
+    const section: Section = { client, lost: undefined, tx: false, done: false };
     const onError = (err: Error) => (section.lost = err);
     client.on('error', onError);
     let held = false;
@@ -217,6 +251,7 @@ export class PgStore implements StateStore {
       held = true;
       return await this.section.run(section, fn);
     } finally {
+      section.done = true;
       client.off('error', onError);
       if (held && !section.lost) {
         // Unlocked, or (if that fails) the connection is closed, which ends the session and its lock.
@@ -229,9 +264,15 @@ export class PgStore implements StateStore {
     }
   }
 
+  /** The section this async context runs in, unless it has ended. */
+  private current(): Section | undefined {
+    const s = this.section.getStore();
+    return s && !s.done ? s : undefined;
+  }
+
   /** A statement on the section's connection when inside one, else on any pooled connection. */
   private async query<R extends object>(sql: string, params: unknown[]) {
-    const s = this.section.getStore();
+    const s = this.current();
     if (s) {
       if (s.lost) throw lostLock(s.lost);
       return s.client.query<R>(sql, params);
@@ -240,8 +281,9 @@ export class PgStore implements StateStore {
   }
 
   private async transaction(fn: (c: ClientBase) => Promise<void>): Promise<void> {
-    const s = this.section.getStore();
+    const s = this.current();
     if (s?.lost) throw lostLock(s.lost);
+    if (s?.tx) return fn(s.client);
     const client: ClientBase | PoolClient = s ? s.client : await this.pool.connect();
     const own = !s;
     let broken = false;
@@ -318,6 +360,10 @@ interface Section {
   client: PoolClient;
   /** Set when the connection broke: the lock went with it. */
   lost: Error | undefined;
+  /** A transaction (atomic) is open on the connection: appends join it. */
+  tx: boolean;
+  /** The section ended (its connection went back to the pool): work it left behind uses the pool. */
+  done: boolean;
 }
 
 const lostLock = (err: Error) =>

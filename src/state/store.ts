@@ -39,6 +39,12 @@ export interface StateStore {
   /** Everything appended to `stream` after `offset` (0: from the start). */
   tail<T>(stream: Stream, offset: number): Promise<Tail<T>>;
   lock(name: LockName): Lock;
+  /**
+   * Runs `fn` as one unit: on PostgreSQL its appends commit together or not at all (a transaction on the lock's
+   * connection when inside a lock); in the state directory each append is synced as it is made, and readers already
+   * take a file as the lines it has.
+   */
+  atomic<T>(fn: () => Promise<T>): Promise<T>;
   close(): Promise<void>;
 }
 

@@ -41,6 +41,7 @@ export interface ToolDeps {
   idempotency: IdempotencyStore;
   audit: AuditLog;
   spendLock: Mutex;
+  atomic?: GateDeps['atomic'];
   ledger: Ledger;
   leases: LeaseStore;
   desk?: ApprovalDesk;
@@ -314,6 +315,7 @@ async function runTool(
       audit,
       human,
       spendLock: deps.spendLock,
+      ...(deps.atomic ? { atomic: deps.atomic } : {}),
       clouds: () => deps.providers.enabled(),
       log,
       signal: extra.signal,

@@ -91,7 +91,11 @@ async function buildReport(): Promise<SpendReport> {
   };
   await rewrite('genesiscloud', etl.id, { on_expiry: 'delete' });
   await rewrite('genesiscloud', gpu.id, { on_expiry: 'notify' });
-  await leases.mark((await leases.forInstance('genesiscloud', gpu.id))!.key, 'overdue', 'notified: past its lease, still running');
+  await leases.mark(
+    (await leases.forInstance('genesiscloud', gpu.id))!.key,
+    'overdue',
+    'notified: past its lease, still running',
+  );
   if ((await leases.forInstance('instavm', box.id))!.enforced_by !== 'cloud')
     await rewrite('instavm', box.id, { enforced_by: 'cloud' });
   return spendReport(h.providers.enabled(), leases);

@@ -108,7 +108,7 @@ describe('every create leaves a lease, written before the cloud is called', () =
     const free = await harness({ config: { policy: { ...AUTO.policy, leases: { allowUnleased: true } } } });
     const b = out(await cpuVm(free));
     expect(b.quote).toMatchObject({ expires_at: null, on_expiry: null });
-    expect((await free.guards.leases.all())).toHaveLength(0);
+    expect(await free.guards.leases.all()).toHaveLength(0);
   });
 });
 
@@ -302,7 +302,7 @@ describe('a cloud that ends VMs on time (InstaVM)', () => {
     const h = await harness({ clouds: ['instavm'] });
     const em = h.clouds.instavm!.instance as InstavmEmulator;
     const id = await create(h);
-    expect((await h.guards.leases.forInstance('instavm', id))).toMatchObject({ enforced_by: 'cloud' });
+    expect(await h.guards.leases.forInstance('instavm', id)).toMatchObject({ enforced_by: 'cloud' });
     const ext = (await h.call('extend_lease', { provider: 'instavm', id, hours: 2 })).structuredContent as {
       status: string;
     };

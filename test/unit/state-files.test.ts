@@ -82,6 +82,10 @@ describe('ledger', async () => {
   it('is shared through the state directory: a second process sees the first one’s claims', async () => {
     const dir = fresh();
     await new Ledger(new StateDir(dir)).claim({ key: 'k', kind: 'create', provider: 'c', gpus: 1, usd_per_hour: null });
-    expect(await new Ledger(new StateDir(dir)).unlisted([])).toMatchObject({ instances: 1, gpus: 1, unknown_priced: 1 });
+    expect(await new Ledger(new StateDir(dir)).unlisted([])).toMatchObject({
+      instances: 1,
+      gpus: 1,
+      unknown_priced: 1,
+    });
   });
 });
