@@ -243,6 +243,34 @@ describe('the PostgreSQL store', () => {
     ]);
   });
 
+  it('a unit of records commits all of them or none, inside the spend lock and outside it', async () => {
+    const url = await pg.database();
+    const proxy = await cuttableProxy(url);
+    const [a, b] = [await PgStore.open(proxy.url), await PgStore.open(url)];
+    opened.push(a, b);
+    const unit = (fail: () => Promise<void>) =>
+      a.atomic(async () => {
+        await a.append('idempotency', { key: 'k', status: 'pending' });
+        await a.append('ledger', { key: 'k' });
+        await fail();
+        await a.append('audit', { tool: 'create_vm', phase: 'send' });
+      });
+    await expect(a.lock('spend').run(() => unit(() => Promise.reject(new Error('no'))))).rejects.toThrow('no');
+    await expect(unit(() => Promise.reject(new Error('no')))).rejects.toThrow('no');
+    for (const stream of ['idempotency', 'ledger', 'audit'] as const)
+      expect((await b.tail(stream, 0)).lines, stream).toEqual([]);
+    await a.lock('spend').run(() => unit(async () => {}));
+    expect((await b.tail('ledger', 0)).lines).toEqual([{ key: 'k' }]);
+    expect((await b.tail('audit', 0)).lines).toHaveLength(1);
+    // The database goes away halfway through a unit: what it wrote before is not there either.
+    await expect(a.lock('spend').run(() => unit(() => proxy.cut()))).rejects.toMatchObject({
+      code: 'STATE_UNAVAILABLE',
+    });
+    expect((await b.tail('ledger', 0)).lines).toHaveLength(1);
+    expect((await b.tail('idempotency', 0)).lines).toHaveLength(1);
+    await proxy.close();
+  });
+
   it('a section whose connection (and lock) is lost writes nothing more, and another replica gets the lock', async () => {
     const url = await pg.database();
     const [a, b] = [await PgStore.open(url), await PgStore.open(url)];
