@@ -50,10 +50,13 @@ export async function startRuntime(opts: RuntimeOptions): Promise<Runtime> {
   if (opts.readOnly) config.policy.readOnly = true;
   // Emulated VMs vanish with the process, so their records do too: emulator mode gets a fresh state directory
   // unless COMPUTE_MCP_STATE_DIR names one (or COMPUTE_MCP_DATABASE_URL a database).
-  const state = await openStore(opts.env, () =>
-    opts.emulate && !opts.env.COMPUTE_MCP_STATE_DIR
-      ? mkdtempSync(join(tmpdir(), 'compute-mcp-emulated-'))
-      : defaultStateDir(opts.env),
+  const state = await openStore(
+    opts.env,
+    () =>
+      opts.emulate && !opts.env.COMPUTE_MCP_STATE_DIR
+        ? mkdtempSync(join(tmpdir(), 'compute-mcp-emulated-'))
+        : defaultStateDir(opts.env),
+    (message) => opts.log.error(message),
   );
   // The state store first: a refused one stops the server before anything starts.
   const guards = await openGuards(state).catch(async (e: unknown) => {

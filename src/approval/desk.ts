@@ -95,7 +95,7 @@ export class ApprovalDesk {
     if (req.method === 'GET') {
       if (found.state === 'expired') return send(410, resultPage('expired', a));
       if (found.state === 'decided') return send(409, resultPage('used', a));
-      return send(200, approvalPage(a, found.csrf, path));
+      return send(200, approvalPage(a, found.csrf));
     }
     if (req.method !== 'POST') return send(405, resultPage('refused'));
     if (req.headers.origin !== new URL(base).origin) {

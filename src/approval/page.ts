@@ -19,10 +19,13 @@ button{font:inherit;padding:.7rem 1.4rem;border-radius:6px;border:1px solid #8c9
 button.yes{background:#1a7f37;border-color:#1a7f37;color:#fff}form{flex:1;display:flex}
 </style></head><body><main>${body}</main></body></html>`;
 
-/** The page a valid, open link shows. */
-export function approvalPage(a: Approval, csrf: string, path: string): string {
+/**
+ * The page a valid, open link shows. Its forms post back to the page's own address (no `action`), so a link behind a
+ * proxy that routes a path prefix to one replica is answered by the replica that holds the approval.
+ */
+export function approvalPage(a: Approval, csrf: string): string {
   const form = (action: 'approve' | 'decline', label: string, cls: string) =>
-    `<form method="post" action="${esc(path)}"><input type="hidden" name="csrf" value="${esc(csrf)}">` +
+    `<form method="post"><input type="hidden" name="csrf" value="${esc(csrf)}">` +
     `<input type="hidden" name="action" value="${action}"><button type="submit" class="${cls}">${label}</button></form>`;
   return frame(
     'Approve?',

@@ -76,6 +76,13 @@ const RESERVED_KEY = /^(token|create|resume):/i;
 const MAX_ASKS = 2;
 /** Default look-ups for the VM of a create whose answer was lost: a listing can lag a create by seconds. */
 const LOST_CREATE_LOOKUP = { attempts: 4, delayMs: 3_000 };
+/**
+ * Longer than any create can take (one POST: 5 s to connect, 30 s to answer; a plan's few requests before it). A key
+ * left pending for less than this, by a call that has not ended, may be a create still running in a process that lost
+ * the spend lock (a database connection that broke, a lock file broken while its holder was stalled): it is not
+ * settled, let alone created again, until this has passed.
+ */
+export const IN_FLIGHT_MS = 3 * 60_000;
 
 export async function guardedCreate(p: Provider, args: CreateArgs, deps: GateDeps): Promise<CreateOutcome> {
   const req = args.request;
@@ -244,7 +251,7 @@ async function createLocked(
           if (key) await deps.idempotency.put({ ...(await deps.idempotency.get(key))!, status: 'failed' });
           await deps.ledger.release(claimKey);
           await deps.leases.drop(claimKey);
-        }
+        } else if (key) await deps.idempotency.put({ ...(await deps.idempotency.get(key))!, ended_at: Date.now() });
         await deps.audit.write({ tool: TOOL, provider: p.id, phase: 'cloud', request: audited, error: errorOf(e) });
       }),
     );
@@ -537,6 +544,16 @@ async function settleKey(
   const rec = await knownKey(p, key, hash, deps);
   if (!rec) return undefined;
   if (rec.status === 'created') return replayCreated(p, rec, deps);
+  const until = rec.at + IN_FLIGHT_MS;
+  if (rec.ended_at === undefined && Date.now() < until)
+    throw new ComputeError(
+      'CONFLICT',
+      `a create with idempotency_key ${JSON.stringify(key)} started at ${new Date(rec.at).toISOString()} may still be running; nothing was created`,
+      {
+        provider: p.id,
+        hint: `Call create_vm again with the same arguments after ${new Date(until).toISOString()}: it then answers with that VM, or creates one if there is none.`,
+      },
+    );
   const { attempts, delayMs } = deps.lostCreateLookup ?? LOST_CREATE_LOOKUP;
   for (let i = 1; i <= attempts; i++) {
     const inst = await findUnclaimed(p, rec, deps);

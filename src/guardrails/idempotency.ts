@@ -21,6 +21,11 @@ export interface IdempotencyRecord {
   region: string;
   /** When the create was sent (ms): a VM it made was created after this. */
   at: number;
+  /**
+   * When the call that sent the create ended without an answer (a timeout, a 5xx): nothing of it is in flight any
+   * more. A pending record without it may belong to a create still running elsewhere (see gate.ts IN_FLIGHT_MS).
+   */
+  ended_at?: number;
   instance_id?: string;
 }
 
@@ -30,6 +35,7 @@ export class IdempotencyStore {
   private readonly records = new Map<string, IdempotencyRecord>();
   /** How far the stream has been read: other processes append to it too. */
   private offset = 0;
+  private epoch = 0;
 
   constructor(private readonly state?: StateStore) {}
 
@@ -47,6 +53,12 @@ export class IdempotencyStore {
 
   private async refresh(): Promise<void> {
     if (!this.state) return;
+    if (this.epoch !== this.state.epoch) {
+      // A unit this process wrote was rolled back: forget what was remembered, read it all again.
+      this.records.clear();
+      this.offset = 0;
+      this.epoch = this.state.epoch;
+    }
     const t = await this.state.tail<IdempotencyRecord>('idempotency', this.offset);
     this.offset = t.offset;
     for (const r of t.lines) this.records.set(r.key, r);

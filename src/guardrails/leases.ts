@@ -63,6 +63,7 @@ export const leaseView = (l: Lease): LeaseView => ({
 export class LeaseStore {
   private readonly leases = new Map<string, Lease>();
   private offset = 0;
+  private epoch = 0;
 
   constructor(
     private readonly state?: StateStore,
@@ -148,6 +149,12 @@ export class LeaseStore {
 
   private async refresh(): Promise<void> {
     if (!this.state) return;
+    if (this.epoch !== this.state.epoch) {
+      // A unit this process wrote was rolled back: forget what was remembered, read it all again.
+      this.leases.clear();
+      this.offset = 0;
+      this.epoch = this.state.epoch;
+    }
     const t = await this.state.tail<Lease>('leases', this.offset);
     this.offset = t.offset;
     for (const l of t.lines) this.leases.set(l.key, l);

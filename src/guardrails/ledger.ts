@@ -39,6 +39,7 @@ const BILLING_NOT: InstanceStatus[] = ['paused', 'terminating', 'terminated'];
 export class Ledger {
   private readonly claims = new Map<string, Claim>();
   private offset = 0;
+  private epoch = 0;
 
   constructor(
     private readonly state?: StateStore,
@@ -119,6 +120,12 @@ export class Ledger {
 
   private async refresh(): Promise<void> {
     if (!this.state) return;
+    if (this.epoch !== this.state.epoch) {
+      // A unit this process wrote was rolled back: forget what was remembered, read it all again.
+      this.claims.clear();
+      this.offset = 0;
+      this.epoch = this.state.epoch;
+    }
     const t = await this.state.tail<Claim>('ledger', this.offset);
     this.offset = t.offset;
     for (const c of t.lines) this.claims.set(c.key, c);

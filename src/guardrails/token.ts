@@ -43,6 +43,7 @@ export class ConfirmationTokens {
   private readonly lock: Mutex;
   /** How far the spent list has been read. */
   private offset = 0;
+  private epoch = 0;
 
   /** Without a store: a secret and a spent list of this process alone (tests). */
   constructor(opts: { state?: StateStore; secret?: Buffer; now?: () => number; ttlMs?: number } = {}) {
@@ -115,6 +116,12 @@ export class ConfirmationTokens {
   /** Spent tokens other processes (or an earlier run) recorded since the last read. */
   private async refresh(): Promise<void> {
     if (!this.state) return;
+    if (this.epoch !== this.state.epoch) {
+      // A unit this process wrote was rolled back: forget what was remembered, read it all again.
+      this.spent.clear();
+      this.offset = 0;
+      this.epoch = this.state.epoch;
+    }
     const t = await this.state.tail<{ n: string; e: number }>('tokens-spent', this.offset);
     this.offset = t.offset;
     for (const { n, e } of t.lines) if (e >= this.now()) this.spent.set(n, e);

@@ -38,6 +38,8 @@ export function defaultStateDir(env: NodeJS.ProcessEnv): string {
 
 export class StateDir implements StateStore {
   readonly kind = 'directory';
+  /** Appends are never rolled back here. */
+  readonly epoch = 0;
   /** What was wrong with the permissions and has been fixed, in words (the caller logs them). */
   readonly fixes: string[] = [];
 

@@ -69,7 +69,9 @@ export const MIGRATIONS: readonly string[] = [
    CREATE TRIGGER records_no_truncate BEFORE TRUNCATE ON compute_mcp.records
      FOR EACH STATEMENT EXECUTE FUNCTION compute_mcp.append_only();
    CREATE TRIGGER secrets_append_only BEFORE UPDATE OR DELETE ON compute_mcp.secrets
-     FOR EACH ROW EXECUTE FUNCTION compute_mcp.append_only();`,
+     FOR EACH ROW EXECUTE FUNCTION compute_mcp.append_only();
+   CREATE TRIGGER secrets_no_truncate BEFORE TRUNCATE ON compute_mcp.secrets
+     FOR EACH STATEMENT EXECUTE FUNCTION compute_mcp.append_only();`,
 ];
 
 /** A statement that takes longer than this has lost its database: the call fails (closed) instead of hanging. */
@@ -92,6 +94,7 @@ export function redactUrl(url: string): string {
 export class PgStore implements StateStore {
   readonly kind = 'postgresql';
   readonly fixes: readonly string[] = [];
+  epoch = 0;
   /** The connection of the lock section this async context runs in, if any. */
   private readonly section = new AsyncLocalStorage<Section>();
 
@@ -101,7 +104,7 @@ export class PgStore implements StateStore {
   ) {}
 
   /** Connects, checks that connections are separate sessions, applies the migrations. Fails with a StateError. */
-  static async open(url: string, opts: { max?: number } = {}): Promise<PgStore> {
+  static async open(url: string, opts: { max?: number; warn?: (message: string) => void } = {}): Promise<PgStore> {
     const { default: pg } = await import('pg');
     const config: PoolConfig = {
       connectionString: url,
@@ -109,12 +112,22 @@ export class PgStore implements StateStore {
       application_name: 'compute-mcp',
       connectionTimeoutMillis: 10_000,
       statement_timeout: STATEMENT_TIMEOUT_MS,
+      // A database that stops answering without closing the connection (a network split) is noticed here too.
+      query_timeout: STATEMENT_TIMEOUT_MS + 5_000,
       keepAlive: true,
+      keepAliveInitialDelayMillis: 10_000,
+      // And on the server's side: a session whose client is gone ends (with its locks) in about a minute, and a
+      // transaction left open by one never holds a stream for longer than 30 s.
+      options:
+        '-c idle_in_transaction_session_timeout=30000 -c tcp_keepalives_idle=30 -c tcp_keepalives_interval=10 -c tcp_keepalives_count=3',
     };
     const pool = new pg.Pool(config);
-    // An idle connection that breaks (the database restarted) is dropped from the pool; the next call reconnects.
+    // A connection that breaks (the database restarted, a failover) must never take the process down: every client
+    // has a listener for its whole life; a section adds its own to learn that its lock is gone.
     pool.on('error', () => undefined);
+    pool.on('connect', (client) => client.on('error', () => undefined));
     const store = new PgStore(pool, redactUrl(url));
+    store.onLockBroken = opts.warn;
     try {
       await store.migrate();
       await store.checkSessions();
@@ -138,11 +151,15 @@ export class PgStore implements StateStore {
     });
     const value = r.rows[0]?.value;
     if (!value) throw new StateError(`the database at ${this.where} returned no ${name}`);
-    return checkSecret(value, `compute_mcp.secrets row ${name}`, 'Delete the row (as the table owner)');
+    return checkSecret(
+      value,
+      `compute_mcp.secrets row ${name}`,
+      'Delete the row (as the table owner, with its triggers disabled)',
+    );
   }
 
   async append(stream: Stream, entry: object): Promise<void> {
-    const json = JSON.stringify(entry);
+    const json = JSON.stringify(entry, storable);
     await this.guard(() =>
       this.transaction(async (c) => {
         await c.query('SELECT pg_advisory_xact_lock($1, $2)', [LOCK_CLASS, STREAM_IDS[stream]]);
@@ -199,7 +216,14 @@ export class PgStore implements StateStore {
       }
     }
     if (s.lost) throw lostLock(s.lost);
-    await this.guard(() => s.client.query('BEGIN'));
+    // Every stream's lock first, in one order: two units can never wait for each other, whatever they append.
+    await this.guard(async () => {
+      await s.client.query('BEGIN');
+      await s.client.query(`SELECT pg_advisory_xact_lock($1, id) FROM unnest($2::int[]) AS id ORDER BY id`, [
+        LOCK_CLASS,
+        Object.values(STREAM_IDS),
+      ]);
+    });
     s.tx = true;
     try {
       const out = await fn();
@@ -207,6 +231,8 @@ export class PgStore implements StateStore {
       return out;
     } catch (e) {
       await s.client.query('ROLLBACK').catch(() => undefined);
+      // What this process remembered of the unit was never stored: the guardrails read everything again.
+      this.epoch++;
       throw e;
     } finally {
       s.tx = false;
@@ -238,7 +264,11 @@ export class PgStore implements StateStore {
     try {
       const deadline = Date.now() + LOCK_TIMEOUT_MS;
       for (let attempt = 0; ; attempt++) {
-        const r = await client.query<{ ok: boolean }>('SELECT pg_try_advisory_lock($1, $2) AS ok', [LOCK_CLASS, id]);
+        const r = await client.query<{ ok: boolean; pid: number }>(
+          'SELECT pg_try_advisory_lock($1, $2) AS ok, pg_backend_pid() AS pid',
+          [LOCK_CLASS, id],
+        );
+        section.pid = r.rows[0]?.pid;
         if (r.rows[0]?.ok) break;
         if (Date.now() > deadline)
           throw new ComputeError(
@@ -252,17 +282,29 @@ export class PgStore implements StateStore {
       return await this.section.run(section, fn);
     } finally {
       section.done = true;
-      client.off('error', onError);
+      let unlocked = false;
       if (held && !section.lost) {
-        // Unlocked, or (if that fails) the connection is closed, which ends the session and its lock.
-        const ok = await client.query('SELECT pg_advisory_unlock($1, $2)', [LOCK_CLASS, id]).then(
-          () => true,
-          () => false,
-        );
-        client.release(ok ? undefined : true);
-      } else client.release(true);
+        // Unlocked on the session that locked it, or (if not) the connection is closed, which ends the session and
+        // its lock. Anything else means the lock did not hold all along: said loudly.
+        const r = await client
+          .query<{ ok: boolean; pid: number }>('SELECT pg_advisory_unlock($1, $2) AS ok, pg_backend_pid() AS pid', [
+            LOCK_CLASS,
+            id,
+          ])
+          .catch(() => undefined);
+        unlocked = !!r?.rows[0]?.ok && r.rows[0].pid === section.pid;
+        if (r && !unlocked)
+          this.onLockBroken?.(
+            `the spend lock was not held to the end of its section (unlock: ${r.rows[0]?.ok}, session ${section.pid} → ${r.rows[0]?.pid}); is a pooler in transaction mode between compute-mcp and the database?`,
+          );
+      }
+      client.release(unlocked ? undefined : true);
+      client.off('error', onError);
     }
   }
+
+  /** Told when a lock turns out not to have held (logged by the runtime). */
+  onLockBroken?: (message: string) => void;
 
   /** The section this async context runs in, unless it has ended. */
   private current(): Section | undefined {
@@ -275,7 +317,11 @@ export class PgStore implements StateStore {
     const s = this.current();
     if (s) {
       if (s.lost) throw lostLock(s.lost);
-      return s.client.query<R>(sql, params);
+      return s.client.query<R>(sql, params).catch((e: unknown) => {
+        // No answer in time: the session may be gone, and its lock with it. The section ends here.
+        if (/timeout/i.test((e as Error).message)) s.lost = e as Error;
+        throw e;
+      });
     }
     return this.pool.query<R>(sql, params);
   }
@@ -306,8 +352,22 @@ export class PgStore implements StateStore {
     }
   }
 
-  /** Applies the versions not applied yet, in order, in one transaction under the migration lock. */
+  /** The schema version the database is at (0: none yet). */
+  private async version(): Promise<number> {
+    const t = await this.pool.query<{ t: string | null }>("SELECT to_regclass('compute_mcp.migrations')::text AS t");
+    if (!t.rows[0]?.t) return 0;
+    const r = await this.pool.query<{ v: number | null }>('SELECT max(version) AS v FROM compute_mcp.migrations');
+    return r.rows[0]?.v ?? 0;
+  }
+
+  /**
+   * Applies the versions not applied yet, in order, in one transaction under the migration lock. A database that is
+   * current is only read, so replicas may run as a role that cannot change the schema.
+   */
   private async migrate(): Promise<void> {
+    const have = await this.version();
+    if (have > MIGRATIONS.length) throw this.newer(have);
+    if (have === MIGRATIONS.length) return;
     await this.transaction(async (c) => {
       await c.query('SELECT pg_advisory_xact_lock($1, $2)', [LOCK_CLASS, LOCK_IDS.migrate]);
       await c.query('CREATE SCHEMA IF NOT EXISTS compute_mcp');
@@ -319,15 +379,18 @@ export class PgStore implements StateStore {
       );
       const r = await c.query<{ v: number | null }>('SELECT max(version) AS v FROM compute_mcp.migrations');
       const have = r.rows[0]?.v ?? 0;
-      if (have > MIGRATIONS.length)
-        throw new StateError(
-          `the database at ${this.where} has schema version ${have}, newer than this compute-mcp knows (${MIGRATIONS.length}): upgrade compute-mcp`,
-        );
+      if (have > MIGRATIONS.length) throw this.newer(have);
       for (let v = have + 1; v <= MIGRATIONS.length; v++) {
         await c.query(MIGRATIONS[v - 1]!);
         await c.query('INSERT INTO compute_mcp.migrations (version) VALUES ($1)', [v]);
       }
     });
+  }
+
+  private newer(have: number): StateError {
+    return new StateError(
+      `the database at ${this.where} has schema version ${have}, newer than this compute-mcp knows (${MIGRATIONS.length}): upgrade compute-mcp`,
+    );
   }
 
   /**
@@ -364,6 +427,8 @@ interface Section {
   tx: boolean;
   /** The section ended (its connection went back to the pool): work it left behind uses the pool. */
   done: boolean;
+  /** The database session that took the lock. */
+  pid?: number;
 }
 
 const lostLock = (err: Error) =>
@@ -373,13 +438,34 @@ const lostLock = (err: Error) =>
     { hint: 'Try again once the database is back.' },
   );
 
+/**
+ * A database that cannot be reached or answer (no connection, a broken one, a timeout, a shutdown, no resources) is
+ * an expected failure, said as such. Its details (host, user) go to the log, not to the agent. Anything else (a
+ * statement the database refused) is a bug and stays one.
+ */
 function asUnavailable(e: unknown, where: string): Error {
   if (e instanceof ComputeError || e instanceof StateError) return e;
+  const err = e as Error & { code?: string };
+  const sqlstate = typeof err.code === 'string' && /^[0-9A-Z]{5}$/.test(err.code) ? err.code : undefined;
+  const unavailable = sqlstate ? /^(08|53|57|58)/.test(sqlstate) || sqlstate === '55P03' || sqlstate === '25P03' : true; // no SQLSTATE: the connection itself failed (refused, reset, timed out)
+  if (!unavailable) return err;
   return new ComputeError(
     'STATE_UNAVAILABLE',
-    `the state database at ${where} cannot be used (${(e as Error).message}); nothing that spends was done`,
-    { hint: 'Reads still work. Try again once the database is back, or ask whoever runs compute-mcp.' },
+    `the state database cannot be used (${sqlstate ?? err.code ?? 'connection failed'}); nothing that spends was done`,
+    {
+      hint: 'Reads still work. Try again once the database is back, or ask whoever runs compute-mcp (the server log says more).',
+      cause: err,
+      internal: { where, message: err.message },
+    },
   );
+}
+
+// eslint-disable-next-line no-control-regex -- NUL is exactly what jsonb cannot store
+const UNSTORABLE = /\u0000|[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/g;
+
+/** JSON PostgreSQL stores: a NUL or a lone surrogate in a string (which jsonb refuses) becomes U+FFFD. */
+function storable(_: string, v: unknown): unknown {
+  return typeof v === 'string' ? v.replace(UNSTORABLE, '\uFFFD') : v;
 }
 
 const str = (v: unknown) => (typeof v === 'string' ? v : null);

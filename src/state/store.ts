@@ -32,6 +32,11 @@ export interface StateStore {
   readonly where: string;
   /** What was wrong and has been fixed while opening (e.g. file modes), in words, for the log. */
   readonly fixes: readonly string[];
+  /**
+   * Changes when a unit of appends was rolled back after readers in this process may have remembered its lines: they
+   * then read their streams again from the start.
+   */
+  readonly epoch: number;
   /** A secret, made once with `make()` and shared by every process on the store; a short one is refused. */
   secret(name: 'token-secret', make: () => Buffer): Promise<Buffer>;
   /** Appends one entry, durably: when the promise resolves, every process can read it and a crash cannot lose it. */
@@ -70,11 +75,15 @@ export function checkSecret(secret: Buffer, where: string, remedy: string): Buff
  * Opens the store the environment names: PostgreSQL when COMPUTE_MCP_DATABASE_URL is set (its driver is loaded only
  * then), else the state directory `dir`.
  */
-export async function openStore(env: NodeJS.ProcessEnv, dir: () => string): Promise<StateStore> {
+export async function openStore(
+  env: NodeJS.ProcessEnv,
+  dir: () => string,
+  warn: (message: string) => void = () => undefined,
+): Promise<StateStore> {
   const url = env.COMPUTE_MCP_DATABASE_URL;
   if (url) {
     const { PgStore } = await import('./postgres.js');
-    return PgStore.open(url);
+    return PgStore.open(url, { warn });
   }
   const { StateDir } = await import('./dir.js');
   return new StateDir(dir());

@@ -16,7 +16,7 @@ import { configFile, requireBuilt } from '../helpers/cli.js';
 import { CPU2, H100, SSH_KEY } from '../helpers/harness.js';
 import { cuttableProxy, startTestPostgres, type TestPostgres } from '../helpers/postgres.js';
 import { PgStore } from '../../src/state/postgres.js';
-import { BASE_ENV, CLI, cleanupAfterEach, startHttpCli } from './serve.js';
+import { BASE_ENV, CLI, cleanupAfterEach, startHttpCli, until } from './serve.js';
 
 let pg: TestPostgres;
 beforeAll(async () => {
@@ -31,8 +31,8 @@ const CPU = { provider: 'genesiscloud', instance_type: CPU2, ssh_public_key: SSH
 const sc = <T = Record<string, unknown>>(r: CallToolResult) => r.structuredContent as T;
 const textOf = (r: CallToolResult) => r.content.map((c) => ('text' in c ? c.text : '')).join('\n');
 
-/** A Genesis Cloud emulator whose creates take 300 ms, with the test key in the account already. */
-async function slowCloud(): Promise<GenesisEmulator> {
+/** A Genesis Cloud emulator whose creates take `delayMs`, with the test key in the account already. */
+async function slowCloud(delayMs = 300): Promise<GenesisEmulator> {
   const emulator = new GenesisEmulator({ latencyMs: 10 });
   await emulator.start();
   cleanup(() => emulator.stop());
@@ -42,7 +42,7 @@ async function slowCloud(): Promise<GenesisEmulator> {
     body: JSON.stringify({ name: 'test', value: SSH_KEY }),
   });
   expect(key.status).toBe(201);
-  emulator.http.injectFault({ method: 'POST', path: /^\/compute\/v1\/instances$/, delayMs: 300, times: 0 });
+  emulator.http.injectFault({ method: 'POST', path: /^\/compute\/v1\/instances$/, delayMs, times: 0 });
   return emulator;
 }
 
@@ -162,6 +162,31 @@ describe('replicas on one PostgreSQL', () => {
       rs.map((r) => r.call('create_vm', { ...args, confirmation_token: ask.confirmation_token })),
     );
     expect(results.filter((r) => !r.isError && sc(r).status === 'created')).toHaveLength(1);
+    expect(emulator.liveInstances()).toHaveLength(1);
+  }, 120_000);
+
+  it('a replica whose database session ends mid-create keeps its key: another replica does not create it again', async () => {
+    const emulator = await slowCloud(2_500);
+    const db = await pg.database();
+    const [a, b] = await replicas(2, db, emulator, {});
+    const args = { ...CPU, name: 'once', idempotency_key: 'key-once' };
+    const first = a!.call('create_vm', args);
+    await until(
+      async () => (await pg.sql(db, "SELECT 1 FROM compute_mcp.audit WHERE phase = 'send'")).length,
+      'the send',
+    );
+    // The database ends the sessions (a failover, an admin): the spend lock of the create in flight goes with them.
+    await pg.sql(
+      db,
+      "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = current_database() AND application_name = 'compute-mcp'",
+    );
+    const second = await b!.call('create_vm', args);
+    expect(textOf(second)).toMatch(
+      /^\[CONFLICT\] genesiscloud: a create with idempotency_key "key-once" .* may still be running/,
+    );
+    const made = await first;
+    expect(made.isError, textOf(made)).toBeFalsy();
+    expect(sc(made).status).toBe('created');
     expect(emulator.liveInstances()).toHaveLength(1);
   }, 120_000);
 

@@ -1,7 +1,10 @@
 /** Idempotent creates across retries and restarts, counted on the emulator. */
+import { rmSync } from 'node:fs';
+import { join } from 'node:path';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import type { IdempotencyRecord } from '../../src/guardrails/idempotency.js';
 import { GenesisEmulator } from '../../src/providers/genesiscloud/emulator.js';
+import { StateDir } from '../../src/state/dir.js';
 import { CPU2, H100, SSH_KEY, startHarness, text, type Harness } from '../helpers/harness.js';
 
 let h: Harness;
@@ -52,6 +55,29 @@ describe('idempotency_key', () => {
       ['job-42', 'created'],
     ]);
     expect(lines[1]!.instance_id).toBe(h.emulator.liveInstances()[0]!.id);
+  });
+
+  it('a key whose create may still be running in a process that lost the lock is not created again', async () => {
+    const em = await sharedEmulator();
+    em.http.injectFault({ method: 'POST', path: /^\/compute\/v1\/instances$/, delayMs: 1_500, times: 1 });
+    h = await startHarness({ sharedEmulator: em });
+    const other = await startHarness({ sharedEmulator: em, state: new StateDir(h.state.dir) });
+    extra.push(() => other.close());
+    const first = h.call('create_vm', ARGS);
+    await vi.waitFor(() => expect(h.state.lines('idempotency.jsonl')).toHaveLength(1), {
+      timeout: 5_000,
+      interval: 10,
+    });
+    // The first process's lock is lost while its create runs (a holder stalled long enough to be taken for dead).
+    rmSync(join(h.state.dir, 'spend.lock'), { force: true });
+    const second = await other.call('create_vm', ARGS);
+    expect(text(second)).toMatch(
+      /^\[CONFLICT\] genesiscloud: a create with idempotency_key "job-42" started at .* may still be running; nothing was created/,
+    );
+    expect(sc(await first).status).toBe('created');
+    expect(em.liveInstances()).toHaveLength(1);
+    // Once that create has answered, the key answers with its VM everywhere.
+    expect(sc(await other.call('create_vm', ARGS)).status).toBe('existing');
   });
 
   it('the same key with other arguments is refused', async () => {

@@ -96,7 +96,10 @@ export interface Cuttable {
   close(): Promise<void>;
 }
 
-export async function cuttableProxy(url: string): Promise<Cuttable> {
+export async function cuttableProxy(
+  url: string,
+  opts: { cutWhen?: (clientBytes: Buffer) => boolean } = {},
+): Promise<Cuttable> {
   const target = new URL(url);
   const sockets = new Set<Socket>();
   let open = true;
@@ -108,7 +111,12 @@ export async function cuttableProxy(url: string): Promise<Cuttable> {
       s.on('close', () => sockets.delete(s));
       s.on('error', () => undefined);
     }
-    inbound.pipe(outbound).pipe(inbound);
+    outbound.pipe(inbound);
+    inbound.on('data', (d: Buffer) => {
+      // A cut at a chosen statement: the statement never reaches the database, and every connection ends.
+      if (opts.cutWhen?.(d)) void cut();
+      else outbound.write(d);
+    });
   });
   await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
   const via = new URL(url);

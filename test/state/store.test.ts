@@ -305,6 +305,60 @@ describe('the PostgreSQL store', () => {
     await proxy.close();
   });
 
+  it('a connection that breaks while the lock is being released does not take the process down', async () => {
+    const url = await pg.database();
+    let armed = false;
+    const proxy = await cuttableProxy(url, { cutWhen: (d) => armed && d.includes('pg_advisory_unlock') });
+    const [a, b] = [await PgStore.open(proxy.url), await PgStore.open(url)];
+    opened.push(a, b);
+    armed = true;
+    // An unhandled 'error' event here would end the test process (vitest reports it as an error).
+    expect(await a.lock('spend').run(async () => 'done')).toBe('done');
+    await new Promise((r) => setTimeout(r, 200));
+    // The broken session's lock went with it: another replica gets it.
+    expect(await b.lock('spend').run(async () => 'taken')).toBe('taken');
+    await proxy.close();
+  });
+
+  it('a unit rolled back leaves nothing behind in this process either: no phantom claim is counted', async () => {
+    const [a] = [await PgStore.open(await pg.database())];
+    opened.push(a);
+    const ledger = new Ledger(a);
+    await ledger.claim({ key: 'kept', kind: 'create', provider: 'c', gpus: 1, usd_per_hour: 1 });
+    await expect(
+      a.lock('spend').run(() =>
+        a.atomic(async () => {
+          await ledger.claim({ key: 'phantom', kind: 'create', provider: 'c', gpus: 8, usd_per_hour: 20 });
+          throw new Error('the cloud refused');
+        }),
+      ),
+    ).rejects.toThrow('the cloud refused');
+    expect((await ledger.active()).map((c) => c.key)).toEqual(['kept']);
+  });
+
+  it('stores what jsonb cannot hold (a NUL, a lone surrogate) with U+FFFD instead of failing the call', async () => {
+    const store = await PgStore.open(await pg.database());
+    opened.push(store);
+    await new AuditLog(store).write({ tool: 'create_vm', phase: 'call', request: { name: 'a\u0000b\ud800c' } });
+    expect((await new AuditLog(store).read())[0]?.request).toEqual({ name: 'a\uFFFDb\uFFFDc' });
+  });
+
+  it('tells the agent the database is unavailable without naming its host or user', async () => {
+    const url = new URL(await pg.database());
+    const proxy = await cuttableProxy(url.toString());
+    const store = await PgStore.open(proxy.url);
+    opened.push(store);
+    await proxy.cut();
+    const err = (await store.append('ledger', { k: 1 }).then(
+      () => new Error('appended'),
+      (e: unknown) => e as Error,
+    )) as Error;
+    expect(err).toMatchObject({ code: 'STATE_UNAVAILABLE' });
+    expect(err.message).not.toContain('127.0.0.1');
+    expect(err.message).not.toContain(url.username);
+    await proxy.close();
+  });
+
   it('names where it is without the password', () => {
     expect(redactUrl('postgres://app:s3cret@db.internal:5432/compute?sslmode=require&password=x')).toBe(
       'postgres://app@db.internal:5432/compute',
