@@ -16,6 +16,8 @@ const ROOT = new URL('..', import.meta.url).pathname;
  * - pino's worker-thread transports (thread-stream, and with it Node's worker_threads): our logger writes JSON lines to
  *   stderr synchronously (src/log.ts) and never starts a transport; pino asks worker_threads only whether it runs on
  *   the main thread, for asynchronous destinations, and compute-mcp runs there;
+ * - Node's assert module, which sonic-boom (pino's stderr writer) loads for one check of one argument: loading it and
+ *   the error formatting it brings cost every start a few milliseconds; a function of two lines makes that check;
  * - zod 3 and zod-to-json-schema, which the SDK imports to accept zod 3 schemas too (80 KB on the start path): every
  *   schema here, ours and the SDK's own, is zod 4, so the SDK's zod 3 branches never run.
  * And two rewrites, for start-up:
@@ -38,6 +40,9 @@ const leaner = {
     );
     b.onResolve({ filter: /^(thread-stream|worker_threads)$/ }, (a) =>
       a.importer.includes('/node_modules/pino/') ? { path: a.path, namespace: 'leaner' } : undefined,
+    );
+    b.onResolve({ filter: /^assert$/ }, (a) =>
+      a.importer.includes('/node_modules/sonic-boom/') ? { path: 'assert', namespace: 'leaner' } : undefined,
     );
     b.onResolve({ filter: /^(zod\/v3|zod-to-json-schema)$/ }, (a) =>
       a.importer.includes('/node_modules/@modelcontextprotocol/sdk/')
@@ -68,6 +73,7 @@ const leaner = {
                           constructor() { throw new Error('pino transports are not used by compute-mcp'); }
                         };`,
       worker_threads: `module.exports = { isMainThread: true };`,
+      assert: `module.exports = function assert(ok, message) { if (!ok) throw new Error(message); };`,
       'zod/v3': `export function object() { throw new Error('compute-mcp gives the SDK zod 4 schemas only'); }`,
       'zod-to-json-schema': `export function zodToJsonSchema() {
                                throw new Error('compute-mcp gives the SDK zod 4 schemas only');

@@ -14,12 +14,12 @@ export const approveInApp = defineTool({
   name: 'approve_in_app',
   title: 'Answer an approval',
   description: 'For the approval card only: the human approves or declines.',
-  input: {
+  input: () => ({
     approval_id: z.string().max(100).describe('The approval'),
     secret: z.string().max(100).describe("The card's secret"),
     action: z.enum(['approve', 'decline']).describe('The answer'),
-  },
-  output: { status: z.enum(['approved', 'declined', 'already answered', 'expired', 'unknown']) },
+  }),
+  output: () => ({ status: z.enum(['approved', 'declined', 'already answered', 'expired', 'unknown']) }),
   annotations: { readOnlyHint: false, destructiveHint: false, idempotentHint: true, openWorldHint: false },
   appOnly: true,
   handler: async (args, ctx) => {

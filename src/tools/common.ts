@@ -4,15 +4,16 @@ import { ComputeError, isComputeError } from '../domain/errors.js';
 import { ProviderIdSchema, type Instance, type ProviderId } from '../domain/model.js';
 import { MAX_ID_LENGTH, unsafeIdReason, type IdKind, type Provider } from '../domain/provider.js';
 import { leaseView } from '../guardrails/leases.js';
-import type { ToolContext } from './define.js';
+import { once, type ToolContext } from './define.js';
 
-// A plain string, checked against the table of clouds when the call runs (ProviderSet.get): listing every id in every
-// tool's schema would cost each conversation tokens for each cloud added.
-export const providerArg = z.string().max(40).describe('Cloud id');
-export const optionalProviderArg = z.string().max(40).optional().describe('Only this cloud (default: all)');
-export const instanceIdArg = z.string().min(1).max(MAX_ID_LENGTH).describe('Instance id');
+// Each built once, when the first tool's fields are (tools/define.ts). The cloud is a plain string, checked against the
+// table of clouds when the call runs (ProviderSet.get): listing every id in every tool's schema would cost each
+// conversation tokens for each cloud added.
+export const providerArg = once(() => z.string().max(40).describe('Cloud id'));
+export const optionalProviderArg = once(() => z.string().max(40).optional().describe('Only this cloud (default: all)'));
+export const instanceIdArg = once(() => z.string().min(1).max(MAX_ID_LENGTH).describe('Instance id'));
 export const limitArg = (def: number) => z.number().int().min(1).max(100).default(def).describe('Max items');
-export const cursorArg = z.string().max(2000).optional().describe('next_cursor of the last page');
+export const cursorArg = once(() => z.string().max(2000).optional().describe('next_cursor of the last page'));
 
 /**
  * Arguments that carry a cloud's ids, by name, in every tool. register.ts checks them (checkIdArgs) before any handler
@@ -52,8 +53,10 @@ export function shown(v: string): string {
   return JSON.stringify(cut).replace(/[^\x20-\x7e]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`);
 }
 
-export const ProviderErrorSchema = z.object({ provider: ProviderIdSchema, code: z.string(), message: z.string() });
-export type ProviderError = z.infer<typeof ProviderErrorSchema>;
+export const ProviderErrorSchema = once(() =>
+  z.object({ provider: ProviderIdSchema, code: z.string(), message: z.string() }),
+);
+export type ProviderError = z.infer<ReturnType<typeof ProviderErrorSchema>>;
 
 /** Calls `fn` on each cloud in parallel; one cloud's failure becomes an entry in `errors`, not a failed call. */
 export async function fanOut<T>(

@@ -12,24 +12,24 @@ export const createVm = defineTool({
   title: 'Create VM',
   description:
     "Create one VM. Costly VMs need a human's yes: show the summary, then call again with confirmation_token. dry_run only quotes.",
-  input: {
-    provider: providerArg,
+  input: () => ({
+    provider: providerArg(),
     ...createInputShape(),
     lifetime_hours: z.number().positive().max(8_760).optional().describe("Lease hours; default: the policy's"),
     idempotency_key: z.string().min(1).max(200).optional().describe('Same key and args never create twice'),
     confirmation_token: z.string().max(2_000).optional().describe("After the human's yes"),
     dry_run: z.boolean().default(false).describe('Quote only; create nothing'),
     wait_seconds: z.number().int().min(0).max(50).default(0).describe('Seconds to wait for running'),
-  },
-  output: {
+  }),
+  output: () => ({
     status: z.enum(['created', 'existing', 'confirmation_required', 'approval_pending', 'dry_run', 'declined']),
-    instance: OutInstance.optional(),
-    quote: OutQuote.optional(),
+    instance: OutInstance().optional(),
+    quote: OutQuote().optional(),
     summary: z.string().optional(),
     confirmation_token: z.string().optional(),
-    request: OutRequest.optional(),
+    request: OutRequest().optional(),
     preparatory_steps: z.array(z.string()).optional(),
-  },
+  }),
   annotations: { readOnlyHint: false, destructiveHint: false, idempotentHint: false, openWorldHint: true },
   handler: async (args, ctx) => {
     const p = ctx.providers.get(args.provider);

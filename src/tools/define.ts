@@ -53,10 +53,32 @@ export interface ToolSpec<
   appOnly?: true;
 }
 
+/**
+ * What a tool file writes: the spec, with its input and output fields as functions that build them. Tool modules are
+ * imported at every start, and a server is made before anything is asked of it; the zod fields are built when first
+ * read (tools/list, a call, the docs), once per process.
+ */
+export type ToolDefinition<I extends z.ZodRawShape, O extends z.ZodRawShape, R extends z.infer<z.ZodObject<O>>> = Omit<
+  ToolSpec<I, O, R>,
+  'input' | 'output'
+> & { input: () => I; output: () => O };
+
 export function defineTool<I extends z.ZodRawShape, O extends z.ZodRawShape, R extends z.infer<z.ZodObject<O>>>(
-  spec: ToolSpec<I, O, R>,
+  definition: ToolDefinition<I, O, R>,
 ): ToolSpec<I, O, R> {
-  return spec;
+  const { input, output, ...spec } = definition;
+  let i: I | undefined;
+  let o: O | undefined;
+  return Object.defineProperties(spec, {
+    input: { get: () => (i ??= input()), enumerable: true },
+    output: { get: () => (o ??= output()), enumerable: true },
+  }) as ToolSpec<I, O, R>;
+}
+
+/** `make()`, called once, when first asked for: for fields several tools share (tools/common.ts, tools/shapes.ts). */
+export function once<T>(make: () => T): () => T {
+  let v: T | undefined;
+  return () => (v ??= make());
 }
 
 // eslint-disable-next-line @typescript-eslint/no-explicit-any

@@ -8,18 +8,18 @@ export const deleteVm = defineTool({
   name: 'delete_vm',
   title: 'Delete VM',
   description: 'Delete one VM and its boot disk. Needs a human yes, like create_vm.',
-  input: {
-    provider: providerArg,
-    id: instanceIdArg,
+  input: () => ({
+    provider: providerArg(),
+    id: instanceIdArg(),
     confirmation_token: z.string().max(2_000).optional().describe("After the human's yes"),
-  },
-  output: {
+  }),
+  output: () => ({
     status: z.enum(['deleted', 'confirmation_required', 'approval_pending', 'declined']),
-    instance: OutInstance.optional(),
+    instance: OutInstance().optional(),
     already_gone: z.boolean().optional(),
     summary: z.string().optional(),
     confirmation_token: z.string().optional(),
-  },
+  }),
   annotations: { readOnlyHint: false, destructiveHint: true, idempotentHint: true, openWorldHint: true },
   handler: (args, ctx) => guardedDelete(ctx.providers.get(args.provider), args.id, args.confirmation_token, ctx.gate),
   render: (out) => {

@@ -9,20 +9,20 @@ export const extendLease = defineTool({
   title: 'Extend lease',
   description:
     "Give a VM created here more hours before its lease ends; it is spending, so like create_vm it may need a human's yes.",
-  input: {
-    provider: providerArg,
-    id: instanceIdArg,
+  input: () => ({
+    provider: providerArg(),
+    id: instanceIdArg(),
     hours: z.number().positive().max(8_760).describe('Hours to add'),
     confirmation_token: z.string().max(2_000).optional().describe("After the human's yes"),
-  },
-  output: {
+  }),
+  output: () => ({
     status: z.enum(['extended', 'confirmation_required', 'approval_pending', 'declined']),
     instance_id: z.string(),
     lease: z.looseObject({ expires_at: z.string() }).optional(),
-    quote: OutQuote,
+    quote: OutQuote(),
     summary: z.string().optional(),
     confirmation_token: z.string().optional(),
-  },
+  }),
   annotations: { readOnlyHint: false, destructiveHint: false, idempotentHint: false, openWorldHint: true },
   handler: (args, ctx) =>
     guardedExtend(ctx.providers.get(args.provider), args.id, args.hours, args.confirmation_token, ctx.gate),

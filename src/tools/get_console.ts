@@ -7,8 +7,8 @@ export const getConsole = defineTool({
   name: 'get_console',
   title: 'Get console',
   description: 'How to reach a VM: a console URL, or the SSH command.',
-  input: { provider: providerArg, id: instanceIdArg },
-  output: { console: OutConsole, note: z.string().optional() },
+  input: () => ({ provider: providerArg(), id: instanceIdArg() }),
+  output: () => ({ console: OutConsole(), note: z.string().optional() }),
   // Not read-only: on clouds with console sessions this opens one.
   annotations: { readOnlyHint: false, destructiveHint: false, idempotentHint: false, openWorldHint: true },
   handler: async (args, ctx) => ctx.providers.get(args.provider).getConsole(args.id, { signal: ctx.signal }),

@@ -6,8 +6,8 @@ export const getInstance = defineTool({
   name: 'get_instance',
   title: 'Get instance',
   description: 'Get one VM: status, type, region, IPs, SSH command, price and lease.',
-  input: { provider: providerArg, id: instanceIdArg },
-  output: { instance: OutInstance },
+  input: () => ({ provider: providerArg(), id: instanceIdArg() }),
+  output: () => ({ instance: OutInstance() }),
   annotations: { readOnlyHint: true, destructiveHint: false, idempotentHint: true, openWorldHint: true },
   handler: async (args, ctx) => {
     const one = await ctx.providers.get(args.provider).getInstance(args.id, { signal: ctx.signal });

@@ -8,11 +8,11 @@ export const listImages = defineTool({
   name: 'list_images',
   title: 'List images',
   description: "List OS images and snapshots for create_vm's image or from_snapshot.",
-  input: {
-    provider: providerArg,
+  input: () => ({
+    provider: providerArg(),
     region: z.string().max(100).optional().describe('Only this region'),
-  },
-  output: { items: z.array(OutImage) },
+  }),
+  output: () => ({ items: z.array(OutImage()) }),
   annotations: { readOnlyHint: true, destructiveHint: false, idempotentHint: true, openWorldHint: true },
   handler: async (args, ctx) => {
     const p = ctx.providers.get(args.provider);

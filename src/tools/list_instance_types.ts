@@ -12,7 +12,7 @@ import {
   optionalProviderArg,
   targets,
 } from './common.js';
-import { defineTool } from './define.js';
+import { defineTool, once } from './define.js';
 import { OutError, OutInstanceType } from './shapes.js';
 
 /** Lower-case letters and digits only, vendor words dropped: "NVIDIA H100" → "h100", "RTX-3090" → "rtx3090". */
@@ -41,14 +41,14 @@ export function byPrice(a: InstanceType, b: InstanceType): number {
   return a.provider.localeCompare(b.provider) || a.id.localeCompare(b.id);
 }
 
-const CursorSchema = z.object({ o: z.number().int().nonnegative(), f: z.string() });
+const CursorSchema = once(() => z.object({ o: z.number().int().nonnegative(), f: z.string() }));
 
 export const listInstanceTypes = defineTool({
   name: 'list_instance_types',
   title: 'List instance types',
   description: 'Search instance types across clouds, cheapest first. Use before create_vm.',
-  input: {
-    provider: optionalProviderArg,
+  input: () => ({
+    provider: optionalProviderArg(),
     gpu: z.string().max(50).optional().describe('GPU model, e.g. "h100"'),
     min_gpus: z.number().int().min(0).optional().describe('At least this many GPUs'),
     min_vcpus: z.number().int().min(0).optional().describe('At least this many vCPUs'),
@@ -56,14 +56,18 @@ export const listInstanceTypes = defineTool({
     max_usd_per_hour: z.number().min(0).optional().describe('Max $/hour; drops unknown prices'),
     region: z.string().max(100).optional().describe('Only this region'),
     limit: limitArg(20),
-    cursor: cursorArg,
-  },
-  output: { items: z.array(OutInstanceType), next_cursor: z.string().optional(), errors: z.array(OutError) },
+    cursor: cursorArg(),
+  }),
+  output: () => ({
+    items: z.array(OutInstanceType()),
+    next_cursor: z.string().optional(),
+    errors: z.array(OutError()),
+  }),
   annotations: { readOnlyHint: true, destructiveHint: false, idempotentHint: true, openWorldHint: true },
   handler: async (args, ctx) => {
     const { limit, cursor, ...filters } = args;
     const fingerprint = createHash('sha256').update(JSON.stringify(filters)).digest('base64url').slice(0, 12);
-    const offset = cursor ? decodeCursor(cursor, CursorSchema) : { o: 0, f: fingerprint };
+    const offset = cursor ? decodeCursor(cursor, CursorSchema()) : { o: 0, f: fingerprint };
     if (offset.f !== fingerprint)
       throw new ComputeError('INVALID_INPUT', 'the cursor was issued for other filters', {
         hint: 'Repeat the call with the same filters, or omit cursor.',

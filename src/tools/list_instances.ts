@@ -13,34 +13,36 @@ import {
   targets,
   withLeases,
 } from './common.js';
-import { defineTool } from './define.js';
+import { defineTool, once } from './define.js';
 import { OutError, OutInstance } from './shapes.js';
 
 // A cursor holds, for every cloud still to be read, its own cursor (null: its first page), and the page size per cloud,
 // which stays fixed for the whole listing so clouds with numbered pages keep their offsets.
-const CursorSchema = z.object({
-  s: z.partialRecord(z.enum(CLOUD_IDS), z.string().nullable()),
-  l: z.number().int().min(1).max(100),
-});
-type Cursor = z.infer<typeof CursorSchema>;
+const CursorSchema = once(() =>
+  z.object({
+    s: z.partialRecord(z.enum(CLOUD_IDS), z.string().nullable()),
+    l: z.number().int().min(1).max(100),
+  }),
+);
+type Cursor = z.infer<ReturnType<typeof CursorSchema>>;
 const MAX_EMPTY_HOPS = 20;
 
 export const listInstances = defineTool({
   name: 'list_instances',
   title: 'List instances',
   description: 'List VMs across clouds; a page may hold fewer than limit items.',
-  input: {
-    provider: optionalProviderArg,
+  input: () => ({
+    provider: optionalProviderArg(),
     status: InstanceStatusSchema.optional().describe('Only instances in this status'),
     limit: limitArg(20),
-    cursor: cursorArg,
-  },
-  output: { items: z.array(OutInstance), next_cursor: z.string().optional(), errors: z.array(OutError) },
+    cursor: cursorArg(),
+  }),
+  output: () => ({ items: z.array(OutInstance()), next_cursor: z.string().optional(), errors: z.array(OutError()) }),
   annotations: { readOnlyHint: true, destructiveHint: false, idempotentHint: true, openWorldHint: true },
   handler: async (args, ctx) => {
     const clouds = targets(ctx, args.provider);
     let cursor: Cursor | undefined = args.cursor
-      ? decodeCursor(args.cursor, CursorSchema)
+      ? decodeCursor(args.cursor, CursorSchema())
       : {
           s: Object.fromEntries(clouds.map((c) => [c.id, null])),
           l: Math.max(1, Math.floor(args.limit / Math.max(1, clouds.length))),
@@ -49,7 +51,7 @@ export const listInstances = defineTool({
       throw new ComputeError('INVALID_INPUT', 'the cursor belongs to another query', {
         hint: 'Repeat the first call with the same provider filter.',
       });
-    const errors: z.infer<typeof OutError>[] = [];
+    const errors: z.infer<ReturnType<typeof OutError>>[] = [];
     // Every cloud's next page is read in parallel, `l` items each, so a page never holds more than `limit`. A page the
     // status filter empties is skipped within the call (a bounded number of times): an agent never gets an empty page
     // that still says "more". A cloud that fails is reported in `errors` and dropped from the listing.

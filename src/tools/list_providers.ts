@@ -6,8 +6,8 @@ export const listProviders = defineTool({
   name: 'list_providers',
   title: 'List clouds',
   description: 'List clouds: enabled or why not, live or emulated, what each can do.',
-  input: {},
-  output: {
+  input: () => ({}),
+  output: () => ({
     items: z.array(
       z.object({
         id: z.string(),
@@ -19,7 +19,7 @@ export const listProviders = defineTool({
         capabilities: z.record(z.string(), CapabilitySchema).nullable(),
       }),
     ),
-  },
+  }),
   annotations: { readOnlyHint: true, destructiveHint: false, idempotentHint: true, openWorldHint: false },
   handler: async (_args, ctx) => ({ items: ctx.providers.info() }),
   render: (out) =>

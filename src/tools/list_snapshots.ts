@@ -8,8 +8,11 @@ export const listSnapshots = defineTool({
   name: 'list_snapshots',
   title: 'List snapshots',
   description: 'List the snapshots of one VM, or of the whole cloud.',
-  input: { provider: providerArg, id: instanceIdArg.optional().describe('Instance id; omit for all snapshots') },
-  output: { items: z.array(OutSnapshot) },
+  input: () => ({
+    provider: providerArg(),
+    id: instanceIdArg().optional().describe('Instance id; omit for all snapshots'),
+  }),
+  output: () => ({ items: z.array(OutSnapshot()) }),
   annotations: { readOnlyHint: true, destructiveHint: false, idempotentHint: true, openWorldHint: true },
   handler: async (args, ctx) => {
     const p = ctx.providers.get(args.provider);

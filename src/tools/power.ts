@@ -5,22 +5,18 @@ import { need } from '../providers/toolkit.js';
 import { providerArg } from './common.js';
 import type { ToolContext } from './define.js';
 
-export const powerInput = {
-  provider: providerArg,
+export const powerInput = () => ({
+  provider: providerArg(),
   ids: z.array(z.string().min(1).max(200)).min(1).max(50).describe('Instance ids (1-50)'),
-};
-export const powerOutput = {
+});
+export const powerOutput = () => ({
   results: z.array(
     z.object({ id: z.string(), result: z.string(), status: z.string().optional(), message: z.string().optional() }),
   ),
-};
+});
 
 /** The ids once each, or the capability's sentence for every id when the cloud cannot do it. */
-export function powerTargets(
-  ctx: ToolContext,
-  args: { provider: z.infer<typeof providerArg>; ids: string[] },
-  kind: 'pause' | 'resume',
-) {
+export function powerTargets(ctx: ToolContext, args: { provider: string; ids: string[] }, kind: 'pause' | 'resume') {
   const p = ctx.providers.get(args.provider);
   const ids = [...new Set(args.ids)];
   const cap = p.capabilities[kind];
@@ -35,7 +31,7 @@ export function powerTargets(
 /** Pausing stops billing: no gate, and the ledger stops counting those VMs' GPUs and price. */
 export async function pause(
   ctx: ToolContext,
-  args: { provider: z.infer<typeof providerArg>; ids: string[] },
+  args: { provider: string; ids: string[] },
 ): Promise<{ results: PowerResult[] }> {
   const { p, ids, unsupported } = powerTargets(ctx, args, 'pause');
   if (unsupported) return unsupported;

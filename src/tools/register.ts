@@ -137,24 +137,12 @@ export function listTools(tools: AnyTool[]): Tool[] {
 export function registerTools(server: McpServer, tools: AnyTool[], deps: ToolDeps): void {
   const visible = visibleTools(tools, deps.config);
   if (!visible.length) return;
-  const byName = new Map(visible.map((t) => [t.name, prepare(t)]));
+  const byName = new Map(visible.map((t) => [t.name, t]));
   const answer = (params: unknown, extra: Extra) => answerCall({ server, deps, tools, byName }, params, extra);
-  for (const { tool, input, output } of byName.values()) {
-    // Declares each tool (and the tools capability) to the SDK; the calls themselves arrive through our handler below.
-    // Given built schemas (made once per process), the SDK keeps them instead of building two objects per tool for
-    // every session: an HTTP session costs 26 KiB instead of 63.
-    server.registerTool(
-      tool.name,
-      {
-        title: tool.title,
-        description: tool.description,
-        inputSchema: input,
-        outputSchema: output,
-        annotations: tool.annotations,
-      },
-      (args: Record<string, unknown>, extra: Extra) => answer({ name: tool.name, arguments: args }, extra),
-    );
-  }
+  // The tools capability, as the SDK's registerTool declares it. The tools are not handed to the SDK: both requests
+  // that would read them (tools/list, tools/call) are answered below, so a server is made without building any tool's
+  // schemas, and each is built once per process at the first listing or call that needs it.
+  server.server.registerCapabilities({ tools: { listChanged: true } });
   // The SDK's own listing adds a `$schema` line and integer bounds to every schema; ours is the same schema without
   // them, built from the same tool values (every conversation pays for these bytes).
   // App-only tools exist only for clients that render MCP Apps; those also learn which tools show the approval card.
@@ -193,7 +181,8 @@ interface Registry {
   server: McpServer;
   deps: ToolDeps;
   tools: AnyTool[];
-  byName: Map<string, Prepared>;
+  /** The tools this server shows, by name; each is prepared when first called. */
+  byName: Map<string, AnyTool>;
 }
 
 /**
@@ -227,13 +216,14 @@ function resolveCall(r: Registry, params: unknown): { tool: Prepared; args: Reco
   const { name, arguments: raw } = params;
   if (typeof name !== 'string')
     throw invalid(`name: expected the tool's name as a string, got ${kindOf(name)}. tools/list names every tool.`);
-  const tool = r.byName.get(name);
+  const found = r.byName.get(name);
   // An app-only tool is unknown to a client that does not render apps: it was never listed to it.
-  if (!tool || (tool.tool.appOnly && !rendersApps(r.server.server.getClientCapabilities()))) throw unknownTool(r, name);
+  if (!found || (found.appOnly && !rendersApps(r.server.server.getClientCapabilities()))) throw unknownTool(r, name);
   if (raw !== undefined && !isRecord(raw))
-    throw invalid(`arguments: expected an object of named arguments, got ${kindOf(raw)}. Send ${example(tool.tool)}.`);
+    throw invalid(`arguments: expected an object of named arguments, got ${kindOf(raw)}. Send ${example(found)}.`);
+  const tool = prepare(found);
   const parsed = tool.input.safeParse(raw ?? {});
-  if (!parsed.success) throw invalidArguments(tool.tool, parsed.error.issues, raw ?? {});
+  if (!parsed.success) throw invalidArguments(found, parsed.error.issues, raw ?? {});
   return { tool, args: parsed.data };
 }
 
@@ -243,7 +233,7 @@ function unknownTool(r: Registry, name: string): ComputeError {
       `${name} is turned off on this server (by readOnly, disableDestructive, enabledTools or disabledTools). ` +
         'Use the tools that tools/list shows.',
     );
-  const listed = [...r.byName.values()].filter((p) => !p.tool.appOnly).map((p) => p.tool.name);
+  const listed = [...r.byName.values()].filter((t) => !t.appOnly).map((t) => t.name);
   return invalid(`there is no tool named ${shown(name)}. The tools are: ${listed.join(', ')}.`);
 }
 

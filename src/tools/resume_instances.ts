@@ -8,16 +8,16 @@ export const resumeInstances = defineTool({
   name: 'resume_instances',
   title: 'Resume instances',
   description: 'Resume paused VMs on one cloud; billing again needs a yes, like create_vm.',
-  input: {
-    ...powerInput,
+  input: () => ({
+    ...powerInput(),
     confirmation_token: z.string().max(2_000).optional().describe("After the human's yes"),
-  },
-  output: {
-    ...powerOutput,
+  }),
+  output: () => ({
+    ...powerOutput(),
     status: z.enum(['done', 'confirmation_required', 'approval_pending', 'declined']).optional(),
     summary: z.string().optional(),
     confirmation_token: z.string().optional(),
-  },
+  }),
   annotations: { readOnlyHint: false, destructiveHint: false, idempotentHint: true, openWorldHint: true },
   handler: async (args, ctx) => {
     const { p, ids, unsupported } = powerTargets(ctx, args, 'resume');

@@ -4,23 +4,27 @@
  * src/domain/model.ts and the README.
  */
 import { z } from 'zod';
+import { once } from './define.js';
 
-const s = z.string();
-const n = z.number();
+// Each built once, when the first tool's output fields are (tools/define.ts).
+const s = once(() => z.string());
+const n = once(() => z.number());
 
-export const OutInstance = z.looseObject({ id: s, name: s, status: s });
-export const OutRequest = z.looseObject({ method: s, path: s });
-export const OutInstanceType = z.looseObject({
-  provider: s,
-  id: s,
-  vcpus: n,
-  memory_gib: n,
-  gpu: z.looseObject({ model: s, count: n }).nullable(),
-  price: z.looseObject({ usd_per_hour: n.nullable() }),
-  regions: z.array(s),
-});
-export const OutSnapshot = z.looseObject({ provider: s, id: s, name: s, status: s });
-export const OutImage = z.looseObject({ id: s, name: s, kind: s });
-export const OutConsole = z.looseObject({ kind: s, url: s.optional(), command: s.optional() });
-export const OutQuote = z.looseObject({ usd_per_hour: n.nullable(), max_total_usd: n.nullable() });
-export const OutError = z.object({ provider: s, code: s, message: s });
+export const OutInstance = once(() => z.looseObject({ id: s(), name: s(), status: s() }));
+export const OutRequest = once(() => z.looseObject({ method: s(), path: s() }));
+export const OutInstanceType = once(() =>
+  z.looseObject({
+    provider: s(),
+    id: s(),
+    vcpus: n(),
+    memory_gib: n(),
+    gpu: z.looseObject({ model: s(), count: n() }).nullable(),
+    price: z.looseObject({ usd_per_hour: n().nullable() }),
+    regions: z.array(s()),
+  }),
+);
+export const OutSnapshot = once(() => z.looseObject({ provider: s(), id: s(), name: s(), status: s() }));
+export const OutImage = once(() => z.looseObject({ id: s(), name: s(), kind: s() }));
+export const OutConsole = once(() => z.looseObject({ kind: s(), url: s().optional(), command: s().optional() }));
+export const OutQuote = once(() => z.looseObject({ usd_per_hour: n().nullable(), max_total_usd: n().nullable() }));
+export const OutError = once(() => z.object({ provider: s(), code: s(), message: s() }));

@@ -9,18 +9,18 @@ export const snapshot = defineTool({
   name: 'snapshot',
   title: 'Snapshot instance',
   description: "Snapshot one VM's disk; a billed snapshot needs a human yes.",
-  input: {
-    provider: providerArg,
-    id: instanceIdArg,
+  input: () => ({
+    provider: providerArg(),
+    id: instanceIdArg(),
     name: z.string().min(1).max(64).describe('Snapshot name'),
     confirmation_token: z.string().max(2_000).optional().describe("After the human's yes"),
-  },
-  output: {
+  }),
+  output: () => ({
     status: z.enum(['created', 'confirmation_required', 'approval_pending', 'declined']),
-    snapshot: OutSnapshot.optional(),
+    snapshot: OutSnapshot().optional(),
     summary: z.string().optional(),
     confirmation_token: z.string().optional(),
-  },
+  }),
   annotations: { readOnlyHint: false, destructiveHint: false, idempotentHint: false, openWorldHint: true },
   handler: (args, ctx) => {
     const p = ctx.providers.get(args.provider);
