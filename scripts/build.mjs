@@ -149,7 +149,8 @@ function lazySchema(make) {
 rmSync(new URL('../dist', import.meta.url), { recursive: true, force: true });
 const { metafile } = await build({
   absWorkingDir: ROOT,
-  entryPoints: { index: 'src/index.ts' },
+  // index.js is the launcher (src/launch.ts); main.js the program, as ES modules with chunks per command.
+  entryPoints: { index: 'src/launch.ts', main: 'src/index.ts' },
   outdir: 'dist',
   chunkNames: 'chunks/[name]-[hash]',
   bundle: true,
@@ -167,6 +168,26 @@ const { metafile } = await build({
   banner: {
     js: `import { createRequire as __createRequire } from 'node:module'; const require = __createRequire(import.meta.url);`,
   },
+  logLevel: 'warning',
+});
+
+// The same program as one CommonJS file, for Node 20: the launcher compiles it with a V8 code cache (Node 20 has no
+// compile cache for ES modules). Its dynamic imports become lazy requires inside the file: a command still runs only
+// what it uses.
+await build({
+  absWorkingDir: ROOT,
+  entryPoints: { cli: 'src/index.ts' },
+  outdir: 'dist',
+  outExtension: { '.js': '.cjs' },
+  bundle: true,
+  platform: 'node',
+  format: 'cjs',
+  target: 'node20',
+  minify: process.env.NO_MINIFY !== '1',
+  sourcemap: 'linked',
+  sourcesContent: false,
+  legalComments: 'none',
+  plugins: [leaner],
   logLevel: 'warning',
 });
 

@@ -1,0 +1,121 @@
+#!/usr/bin/env node
+/**
+ * The entry point (dist/index.js). Compiling the program is the largest part of a start, and every client session
+ * starts the server, so compiled code is kept between starts:
+ * - Node 22.1 and later keep it in their own compile cache: the program is imported as ES modules (main.js, chunks).
+ * - Node 20 has no cache for ES modules: there the one-file build of the same program (cli.cjs) is compiled with a V8
+ *   code cache kept in the user's cache directory ($XDG_CACHE_HOME/compute-mcp, else ~/.cache/compute-mcp). The
+ *   directory must be the user's own and closed to others (cached code runs as the user); a cache V8 refuses (another
+ *   build, another Node) is made again. COMPUTE_MCP_CODE_CACHE=off turns it off (the ES modules run).
+ */
+import * as nodeModule from 'node:module';
+
+const compileCache = (nodeModule as { enableCompileCache?: () => unknown }).enableCompileCache;
+// Source maps (--enable-source-maps) apply to modules, not to code compiled by node:vm: with them on, or the cache
+// turned off, Node 20 runs the ES modules too.
+const modules =
+  !!compileCache ||
+  (process as { sourceMapsEnabled?: boolean }).sourceMapsEnabled === true ||
+  process.env.COMPUTE_MCP_CODE_CACHE === 'off';
+if (modules) {
+  compileCache?.();
+  await import('./index.js');
+} else {
+  runWithCodeCache(new URL('./cli.cjs', import.meta.url));
+}
+
+function runWithCodeCache(url: URL): void {
+  const require = nodeModule.createRequire(url);
+  const {
+    closeSync,
+    fstatSync,
+    lstatSync,
+    mkdirSync,
+    openSync,
+    readFileSync,
+    readdirSync,
+    renameSync,
+    unlinkSync,
+    writeSync,
+  } = require('node:fs') as typeof import('node:fs');
+  const { basename, dirname, join } = require('node:path') as typeof import('node:path');
+  const unlinkQuiet = (f: string) => {
+    try {
+      unlinkSync(f);
+    } catch {
+      // gone already
+    }
+  };
+  const { homedir } = require('node:os') as typeof import('node:os');
+  const { fileURLToPath } = require('node:url') as typeof import('node:url');
+  const vm = require('node:vm') as typeof import('node:vm');
+  const { wrap } = require('node:module') as { wrap(source: string): string };
+  const file = fileURLToPath(url);
+  const fd = openSync(file, 'r');
+  const st = fstatSync(fd);
+  const source = readFileSync(fd, 'utf8');
+  closeSync(fd);
+  const dir = ownDir();
+  // One cache per build and per V8: a new version, or another Node, makes its own instead of taking turns. The full
+  // cache is made once start-up has run (the functions it compiled are in it); an early one right away, for starts
+  // that are ended before that (a client that stops the server at once, a short command).
+  const base = dir ? join(dir, `cli-${st.size}-${Math.floor(st.mtimeMs)}-v8-${process.versions.v8}`) : undefined;
+  const full = `${base}.cache`;
+  const early = `${base}.early.cache`;
+  const found = base ? (readCache(full) ?? readCache(early)) : undefined;
+  const script = new vm.Script(wrap(source.replace(/^#!.*/, '')), { filename: file, cachedData: found?.data });
+  const run = script.runInThisContext() as (...args: unknown[]) => void;
+  const module = { exports: {} };
+  run.call(module.exports, module.exports, require, module, file, dirname(file));
+  const used = found && !script.cachedDataRejected;
+  if (base && !used) setImmediate(() => save(early, script.createCachedData()));
+  if (base && (!used || found.file === early)) {
+    let saved = false;
+    const saveFull = () => {
+      if (saved) return;
+      saved = true;
+      save(full, script.createCachedData());
+    };
+    setTimeout(saveFull, 2_000).unref();
+    process.once('exit', saveFull);
+  }
+
+  function readCache(f: string): { file: string; data: Buffer } | undefined {
+    try {
+      return lstatSync(f).isFile() ? { file: f, data: readFileSync(f) } : undefined;
+    } catch {
+      return undefined; // none yet
+    }
+  }
+
+  function ownDir(): string | undefined {
+    const d = join(process.env.XDG_CACHE_HOME || join(homedir(), '.cache'), 'compute-mcp');
+    try {
+      mkdirSync(d, { recursive: true, mode: 0o700 });
+      const s = lstatSync(d);
+      const mine = typeof process.getuid !== 'function' || s.uid === process.getuid();
+      return s.isDirectory() && mine && (s.mode & 0o077) === 0 ? d : undefined;
+    } catch {
+      return undefined; // no home, a read-only one: no cache
+    }
+  }
+
+  function save(to: string, data: Buffer): void {
+    const tmp = `${to}.${process.pid}.tmp`;
+    try {
+      // Caches of other builds go: one version's cache at a time.
+      for (const f of readdirSync(dirname(to)))
+        if (f.startsWith('cli-') && !to.endsWith(f) && !f.startsWith(basename(base!)))
+          unlinkQuiet(join(dirname(to), f));
+      const out = openSync(tmp, 'wx', 0o600);
+      try {
+        writeSync(out, data);
+      } finally {
+        closeSync(out);
+      }
+      renameSync(tmp, to);
+    } catch {
+      // another process wrote it, or the disk is full: the next start tries again
+    }
+  }
+}

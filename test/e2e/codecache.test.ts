@@ -1,0 +1,76 @@
+/**
+ * Node 20 has no compile cache for ES modules: the launcher (src/launch.ts) runs the one-file build with a V8 code
+ * cache kept in the user's cache directory. Made once, used after, made again when V8 refuses it, and never kept where
+ * others could change it (cached code runs as the user). On Node 22 and later Node's own compile cache is used.
+ */
+import { chmodSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import * as nodeModule from 'node:module';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { requireBuilt, startCli, type CliServer } from '../helpers/cli.js';
+import { until } from './serve.js';
+
+beforeAll(requireBuilt);
+let servers: CliServer[] = [];
+afterEach(async () => {
+  await Promise.all(servers.map((s) => s.close()));
+  servers = [];
+});
+
+const node20 = !(nodeModule as { enableCompileCache?: unknown }).enableCompileCache;
+const serve = async (cacheHome: string, env: Record<string, string> = {}) => {
+  const s = await startCli(['--emulate'], { XDG_CACHE_HOME: cacheHome, ...env });
+  servers.push(s);
+  // The server works, whatever its cache: tools are listed.
+  expect((await s.client.listTools()).tools.length).toBeGreaterThan(5);
+  return s;
+};
+const files = (dir: string) => {
+  try {
+    return readdirSync(dir).filter((f) => f.endsWith('.cache'));
+  } catch {
+    return [];
+  }
+};
+/** The full cache is written two seconds after start; a start that does not write must be given that long too. */
+const afterWriteTime = () => new Promise((r) => setTimeout(r, 3_000));
+
+describe.runIf(node20)('the code cache (Node 20)', () => {
+  it('is made once (0600 in a 0700 directory), used by later starts, and made again when V8 refuses it', async () => {
+    const home = mkdtempSync(join(tmpdir(), 'cm-cache-'));
+    const dir = join(home, 'compute-mcp');
+    mkdirSync(dir, { mode: 0o700 });
+    writeFileSync(join(dir, 'cli-1-1-v8-0.cache'), 'an older build'); // removed when this build's cache is made
+    await serve(home);
+    // An early cache right away (for starts that are ended at once), the full one once start-up has run.
+    const name = await until(() => files(dir).find((f) => !f.includes('.early.')), 'the full cache file');
+    expect(files(dir).filter((f) => f.includes('.early.'))).toHaveLength(1);
+    expect(files(dir)).not.toContain('cli-1-1-v8-0.cache');
+    const file = join(dir, name);
+    expect(statSync(dir).mode & 0o777).toBe(0o700);
+    expect(statSync(file).mode & 0o777).toBe(0o600);
+    const made = statSync(file).mtimeMs;
+    await servers.pop()!.close();
+
+    await serve(home);
+    await afterWriteTime();
+    expect(statSync(file).mtimeMs).toBe(made); // used, not made again
+    await servers.pop()!.close();
+
+    writeFileSync(file, 'not a V8 code cache');
+    await serve(home);
+    await until(() => readFileSync(file).length > 1_000, 'the refused cache made again');
+  }, 30_000);
+
+  it('is not kept in a directory others may write, nor when COMPUTE_MCP_CODE_CACHE=off', async () => {
+    const open = mkdtempSync(join(tmpdir(), 'cm-cache-'));
+    mkdirSync(join(open, 'compute-mcp'));
+    chmodSync(join(open, 'compute-mcp'), 0o777);
+    const off = mkdtempSync(join(tmpdir(), 'cm-cache-'));
+    await Promise.all([serve(open), serve(off, { COMPUTE_MCP_CODE_CACHE: 'off' })]);
+    await afterWriteTime();
+    expect(files(join(open, 'compute-mcp'))).toEqual([]);
+    expect(files(join(off, 'compute-mcp'))).toEqual([]);
+  }, 30_000);
+});
