@@ -173,7 +173,38 @@ const { metafile } = await build({
 
 // The same program as one CommonJS file, for Node 20: the launcher compiles it with a V8 code cache (Node 20 has no
 // compile cache for ES modules). Its dynamic imports become lazy requires inside the file: a command still runs only
-// what it uses.
+// what it uses. The file is read at every start, so the largest libraries that no start needs (undici, at the first
+// cloud request; pg, in team mode) are files of their own beside it, required when first used.
+const VENDOR = ['undici', 'pg'];
+const vendored = {
+  name: 'vendored',
+  setup(b) {
+    // A bundled stand-in that requires the file beside it at run time (an import() would need a loader that code
+    // compiled by node:vm does not have).
+    b.onResolve({ filter: new RegExp(`^(${VENDOR.join('|')})$`) }, (a) => ({ path: a.path, namespace: 'vendored' }));
+    b.onLoad({ filter: /.*/, namespace: 'vendored' }, (a) => ({
+      contents: `module.exports = require('./vendor/${a.path}.cjs');`,
+      loader: 'js',
+    }));
+    b.onResolve({ filter: /^\.\/vendor\// }, (a) => ({ path: a.path, external: true }));
+  },
+};
+await build({
+  absWorkingDir: ROOT,
+  entryPoints: Object.fromEntries(VENDOR.map((v) => [v, v])),
+  outdir: 'dist/vendor',
+  outExtension: { '.js': '.cjs' },
+  bundle: true,
+  platform: 'node',
+  format: 'cjs',
+  target: 'node20',
+  minify: process.env.NO_MINIFY !== '1',
+  sourcemap: 'linked',
+  sourcesContent: false,
+  legalComments: 'none',
+  external: ['pg-native'],
+  logLevel: 'warning',
+});
 await build({
   absWorkingDir: ROOT,
   entryPoints: { cli: 'src/index.ts' },
@@ -187,7 +218,7 @@ await build({
   sourcemap: 'linked',
   sourcesContent: false,
   legalComments: 'none',
-  plugins: [leaner],
+  plugins: [leaner, vendored],
   logLevel: 'warning',
 });
 
