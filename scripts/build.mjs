@@ -189,38 +189,26 @@ const vendored = {
     b.onResolve({ filter: /^\.\/vendor\// }, (a) => ({ path: a.path, external: true }));
   },
 };
-await build({
+const commonJs = {
   absWorkingDir: ROOT,
+  outExtension: { '.js': '.cjs' },
+  bundle: true,
+  platform: 'node',
+  format: 'cjs',
+  target: 'node20',
+  minify: process.env.NO_MINIFY !== '1',
+  sourcemap: 'linked',
+  sourcesContent: false,
+  legalComments: 'none',
+  logLevel: 'warning',
+};
+await build({
+  ...commonJs,
   entryPoints: Object.fromEntries(VENDOR.map((v) => [v, v])),
   outdir: 'dist/vendor',
-  outExtension: { '.js': '.cjs' },
-  bundle: true,
-  platform: 'node',
-  format: 'cjs',
-  target: 'node20',
-  minify: process.env.NO_MINIFY !== '1',
-  sourcemap: 'linked',
-  sourcesContent: false,
-  legalComments: 'none',
   external: ['pg-native'],
-  logLevel: 'warning',
 });
-await build({
-  absWorkingDir: ROOT,
-  entryPoints: { cli: 'src/index.ts' },
-  outdir: 'dist',
-  outExtension: { '.js': '.cjs' },
-  bundle: true,
-  platform: 'node',
-  format: 'cjs',
-  target: 'node20',
-  minify: process.env.NO_MINIFY !== '1',
-  sourcemap: 'linked',
-  sourcesContent: false,
-  legalComments: 'none',
-  plugins: [leaner, vendored],
-  logLevel: 'warning',
-});
+await build({ ...commonJs, entryPoints: { cli: 'src/index.ts' }, outdir: 'dist', plugins: [leaner, vendored] });
 
 // The bundle carries other people's code: their license texts go beside it.
 const packages = new Set();
