@@ -26,18 +26,8 @@ if (modules) {
 
 function runWithCodeCache(url: URL): void {
   const require = nodeModule.createRequire(url);
-  const {
-    closeSync,
-    fstatSync,
-    lstatSync,
-    mkdirSync,
-    openSync,
-    readFileSync,
-    readdirSync,
-    renameSync,
-    unlinkSync,
-    writeSync,
-  } = require('node:fs') as typeof import('node:fs');
+  const { closeSync, lstatSync, mkdirSync, openSync, readFileSync, readdirSync, renameSync, unlinkSync, writeSync } =
+    require('node:fs') as typeof import('node:fs');
   const { basename, dirname, join } = require('node:path') as typeof import('node:path');
   const unlinkQuiet = (f: string) => {
     try {
@@ -48,18 +38,19 @@ function runWithCodeCache(url: URL): void {
   };
   const { homedir } = require('node:os') as typeof import('node:os');
   const { fileURLToPath } = require('node:url') as typeof import('node:url');
+  const { createHash } = require('node:crypto') as typeof import('node:crypto');
   const vm = require('node:vm') as typeof import('node:vm');
   const { wrap } = require('node:module') as { wrap(source: string): string };
   const file = fileURLToPath(url);
-  const fd = openSync(file, 'r');
-  const st = fstatSync(fd);
-  const source = readFileSync(fd, 'utf8');
-  closeSync(fd);
+  const source = readFileSync(file, 'utf8');
   const dir = ownDir();
   // One cache per build and per V8: a new version, or another Node, makes its own instead of taking turns. The full
   // cache is made once start-up has run (the functions it compiled are in it); an early one right away, for starts
   // that are ended before that (a client that stops the server at once, a short command).
-  const base = dir ? join(dir, `cli-${st.size}-${Math.floor(st.mtimeMs)}-v8-${process.versions.v8}`) : undefined;
+  // Named by the file's content: V8 checks a cache against the source's length only, so a cache of another build of
+  // the same length would run that build's code (npm gives every installed file the same time).
+  const digest = createHash('sha256').update(source).digest('hex').slice(0, 24);
+  const base = dir ? join(dir, `cli-${digest}-v8-${process.versions.v8}`) : undefined;
   const full = `${base}.cache`;
   const early = `${base}.early.cache`;
   const found = base ? (readCache(full) ?? readCache(early)) : undefined;

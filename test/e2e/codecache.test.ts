@@ -3,12 +3,23 @@
  * cache kept in the user's cache directory. Made once, used after, made again when V8 refuses it, and never kept where
  * others could change it (cached code runs as the user). On Node 22 and later Node's own compile cache is used.
  */
-import { chmodSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
+import {
+  chmodSync,
+  cpSync,
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  statSync,
+  utimesSync,
+  writeFileSync,
+} from 'node:fs';
 import * as nodeModule from 'node:module';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { requireBuilt, startCli, type CliServer } from '../helpers/cli.js';
+import { CLI, requireBuilt, startCli, type CliServer } from '../helpers/cli.js';
 import { until } from './serve.js';
 
 beforeAll(requireBuilt);
@@ -72,5 +83,28 @@ describe.runIf(node20)('the code cache (Node 20)', () => {
     await afterWriteTime();
     expect(files(join(open, 'compute-mcp'))).toEqual([]);
     expect(files(join(off, 'compute-mcp'))).toEqual([]);
+  }, 30_000);
+
+  it("never runs another build's cache, even one of the same length and time (as npm installs them)", () => {
+    const cache = mkdtempSync(join(tmpdir(), 'cm-cache-'));
+    const dist = join(mkdtempSync(join(tmpdir(), 'cm-dist-')), 'dist');
+    cpSync(join(CLI, '..'), dist, { recursive: true });
+    const version = () =>
+      spawnSync(process.execPath, [join(dist, 'index.js'), '--version'], {
+        env: { PATH: process.env.PATH ?? '', HOME: cache, XDG_CACHE_HOME: cache },
+        encoding: 'utf8',
+      }).stdout.trim();
+    const file = join(dist, 'cli.cjs');
+    const { atime, mtime } = statSync(file);
+    expect(version()).toMatch(/^\d+\.\d+\.\d+$/);
+    expect(files(join(cache, 'compute-mcp')).length).toBeGreaterThan(0);
+    // Another build: one string changed, same length, same time.
+    const source = readFileSync(file, 'utf8');
+    const was = JSON.parse(readFileSync(join(CLI, '../../package.json'), 'utf8')).version as string;
+    const other = '9'.repeat(was.length - 4).padStart(was.length, '9.9.');
+    expect(source).toContain(`"${was}"`);
+    writeFileSync(file, source.replace(`"${was}"`, `"${other}"`));
+    utimesSync(file, atime, mtime);
+    expect(version()).toBe(other);
   }, 30_000);
 });
