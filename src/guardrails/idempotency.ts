@@ -8,7 +8,7 @@
  */
 import { createHash } from 'node:crypto';
 import type { ProviderId } from '../domain/model.js';
-import type { StateStore } from '../state/store.js';
+import { StreamView, type StateStore } from '../state/store.js';
 import { canonicalJson } from './canonical.js';
 
 export interface IdempotencyRecord {
@@ -32,41 +32,26 @@ export interface IdempotencyRecord {
 export const requestHash = (request: unknown) => createHash('sha256').update(canonicalJson(request)).digest('hex');
 
 export class IdempotencyStore {
-  private readonly records = new Map<string, IdempotencyRecord>();
-  /** How far the stream has been read: other processes append to it too. */
-  private offset = 0;
-  private epoch = 0;
+  private readonly view: StreamView<IdempotencyRecord>;
 
-  constructor(private readonly state?: StateStore) {}
+  constructor(state?: StateStore) {
+    this.view = new StreamView(state, 'idempotency', (r) => r.key);
+  }
 
   /** The newest record of a key, as every process sharing the store wrote it. */
   async get(key: string): Promise<IdempotencyRecord | undefined> {
-    await this.refresh();
-    return this.records.get(key);
+    await this.view.refresh();
+    return this.view.items.get(key);
   }
 
   /** Instance ids already claimed by a key (so a lookup never adopts another key's VM). */
   async claimedIds(): Promise<Set<string>> {
-    await this.refresh();
-    return new Set([...this.records.values()].map((r) => r.instance_id).filter((x): x is string => !!x));
-  }
-
-  private async refresh(): Promise<void> {
-    if (!this.state) return;
-    if (this.epoch !== this.state.epoch) {
-      // A unit this process wrote was rolled back: forget what was remembered, read it all again.
-      this.records.clear();
-      this.offset = 0;
-      this.epoch = this.state.epoch;
-    }
-    const t = await this.state.tail<IdempotencyRecord>('idempotency', this.offset);
-    this.offset = t.offset;
-    for (const r of t.lines) this.records.set(r.key, r);
+    await this.view.refresh();
+    return new Set([...this.view.items.values()].map((r) => r.instance_id).filter((x): x is string => !!x));
   }
 
   /** Durable before it counts: a record the store refused is not remembered here either. */
   async put(r: IdempotencyRecord): Promise<void> {
-    await this.state?.append('idempotency', r);
-    this.records.set(r.key, r);
+    await this.view.append(r);
   }
 }

@@ -7,7 +7,7 @@
  */
 import type { Policy } from '../config.js';
 import type { ProviderId } from '../domain/model.js';
-import type { StateStore } from '../state/store.js';
+import { StreamView, type StateStore } from '../state/store.js';
 
 /** stop: pause (GPU billing stops, the disk is kept) · delete: delete (set explicitly) · notify: say so, do nothing. */
 export type OnExpiry = 'stop' | 'delete' | 'notify';
@@ -61,14 +61,14 @@ export const leaseView = (l: Lease): LeaseView => ({
 });
 
 export class LeaseStore {
-  private readonly leases = new Map<string, Lease>();
-  private offset = 0;
-  private epoch = 0;
+  private readonly view: StreamView<Lease>;
 
   constructor(
-    private readonly state?: StateStore,
+    state?: StateStore,
     readonly now: () => number = Date.now,
-  ) {}
+  ) {
+    this.view = new StreamView(state, 'leases', (x) => x.key);
+  }
 
   /** Written before the cloud is called. */
   open(l: Omit<Lease, 'state'>): Promise<Lease> {
@@ -111,7 +111,7 @@ export class LeaseStore {
 
   /** The newest lease of a VM (a VM has one; a resumed one may have had earlier ones). */
   async forInstance(provider: ProviderId, id: string): Promise<Lease | undefined> {
-    await this.refresh();
+    await this.view.refresh();
     return this.known(provider, id);
   }
 
@@ -120,43 +120,29 @@ export class LeaseStore {
    * process read last: it must not stop a read (the spend section always reads the store itself first).
    */
   async lookup(): Promise<(provider: ProviderId, id: string) => Lease | undefined> {
-    await this.refresh().catch(() => undefined);
+    await this.view.refresh().catch(() => undefined);
     return (provider, id) => this.known(provider, id);
   }
 
   private known(provider: ProviderId, id: string): Lease | undefined {
     let found: Lease | undefined;
-    for (const l of this.leases.values())
+    for (const l of this.view.items.values())
       if (l.provider === provider && l.instance_id === id && (!found || l.created_at >= found.created_at)) found = l;
     return found;
   }
 
   async get(key: string): Promise<Lease | undefined> {
-    await this.refresh();
-    return this.leases.get(key);
+    await this.view.refresh();
+    return this.view.items.get(key);
   }
 
   async all(): Promise<Lease[]> {
-    await this.refresh();
-    return [...this.leases.values()];
+    await this.view.refresh();
+    return [...this.view.items.values()];
   }
 
   private async write(l: Lease): Promise<Lease> {
-    await this.state?.append('leases', l);
-    this.leases.set(l.key, l);
+    await this.view.append(l);
     return l;
-  }
-
-  private async refresh(): Promise<void> {
-    if (!this.state) return;
-    if (this.epoch !== this.state.epoch) {
-      // A unit this process wrote was rolled back: forget what was remembered, read it all again.
-      this.leases.clear();
-      this.offset = 0;
-      this.epoch = this.state.epoch;
-    }
-    const t = await this.state.tail<Lease>('leases', this.offset);
-    this.offset = t.offset;
-    for (const l of t.lines) this.leases.set(l.key, l);
   }
 }

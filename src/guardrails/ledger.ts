@@ -7,7 +7,7 @@
  * Shared by every process on the state store through its `ledger` stream.
  */
 import type { Instance, InstanceStatus, ProviderId } from '../domain/model.js';
-import type { StateStore } from '../state/store.js';
+import { StreamView, type StateStore } from '../state/store.js';
 
 /** After this long a listing that still does not show a claimed VM is believed: the VM is gone or never was. */
 export const CLAIM_WINDOW_MS = 10 * 60 * 1000;
@@ -37,14 +37,14 @@ export interface Unlisted {
 const BILLING_NOT: InstanceStatus[] = ['paused', 'terminating', 'terminated'];
 
 export class Ledger {
-  private readonly claims = new Map<string, Claim>();
-  private offset = 0;
-  private epoch = 0;
+  private readonly view: StreamView<Claim>;
 
   constructor(
-    private readonly state?: StateStore,
+    state?: StateStore,
     private readonly now: () => number = Date.now,
-  ) {}
+  ) {
+    this.view = new StreamView(state, 'ledger', (x) => x.key);
+  }
 
   async claim(c: Omit<Claim, 'at'>): Promise<Claim> {
     const full: Claim = { ...c, at: this.now() };
@@ -83,9 +83,9 @@ export class Ledger {
 
   /** Claims still counted: not released and younger than the window. */
   async active(): Promise<Claim[]> {
-    await this.refresh();
+    await this.view.refresh();
     const since = this.now() - CLAIM_WINDOW_MS;
-    return [...this.claims.values()].filter((c) => !c.released && c.at >= since);
+    return [...this.view.items.values()].filter((c) => !c.released && c.at >= since);
   }
 
   /**
@@ -109,25 +109,11 @@ export class Ledger {
   }
 
   private async get(key: string): Promise<Claim | undefined> {
-    await this.refresh();
-    return this.claims.get(key);
+    await this.view.refresh();
+    return this.view.items.get(key);
   }
 
   private async write(c: Claim): Promise<void> {
-    await this.state?.append('ledger', c);
-    this.claims.set(c.key, c);
-  }
-
-  private async refresh(): Promise<void> {
-    if (!this.state) return;
-    if (this.epoch !== this.state.epoch) {
-      // A unit this process wrote was rolled back: forget what was remembered, read it all again.
-      this.claims.clear();
-      this.offset = 0;
-      this.epoch = this.state.epoch;
-    }
-    const t = await this.state.tail<Claim>('ledger', this.offset);
-    this.offset = t.offset;
-    for (const c of t.lines) this.claims.set(c.key, c);
+    await this.view.append(c);
   }
 }

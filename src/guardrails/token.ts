@@ -1,11 +1,11 @@
 /**
  * Confirmation tokens for clients that cannot elicit: an HMAC-SHA256 over the canonical request and the quote the
- * human approved, valid for 10 minutes, usable once. The secret is made once per state directory, and spent tokens
+ * human approved, valid for 10 minutes, usable once. The secret is made once per state store, and spent tokens
  * are recorded there too, so tokens survive a restart and still cannot be replayed. Redeeming re-reads the spent list
- * under a lock that holds across processes, so a token is spent once however many servers share the directory.
+ * under a lock that holds across processes, so a token is spent once however many servers share the store.
  */
 import { createHash, createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
-import type { StateStore } from '../state/store.js';
+import { StreamView, type StateStore } from '../state/store.js';
 import { canonicalJson } from './canonical.js';
 import { Mutex } from './mutex.js';
 
@@ -26,6 +26,12 @@ export type TokenCheck =
   | { ok: false; reason: 'used'; nonce: string }
   | { ok: false; reason: 'quote_changed'; approved_usd_per_hour: number | null };
 
+/** A spent token: its nonce and when it would have expired (ms). */
+interface Spent {
+  n: string;
+  e: number;
+}
+
 interface Payload {
   r: string; // request hash
   q: string; // quote hash
@@ -35,19 +41,16 @@ interface Payload {
 }
 
 export class ConfirmationTokens {
-  private readonly spent = new Map<string, number>();
   private readonly secret: Buffer;
   private readonly now: () => number;
   private readonly ttlMs: number;
-  private readonly state?: StateStore;
   private readonly lock: Mutex;
-  /** How far the spent list has been read. */
-  private offset = 0;
-  private epoch = 0;
+  /** Spent tokens (nonce and expiry) that have not expired, as every process on the store spent them. */
+  private readonly spent: StreamView<Spent>;
 
   /** Without a store: a secret and a spent list of this process alone (tests). */
   constructor(opts: { state?: StateStore; secret?: Buffer; now?: () => number; ttlMs?: number } = {}) {
-    this.state = opts.state;
+    this.spent = new StreamView<Spent>(opts.state, 'tokens-spent', (t) => (t.e >= this.now() ? t.n : undefined));
     this.secret = opts.secret ?? randomBytes(32);
     this.now = opts.now ?? Date.now;
     this.ttlMs = opts.ttlMs ?? TOKEN_TTL_MS;
@@ -79,7 +82,7 @@ export class ConfirmationTokens {
    */
   redeem(token: string, b: TokenBinding): Promise<TokenCheck> {
     return this.lock.run(async () => {
-      await this.refresh();
+      await this.spent.refresh();
       return this.check(token, b);
     });
   }
@@ -99,13 +102,12 @@ export class ConfirmationTokens {
       return { ok: false, reason: 'malformed' };
     }
     this.prune();
-    if (this.spent.has(body.n)) return { ok: false, reason: 'used', nonce: body.n };
+    if (this.spent.items.has(body.n)) return { ok: false, reason: 'used', nonce: body.n };
     if (this.now() > body.e) return { ok: false, reason: 'expired' };
     if (body.r !== hash(b.request)) return { ok: false, reason: 'mismatch' };
     if (body.q !== hash(b.quote)) return { ok: false, reason: 'quote_changed', approved_usd_per_hour: body.p };
     // Recorded before it counts as spent here: a store that cannot record it refuses the token (fail closed).
-    await this.state?.append('tokens-spent', { n: body.n, e: body.e });
-    this.spent.set(body.n, body.e);
+    await this.spent.append({ n: body.n, e: body.e });
     return { ok: true, nonce: body.n };
   }
 
@@ -113,23 +115,9 @@ export class ConfirmationTokens {
     return createHmac('sha256', this.secret).update(payload).digest('base64url');
   }
 
-  /** Spent tokens other processes (or an earlier run) recorded since the last read. */
-  private async refresh(): Promise<void> {
-    if (!this.state) return;
-    if (this.epoch !== this.state.epoch) {
-      // A unit this process wrote was rolled back: forget what was remembered, read it all again.
-      this.spent.clear();
-      this.offset = 0;
-      this.epoch = this.state.epoch;
-    }
-    const t = await this.state.tail<{ n: string; e: number }>('tokens-spent', this.offset);
-    this.offset = t.offset;
-    for (const { n, e } of t.lines) if (e >= this.now()) this.spent.set(n, e);
-  }
-
   private prune(): void {
     const now = this.now();
-    for (const [n, exp] of this.spent) if (exp < now) this.spent.delete(n);
+    for (const [n, t] of this.spent.items) if (t.e < now) this.spent.items.delete(n);
   }
 }
 

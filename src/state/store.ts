@@ -53,6 +53,48 @@ export interface StateStore {
   close(): Promise<void>;
 }
 
+/**
+ * One stream read into a map of its newest line per key, as every process on the store wrote it: each refresh reads
+ * what was appended since the last; after a rolled-back unit (the store's epoch moved) it reads everything again.
+ * Without a store it holds only what this process remembered.
+ */
+export class StreamView<T> {
+  readonly items = new Map<string, T>();
+  private offset = 0;
+  private epoch = 0;
+
+  constructor(
+    private readonly state: StateStore | undefined,
+    private readonly stream: Stream,
+    /** The key a line stands for; undefined: a line not to keep. */
+    private readonly keyOf: (line: T) => string | undefined,
+  ) {}
+
+  async refresh(): Promise<Map<string, T>> {
+    if (!this.state) return this.items;
+    if (this.epoch !== this.state.epoch) {
+      this.items.clear();
+      this.offset = 0;
+      this.epoch = this.state.epoch;
+    }
+    const t = await this.state.tail<T>(this.stream, this.offset);
+    this.offset = t.offset;
+    for (const line of t.lines) this.remember(line);
+    return this.items;
+  }
+
+  /** Appends a line (durable before it is remembered here: a line the store refused is not kept either). */
+  async append(line: T & object): Promise<void> {
+    await this.state?.append(this.stream, line);
+    this.remember(line);
+  }
+
+  private remember(line: T): void {
+    const k = this.keyOf(line);
+    if (k !== undefined) this.items.set(k, line);
+  }
+}
+
 /** The state cannot be used safely: the server does not start (or the call fails, closed). */
 export class StateError extends Error {
   override name = 'StateError';
