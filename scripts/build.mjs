@@ -1,7 +1,10 @@
-// The published entry point: src/index.ts bundled by esbuild into dist/index.js, with the code each command needs in
-// chunks it imports only when it runs (dist/chunks/), and source maps beside them (stack traces name src/ lines with
+// The published build of src/index.ts by esbuild: the launcher dist/index.js (src/launch.cts), which runs either the
+// one-file build dist/cli.cjs (Node 20) or the ES modules dist/main.mjs with the code each command needs in chunks
+// imported when it runs (dist/chunks/), and source maps beside them (stack traces name src/ lines with
 // NODE_OPTIONS=--enable-source-maps). Types are checked by `npm run typecheck`, not here.
+import { createHash } from 'node:crypto';
 import { existsSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
 import { join } from 'node:path';
 import { build } from 'esbuild';
 
@@ -20,6 +23,8 @@ const ROOT = new URL('..', import.meta.url).pathname;
  *   the error formatting it brings cost every start a few milliseconds; a function of two lines makes that check;
  * - zod 3 and zod-to-json-schema, which the SDK imports to accept zod 3 schemas too (80 KB on the start path): every
  *   schema here, ours and the SDK's own, is zod 4, so the SDK's zod 3 branches never run.
+ * - node:crypto, about 6 ms of a start to load, which no start uses (tokens, digests and ids are made by tool calls):
+ *   our code's imports of it get functions that require it when first called.
  * And two rewrites, for start-up:
  * - `import { z } from 'zod'` in src/ becomes `import * as z from 'zod'` (the same namespace). zod's `z` export is a
  *   namespace object esbuild must build whole; imported as a namespace, only the parts used are bundled (half of zod's
@@ -48,6 +53,9 @@ const leaner = {
       a.importer.includes('/node_modules/@modelcontextprotocol/sdk/')
         ? { path: a.path, namespace: 'leaner' }
         : undefined,
+    );
+    b.onResolve({ filter: /^node:crypto$/ }, (a) =>
+      a.importer.startsWith(join(ROOT, 'src/')) ? { path: 'lazy-crypto', namespace: 'leaner' } : undefined,
     );
     b.onLoad({ filter: /\/src\/.*\.ts$/ }, (a) =>
       a.path.startsWith(join(ROOT, 'src/'))
@@ -80,6 +88,15 @@ const leaner = {
                              }`,
     };
     b.onLoad({ filter: /.*/, namespace: 'leaner' }, (a) => ({ resolveDir: ROOT, contents: stubs[a.path] }));
+    // node:crypto's functions, each requiring node:crypto at its first call (a class or constant imported from it
+    // fails the build: there is no such export here).
+    const crypto = createRequire(import.meta.url)('node:crypto');
+    stubs['lazy-crypto'] = [
+      `let crypto; const c = () => (crypto ??= require('node:crypto'));`,
+      ...Object.keys(crypto)
+        .filter((k) => /^[a-z]/.test(k) && typeof crypto[k] === 'function')
+        .map((k) => `export const ${k} = (...a) => c().${k}(...a);`),
+    ].join('\n');
   },
 };
 
@@ -147,31 +164,8 @@ function lazySchema(make) {
 `;
 
 rmSync(new URL('../dist', import.meta.url), { recursive: true, force: true });
-const { metafile } = await build({
-  absWorkingDir: ROOT,
-  // index.js is the launcher (src/launch.ts); main.js the program, as ES modules with chunks per command.
-  entryPoints: { index: 'src/launch.ts', main: 'src/index.ts' },
-  outdir: 'dist',
-  chunkNames: 'chunks/[name]-[hash]',
-  bundle: true,
-  splitting: true,
-  platform: 'node',
-  format: 'esm',
-  target: 'node20',
-  minify: process.env.NO_MINIFY !== '1',
-  sourcemap: 'linked',
-  sourcesContent: false,
-  legalComments: 'none',
-  metafile: true,
-  plugins: [leaner],
-  // Bundled CommonJS dependencies (pino, undici) call require() for Node's own modules.
-  banner: {
-    js: `import { createRequire as __createRequire } from 'node:module'; const require = __createRequire(import.meta.url);`,
-  },
-  logLevel: 'warning',
-});
 
-// The same program as one CommonJS file, for Node 20: the launcher compiles it with a V8 code cache (Node 20 has no
+// The program as one CommonJS file, for Node 20: the launcher compiles it with a V8 code cache (Node 20 has no
 // compile cache for ES modules). Its dynamic imports become lazy requires inside the file: a command still runs only
 // what it uses. The file is read at every start, so the largest libraries that no start needs (undici, at the first
 // cloud request; pg, in team mode) are files of their own beside it, required when first used.
@@ -209,6 +203,49 @@ await build({
   external: ['pg-native'],
 });
 await build({ ...commonJs, entryPoints: { cli: 'src/index.ts' }, outdir: 'dist', plugins: [leaner, vendored] });
+// The launcher reads cli.cjs as Latin-1 (faster than decoding UTF-8), which is right only for ASCII: esbuild escapes
+// strings, but not every literal (a regular expression keeps its characters). An unminified build keeps comments,
+// which may be wider, and are harmless read either way.
+const cli = readFileSync(join(ROOT, 'dist/cli.cjs'));
+const wide = cli.findIndex((byte) => byte > 0x7f);
+if (wide >= 0 && process.env.NO_MINIFY !== '1')
+  throw new Error(`dist/cli.cjs is not ASCII at byte ${wide}: …${cli.subarray(wide - 40, wide + 10).toString()}…`);
+
+// The same program as ES modules with chunks per command, for Node 22.1 and later (Node's compile cache keeps them),
+// and for source maps. .mjs: dist/ is CommonJS (dist/package.json), for the launcher.
+const { metafile } = await build({
+  absWorkingDir: ROOT,
+  entryPoints: { main: 'src/index.ts' },
+  outdir: 'dist',
+  outExtension: { '.js': '.mjs' },
+  chunkNames: 'chunks/[name]-[hash]',
+  bundle: true,
+  splitting: true,
+  platform: 'node',
+  format: 'esm',
+  target: 'node20',
+  minify: process.env.NO_MINIFY !== '1',
+  sourcemap: 'linked',
+  sourcesContent: false,
+  legalComments: 'none',
+  metafile: true,
+  plugins: [leaner],
+  // Bundled CommonJS dependencies (pino, undici) call require() for Node's own modules.
+  banner: {
+    js: `import { createRequire as __createRequire } from 'node:module'; const require = __createRequire(import.meta.url);`,
+  },
+  logLevel: 'warning',
+});
+
+// The launcher, dist/index.js, as CommonJS, with the digest of the cli.cjs built beside it (the code cache's name).
+writeFileSync(join(ROOT, 'dist/package.json'), `${JSON.stringify({ type: 'commonjs' })}\n`);
+await build({
+  ...commonJs,
+  outExtension: undefined,
+  entryPoints: { index: 'src/launch.cts' },
+  outdir: 'dist',
+  define: { __CLI_DIGEST__: JSON.stringify(createHash('sha256').update(cli).digest('hex').slice(0, 24)) },
+});
 
 // The bundle carries other people's code: their license texts go beside it.
 const packages = new Set();

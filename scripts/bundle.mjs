@@ -1,6 +1,6 @@
 // The MCP Bundle (.mcpb) for one-click installs in Claude Desktop and other hosts: manifest.json (its user_config
 // holds every cloud's keys, the secret ones marked sensitive so the host keeps them in the OS keychain), the built
-// server under server/, and a package.json that makes Node read the bundle's .js files as ES modules. Packed by
+// server under server/ (its own package.json says how Node reads its files), and the bundle's package.json. Packed by
 // Anthropic's own `mcpb pack`, which validates the manifest first. The bundled manifest's version and tools are
 // always those of package.json and of the built server's tools/list; manifest.json in the repository keeps the rest.
 //
@@ -35,8 +35,8 @@ async function bundle(out) {
   const stage = mkdtempSync(join(tmpdir(), 'compute-mcp-mcpb-'));
   try {
     writeFileSync(join(stage, 'manifest.json'), `${JSON.stringify(manifest, null, 2)}\n`);
-    // The server's .js files are ES modules: the nearest package.json says so (the bundle has no node_modules: the
-    // build is self-contained).
+    // The bundle's own description (it has no node_modules: the build is self-contained); server/package.json, from
+    // dist/, is the one Node reads for the server's files.
     const runtimePkg = { name: pkg.name, version: pkg.version, private: true, type: 'module', license: pkg.license };
     writeFileSync(join(stage, 'package.json'), `${JSON.stringify(runtimePkg, null, 2)}\n`);
     cpSync(join(ROOT, 'dist'), join(stage, 'server'), {

@@ -1,5 +1,6 @@
 #!/usr/bin/env node
 /** The `compute-mcp` command. stdout carries only the MCP protocol in stdio mode; logs go to stderr. */
+import './zod.js'; // first: how zod runs, before any schema is made
 import * as nodeModule from 'node:module';
 import type { McpServer } from '@modelcontextprotocol/sdk/server/mcp.js';
 import { UsageError, parseCommand } from './cli/args.js';
@@ -59,14 +60,14 @@ async function main(argv: string[]): Promise<number> {
 }
 
 async function serveStdio(rt: Runtime, log: Logger): Promise<number> {
-  const [{ StdioServerTransport }, { LineLimit, MAX_LINE_BYTES }, { VERSION }] = await Promise.all([
-    import('@modelcontextprotocol/sdk/server/stdio.js'),
+  const [{ StdioTransport }, { LineLimit, MAX_LINE_BYTES }, { VERSION }] = await Promise.all([
+    import('./transport/stdio.js'),
     import('./transport/body.js'),
     import('./version.js'),
   ]);
   const server: McpServer = rt.makeServer();
   const input = process.stdin.pipe(new LineLimit(MAX_LINE_BYTES, (bytes) => refuseLine(bytes, MAX_LINE_BYTES, log)));
-  const transport = new StdioServerTransport(input, process.stdout);
+  const transport = new StdioTransport(input, process.stdout, (why) => log.warn({ why }, 'stdin line refused'));
   const shutdown = once(async () => {
     await server.close().catch(() => undefined);
     await rt.close().catch((err: unknown) => log.warn({ err }, 'closing the runtime failed'));
@@ -79,6 +80,7 @@ async function serveStdio(rt: Runtime, log: Logger): Promise<number> {
   // The client closed our stdout (EPIPE): nobody is left to answer, and an unhandled 'error' would crash with a trace.
   process.stdout.on('error', () => void shutdown());
   await server.connect(transport);
+  transport.deliverTo(server);
   rt.startSweeper();
   log.info({ version: VERSION, providers: rt.providers.enabled().map((p) => p.id) }, 'compute-mcp ready on stdio');
   return new Promise<number>(() => undefined); // runs until stdin closes or a signal arrives

@@ -19,7 +19,7 @@ import { OutError, OutInstanceType } from './shapes.js';
 export const normalizeGpu = (s: string) =>
   s
     .toLowerCase()
-    .replace(/nvidia|geforce|intel|amd|®|™/g, '')
+    .replace(/nvidia|geforce|intel|amd|\u00ae|\u2122/g, '')
     .replace(/[^a-z0-9]/g, '');
 
 /** Case-insensitive model match with aliases: "h100" matches "H100", "3090" matches "RTX 3090". */

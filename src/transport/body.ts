@@ -38,7 +38,7 @@ export class LineLimit extends Transform {
     private readonly max: number,
     private readonly onOversized: (bytes: number) => void,
   ) {
-    super();
+    super({ readableObjectMode: true }); // one line per chunk read, however the reader keeps up
   }
 
   override _transform(chunk: Buffer, _encoding: BufferEncoding, done: TransformCallback): void {

@@ -4,6 +4,7 @@
  * others could change it (cached code runs as the user). On Node 22 and later Node's own compile cache is used.
  */
 import { spawnSync } from 'node:child_process';
+import { createHash } from 'node:crypto';
 import {
   chmodSync,
   cpSync,
@@ -95,16 +96,22 @@ describe.runIf(node20)('the code cache (Node 20)', () => {
         encoding: 'utf8',
       }).stdout.trim();
     const file = join(dist, 'cli.cjs');
-    const { atime, mtime } = statSync(file);
+    const launcher = join(dist, 'index.js');
+    const digest = (text: string) => createHash('sha256').update(text).digest('hex').slice(0, 24);
+    const source = readFileSync(file, 'latin1');
+    // The build wrote the digest of the cli.cjs beside it into the launcher: the cache's name.
+    expect(readFileSync(launcher, 'utf8')).toContain(digest(source));
+    const times = [file, launcher].map((f) => [f, statSync(f)] as const);
     expect(version()).toMatch(/^\d+\.\d+\.\d+$/);
     expect(files(join(cache, 'compute-mcp')).length).toBeGreaterThan(0);
-    // Another build: one string changed, same length, same time.
-    const source = readFileSync(file, 'utf8');
+    // Another build, as an upgrade installs it: one string changed, same length, same times, and its launcher.
     const was = JSON.parse(readFileSync(join(CLI, '../../package.json'), 'utf8')).version as string;
     const other = '9'.repeat(was.length - 4).padStart(was.length, '9.9.');
     expect(source).toContain(`"${was}"`);
-    writeFileSync(file, source.replace(`"${was}"`, `"${other}"`));
-    utimesSync(file, atime, mtime);
+    const next = source.replace(`"${was}"`, `"${other}"`);
+    writeFileSync(file, next, 'latin1');
+    writeFileSync(launcher, readFileSync(launcher, 'utf8').replace(digest(source), digest(next)));
+    for (const [f, { atime, mtime }] of times) utimesSync(f, atime, mtime);
     expect(version()).toBe(other);
   }, 30_000);
 });

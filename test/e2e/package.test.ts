@@ -29,7 +29,8 @@ describe('npm package', () => {
     const unexpected = files.filter(
       (f) =>
         f.startsWith('dist/') &&
-        !/^dist\/(chunks\/)?[\w-]+\.js(\.map)?$/.test(f) &&
+        !/^dist\/(chunks\/)?[\w-]+\.m?js(\.map)?$/.test(f) &&
+        f !== 'dist/package.json' &&
         !/^dist\/(vendor\/)?[\w-]+\.cjs(\.map)?$/.test(f) &&
         f !== 'dist/THIRD-PARTY-NOTICES.txt',
     );

@@ -1,14 +1,18 @@
 #!/usr/bin/env node
 /**
- * The entry point (dist/index.js). Compiling the program is the largest part of a start, and every client session
- * starts the server, so compiled code is kept between starts:
- * - Node 22.1 and later keep it in their own compile cache: the program is imported as ES modules (main.js, chunks).
+ * The entry point (dist/index.js, CommonJS: an ES-module entry would start Node's ES module loader, a few
+ * milliseconds of every start on Node 20). Compiling the program is the largest part of a start, and every client
+ * session starts the server, so compiled code is kept between starts:
+ * - Node 22.1 and later keep it in their own compile cache: the program is imported as ES modules (main.mjs, chunks).
  * - Node 20 has no cache for ES modules: there the one-file build of the same program (cli.cjs) is compiled with a V8
  *   code cache kept in the user's cache directory ($XDG_CACHE_HOME/compute-mcp, else ~/.cache/compute-mcp). The
  *   directory must be the user's own and closed to others (cached code runs as the user); a cache V8 refuses (another
  *   build, another Node) is made again. COMPUTE_MCP_CODE_CACHE=off turns it off (the ES modules run).
  */
 import * as nodeModule from 'node:module';
+
+/** sha256 of cli.cjs, written in by the build (scripts/build.mjs), which makes both files at once. */
+declare const __CLI_DIGEST__: string;
 
 const compileCache = (nodeModule as { enableCompileCache?: () => unknown }).enableCompileCache;
 // Source maps (--enable-source-maps) apply to modules, not to code compiled by node:vm: with them on, or the cache
@@ -19,16 +23,25 @@ const modules =
   process.env.COMPUTE_MCP_CODE_CACHE === 'off';
 if (modules) {
   compileCache?.();
-  await import('./index.js');
+  // The program's own errors are handled inside it; this is a chunk that cannot be loaded. (A name, not a literal:
+  // main.mjs is built beside this file, not bundled into it.)
+  const main: string = './main.mjs';
+  import(main).catch((err: unknown) => {
+    process.stderr.write(`compute-mcp: ${(err as Error)?.stack ?? String(err)}\n`);
+    process.exit(1);
+  });
 } else {
-  runWithCodeCache(new URL('./cli.cjs', import.meta.url));
+  runWithCodeCache(`${__dirname}/cli.cjs`);
 }
 
-function runWithCodeCache(url: URL): void {
-  const require = nodeModule.createRequire(url);
+function runWithCodeCache(file: string): void {
+  /* eslint-disable @typescript-eslint/no-require-imports -- Node's own modules, required when this path runs */
   const { closeSync, lstatSync, mkdirSync, openSync, readFileSync, readdirSync, renameSync, unlinkSync, writeSync } =
     require('node:fs') as typeof import('node:fs');
   const { basename, dirname, join } = require('node:path') as typeof import('node:path');
+  const { homedir } = require('node:os') as typeof import('node:os');
+  const vm = require('node:vm') as typeof import('node:vm');
+  /* eslint-enable @typescript-eslint/no-require-imports */
   const unlinkQuiet = (f: string) => {
     try {
       unlinkSync(f);
@@ -36,28 +49,26 @@ function runWithCodeCache(url: URL): void {
       // gone already
     }
   };
-  const { homedir } = require('node:os') as typeof import('node:os');
-  const { fileURLToPath } = require('node:url') as typeof import('node:url');
-  const { createHash } = require('node:crypto') as typeof import('node:crypto');
-  const vm = require('node:vm') as typeof import('node:vm');
-  const { wrap } = require('node:module') as { wrap(source: string): string };
-  const file = fileURLToPath(url);
-  const source = readFileSync(file, 'utf8');
+  // The build keeps the file ASCII, so it is read as Latin-1: V8 takes the bytes as they are, without the UTF-8
+  // decoding that took about 7 ms of each start.
+  const source = readFileSync(file, 'latin1');
   const dir = ownDir();
   // One cache per build and per V8: a new version, or another Node, makes its own instead of taking turns. The full
   // cache is made once start-up has run (the functions it compiled are in it); an early one right away, for starts
   // that are ended before that (a client that stops the server at once, a short command).
-  // Named by the file's content: V8 checks a cache against the source's length only, so a cache of another build of
-  // the same length would run that build's code (npm gives every installed file the same time).
-  const digest = createHash('sha256').update(source).digest('hex').slice(0, 24);
-  const base = dir ? join(dir, `cli-${digest}-v8-${process.versions.v8}`) : undefined;
+  // Named by the build's digest of the file's content: V8 checks a cache against the source's length only, so a cache
+  // of another build of the same length would run that build's code (npm gives every installed file the same time).
+  // The digest is written in by the build rather than computed here, which would cost every start node:crypto and a
+  // pass over the file.
+  const base = dir ? join(dir, `cli-${__CLI_DIGEST__}-v8-${process.versions.v8}`) : undefined;
   const full = `${base}.cache`;
   const early = `${base}.early.cache`;
   const found = base ? (readCache(full) ?? readCache(early)) : undefined;
-  const script = new vm.Script(wrap(source.replace(/^#!.*/, '')), { filename: file, cachedData: found?.data });
+  const wrapped = nodeModule.wrap(source.replace(/^#!.*/, ''));
+  const script = new vm.Script(wrapped, { filename: file, cachedData: found?.data });
   const run = script.runInThisContext() as (...args: unknown[]) => void;
   const module = { exports: {} };
-  run.call(module.exports, module.exports, require, module, file, dirname(file));
+  run.call(module.exports, module.exports, nodeModule.createRequire(file), module, file, dirname(file));
   const used = found && !script.cachedDataRejected;
   if (base && !used) setImmediate(() => save(early, script.createCachedData()));
   if (base && (!used || found.file === early)) {
