@@ -30,7 +30,8 @@ const ROOT = new URL('..', import.meta.url).pathname;
  *   namespace object esbuild must build whole; imported as a namespace, only the parts used are bundled (half of zod's
  *   190 KB, parsed at every start);
  * - the SDK's protocol schemas (types.js: about 300 zod schemas, built at import, the largest single cost of a start)
- *   are each built when first used (lazySchemas below): a stdio server answering initialize uses a fraction of them.
+ *   are each built when first used (lazySchemas below): a stdio server answering initialize uses a fraction of them;
+ *   and the SDK is told the method a request or notification schema is for without building it (methodHints).
  */
 const leaner = {
   name: 'leaner',
@@ -72,6 +73,13 @@ const leaner = {
       contents: lazySchemas(readFileSync(a.path, 'utf8')),
       loader: 'js',
     }));
+    b.onLoad(
+      { filter: /\/@modelcontextprotocol\/sdk\/dist\/esm\/server\/(index|mcp|zod-json-schema-compat)\.js$/ },
+      (a) => ({
+        contents: methodHints(a.path, readFileSync(a.path, 'utf8')),
+        loader: 'js',
+      }),
+    );
     const stubs = {
       'zod-locales': `export { default as en } from 'zod/v4/locales/en.js';`,
       ajv: `export class AjvJsonSchemaValidator {
@@ -115,13 +123,46 @@ function lazySchemas(src) {
   for (let m; (m = decl.exec(src)); count++) {
     const start = m.index + m[1].length;
     const end = statementEnd(src, start);
-    out.push(src.slice(at, start), `/* @__PURE__ */ lazySchema(() => ${src.slice(start, end)})`);
+    const expression = src.slice(start, end);
+    // A request or notification schema names its one method: the stand-in tells it without building the schema.
+    const methods = [...expression.matchAll(/\bmethod: z\.literal\('([\w/]+)'\)/g)].map((l) => l[1]);
+    const hint = methods.length === 1 ? `, ${JSON.stringify(methods[0])}` : '';
+    out.push(src.slice(at, start), `/* @__PURE__ */ lazySchema(() => ${expression}${hint})`);
     decl.lastIndex = at = end;
   }
   if (count < 100)
     throw new Error(`lazySchemas: found ${count} schemas in the SDK's types.js; has its layout changed?`);
   out.push(src.slice(at));
   return out.join('');
+}
+
+/**
+ * The SDK finds the method a handler serves by reading it out of the request's schema (`getMethodLiteral`,
+ * `getMethodValue`, and inline in `Server.setRequestHandler`), which builds that schema: making a server built the
+ * schemas of every method it registers (prompts, resources, completion, logging, cancellation, progress), most of
+ * which a session never receives. Each of those three places first asks the stand-in for its method (lazySchemas),
+ * and reads the schema only when there is no hint. Fails the build if a place is no longer where this expects it.
+ */
+function methodHints(path, src) {
+  const ask = (v) => `const hinted = ${v}?.[${METHOD_HINT}]; if (typeof hinted === 'string') return hinted;`;
+  const places = {
+    'zod-json-schema-compat.js': [['export function getMethodLiteral(schema) {', (m) => `${m} ${ask('schema')}`]],
+    'mcp.js': [['function getMethodValue(schema) {', (m) => `${m} ${ask('schema')}`]],
+    'index.js': [
+      [
+        /(    setRequestHandler\(requestSchema, handler\) \{\n)(        const shape = getObjectShape\(requestSchema\);\n[\s\S]*?)(        const method = methodValue;)/,
+        (_, head, body, tail) =>
+          `${head}        const methodValue = (() => { ${ask('requestSchema')}\n${body}return methodValue; })();\n${tail}`,
+      ],
+    ],
+  };
+  let out = src;
+  for (const [find, change] of places[path.split('/').pop()]) {
+    const next = out.replace(find, change);
+    if (next === out) throw new Error(`methodHints: ${path} has changed; ${String(find).slice(0, 60)} not found`);
+    out = next;
+  }
+  return out;
 }
 
 /** Where the statement starting at `i` ends: its `;` outside brackets, strings, regular expressions and comments. */
@@ -143,12 +184,13 @@ function statementEnd(src, i) {
   throw new Error("lazySchemas: a statement of the SDK's types.js does not end");
 }
 
+const METHOD_HINT = `Symbol.for('compute-mcp.method')`;
 const LAZY_SCHEMA = `
-function lazySchema(make) {
+function lazySchema(make, method) {
   let schema;
   const s = () => (schema ??= make());
   return new Proxy({}, {
-    get: (_, k) => Reflect.get(s(), k, s()),
+    get: (_, k) => (k === ${METHOD_HINT} ? method : Reflect.get(s(), k, s())),
     set: (_, k, v) => Reflect.set(s(), k, v),
     has: (_, k) => Reflect.has(s(), k),
     ownKeys: () => Reflect.ownKeys(s()),

@@ -53,9 +53,10 @@ function runWithCodeCache(file: string): void {
   // decoding that took about 7 ms of each start.
   const source = readFileSync(file, 'latin1');
   const dir = ownDir();
-  // One cache per build and per V8: a new version, or another Node, makes its own instead of taking turns. The full
-  // cache is made once start-up has run (the functions it compiled are in it); an early one right away, for starts
-  // that are ended before that (a client that stops the server at once, a short command).
+  // One cache per build and per V8: a new version, or another Node, makes its own instead of taking turns. An early
+  // cache is made right away when there is none (what start-up compiled: enough for a short command); the full one by
+  // a process that has run for a while (a server, which has answered its client by then), from an early cache or
+  // none, never at the exit of a short command, whose cache would lack what serving compiles.
   // Named by the build's digest of the file's content: V8 checks a cache against the source's length only, so a cache
   // of another build of the same length would run that build's code (npm gives every installed file the same time).
   // The digest is written in by the build rather than computed here, which would cost every start node:crypto and a
@@ -71,16 +72,7 @@ function runWithCodeCache(file: string): void {
   run.call(module.exports, module.exports, nodeModule.createRequire(file), module, file, dirname(file));
   const used = found && !script.cachedDataRejected;
   if (base && !used) setImmediate(() => save(early, script.createCachedData()));
-  if (base && (!used || found.file === early)) {
-    let saved = false;
-    const saveFull = () => {
-      if (saved) return;
-      saved = true;
-      save(full, script.createCachedData());
-    };
-    setTimeout(saveFull, 2_000).unref();
-    process.once('exit', saveFull);
-  }
+  if (base && (!used || found.file === early)) setTimeout(() => save(full, script.createCachedData()), 2_000).unref();
 
   function readCache(f: string): { file: string; data: Buffer } | undefined {
     try {

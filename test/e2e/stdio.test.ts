@@ -5,6 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StdioClientTransport } from '@modelcontextprotocol/sdk/client/stdio.js';
+import { ListToolsResultSchema } from '@modelcontextprotocol/sdk/types.js';
 import { afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { GenesisEmulator } from '../../src/providers/genesiscloud/emulator.js';
 import { H100, SSH_KEY } from '../helpers/harness.js';
@@ -136,6 +137,25 @@ describe('compute-mcp over stdio', () => {
     );
     expect(byId.get(4)!.result.isError).toBe(true);
     expect(byId.get(3)!.result.isError).toBeFalsy();
+  });
+
+  it('answers every method it serves (the build tells the SDK each method without building its schema)', async () => {
+    const { client } = await connect(['--emulate']);
+    const { prompts } = await client.listPrompts();
+    expect(prompts.length).toBeGreaterThan(0);
+    // Answered by the prompt's handler (which may refuse missing arguments), not as an unknown method.
+    const got = await client.getPrompt({ name: prompts[0]!.name, arguments: {} }).catch((e: Error) => e);
+    expect(String(got instanceof Error ? got.message : '')).not.toMatch(/-32601|not found/i);
+    await client.listResources();
+    await client.listResourceTemplates();
+    await client.ping();
+    await client.setLoggingLevel('warning');
+    const { tools } = await client.listTools();
+    expect(tools).toHaveLength(14);
+    expect((await client.callTool({ name: 'list_providers', arguments: {} })).isError).toBeFalsy();
+    // A method nobody serves is still refused as such, and an invalid level is refused.
+    await expect(client.request({ method: 'no/such' } as never, ListToolsResultSchema)).rejects.toThrow(/-32601/);
+    await expect(client.setLoggingLevel('bogus' as never)).rejects.toThrow();
   });
 
   it('never prints a real key to stderr, results or errors (live mode against a loopback cloud)', async () => {
