@@ -15,12 +15,14 @@ import {
   fchmodSync,
   fstatSync,
   fsyncSync,
+  linkSync,
   lstatSync,
   mkdirSync,
   openSync,
   readFileSync,
   readSync,
   readdirSync,
+  rmSync,
   writeSync,
 } from 'node:fs';
 import { homedir } from 'node:os';
@@ -168,17 +170,24 @@ export class StateDir implements StateStore {
    */
   secretSync(name: string, make: () => Buffer): Buffer {
     const file = this.path(name);
+    // Written whole to a file of this process's own, then linked into place: the link fails if another process got
+    // there first, and a process starting at the same moment never reads a secret half written (created, still
+    // empty: it would refuse it and stop).
+    const own = `${file}.${process.pid}.${Date.now()}.tmp`;
     try {
-      const fd = openSync(file, 'wx', 0o600);
+      const fd = openSync(own, 'wx', 0o600);
       try {
         writeSync(fd, make());
         fsyncSync(fd);
       } finally {
         closeSync(fd);
       }
+      linkSync(own, file);
     } catch (e) {
       if ((e as NodeJS.ErrnoException).code !== 'EEXIST')
         throw new StateError(`cannot create ${file}: ${(e as Error).message}`);
+    } finally {
+      rmSync(own, { force: true });
     }
     const st = lstatSync(file);
     if (!st.isFile())
@@ -205,7 +214,9 @@ export class StateDir implements StateStore {
     this.fixMode(this.dir, st.mode, 0o700);
     for (const name of readdirSync(this.dir)) {
       const file = this.path(name);
-      const f = lstatSync(file);
+      // A file another process removed meanwhile (a lock it released, a secret it was placing) is no concern.
+      const f = lstatSync(file, { throwIfNoEntry: false });
+      if (!f) continue;
       if (f.isSymbolicLink()) throw new StateError(`${file} is a link; state files must be regular files: remove it`);
       if (f.isFile()) this.fixMode(file, f.mode, 0o600);
     }

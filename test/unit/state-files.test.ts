@@ -2,7 +2,8 @@
  * The state files every process shares: a torn line cannot swallow the next record, a planted link is refused, and
  * the ledger keeps counting a VM that a lagging listing does not show, through pause and resume.
  */
-import { appendFileSync, mkdtempSync, symlinkSync, writeFileSync } from 'node:fs';
+import { spawn } from 'node:child_process';
+import { appendFileSync, mkdtempSync, readdirSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -88,4 +89,42 @@ describe('ledger', async () => {
       unknown_priced: 1,
     });
   });
+});
+
+describe('a fresh state directory opened by many processes at once', () => {
+  it('gives every one the same whole secret (none reads it half written and stops)', async () => {
+    // Ten fresh directories, each opened by eight processes at the same moment.
+    const dirs = Array.from({ length: 10 }, () => mkdtempSync(join(tmpdir(), 'compute-mcp-race-')));
+    const at = Date.now() + 3_000; // every child has loaded the module by then
+    const child = `
+      const { loadSource } = await import(${JSON.stringify(join(import.meta.dirname, '../../scripts/load.mjs'))});
+      const { StateDir } = await loadSource('src/state/dir.ts');
+      const { randomBytes } = await import('node:crypto');
+      const out = [];
+      for (const [k, dir] of ${JSON.stringify(dirs)}.entries()) {
+        while (Date.now() < ${at} + 50 * k);
+        try {
+          out.push(new StateDir(dir).secretSync('token-secret', () => randomBytes(32)).toString('hex'));
+        } catch (e) {
+          out.push(String(e));
+        }
+      }
+      process.stdout.write(JSON.stringify(out));`;
+    const outputs = await Promise.all(
+      Array.from({ length: 8 }, () => {
+        const p = spawn(process.execPath, ['--input-type=module', '-e', child], {
+          cwd: join(import.meta.dirname, '../..'),
+        });
+        let out = '';
+        p.stdout.on('data', (d) => (out += String(d)));
+        return new Promise<string[]>((resolve) => p.on('exit', () => resolve(JSON.parse(out || '[]') as string[])));
+      }),
+    );
+    dirs.forEach((dir, k) => {
+      const seen = outputs.map((o) => o[k]);
+      expect(new Set(seen).size, `${dir}: ${seen.join(', ')}`).toBe(1);
+      expect(seen[0]).toMatch(/^[0-9a-f]{64}$/);
+      expect(readdirSync(dir)).toEqual(['token-secret']); // no file of a process's own left behind
+    });
+  }, 30_000);
 });
