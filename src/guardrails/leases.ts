@@ -54,6 +54,9 @@ export type LeaseView = {
   state: Lease['state'];
 };
 
+/** How old the leases shown next to VMs may be, for leases another process wrote (this process's own show at once). */
+export const LOOKUP_FRESH_MS = 1_000;
+
 export const leaseView = (l: Lease): LeaseView => ({
   expires_at: new Date(l.expires_at).toISOString(),
   then: l.enforced_by === 'cloud' ? 'cloud_ends' : l.on_expiry,
@@ -116,11 +119,12 @@ export class LeaseStore {
   }
 
   /**
-   * Leases for showing next to VMs: read once, then looked up for each VM. A store that is down gives what this
-   * process read last: it must not stop a read (the spend section always reads the store itself first).
+   * Leases for showing next to VMs: read once, then looked up for each VM. Another process's new lease shows within
+   * LOOKUP_FRESH_MS; decisions never use this (the spend section and the sweep read the store itself). A store that is
+   * down gives what this process read last: it must not stop a read.
    */
   async lookup(): Promise<(provider: ProviderId, id: string) => Lease | undefined> {
-    await this.view.refresh().catch(() => undefined);
+    await this.view.recent(LOOKUP_FRESH_MS).catch(() => undefined);
     return (provider, id) => this.known(provider, id);
   }
 

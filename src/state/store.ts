@@ -62,6 +62,9 @@ export class StreamView<T> {
   readonly items = new Map<string, T>();
   private offset = 0;
   private epoch = 0;
+  /** When the last completed read began (performance.now()), and the read under way. */
+  private readAt = -Infinity;
+  private reading?: Promise<Map<string, T>>;
 
   constructor(
     private readonly state: StateStore | undefined,
@@ -77,10 +80,23 @@ export class StreamView<T> {
       this.offset = 0;
       this.epoch = this.state.epoch;
     }
+    const started = performance.now();
     const t = await this.state.tail<T>(this.stream, this.offset);
     this.offset = t.offset;
     for (const line of t.lines) this.remember(line);
+    this.readAt = started;
     return this.items;
+  }
+
+  /**
+   * For display only: reads the store when the last read began more than `ms` ago, and calls that come meanwhile
+   * share one read. This process's own lines show at once (append keeps them); other processes' within `ms`. A read
+   * per call was a file status or a query per VM read (get_instance over HTTP: one in twenty of the server's time).
+   */
+  recent(ms: number): Promise<Map<string, T>> {
+    if (this.state && this.epoch === this.state.epoch && performance.now() - this.readAt < ms)
+      return Promise.resolve(this.items);
+    return (this.reading ??= this.refresh().finally(() => (this.reading = undefined)));
   }
 
   /** Appends a line (durable before it is remembered here: a line the store refused is not kept either). */
