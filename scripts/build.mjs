@@ -150,7 +150,7 @@ function methodHints(path, src) {
     'mcp.js': [['function getMethodValue(schema) {', (m) => `${m} ${ask('schema')}`]],
     'index.js': [
       [
-        /(    setRequestHandler\(requestSchema, handler\) \{\n)(        const shape = getObjectShape\(requestSchema\);\n[\s\S]*?)(        const method = methodValue;)/,
+        /( {4}setRequestHandler\(requestSchema, handler\) \{\n)( {8}const shape = getObjectShape\(requestSchema\);\n[\s\S]*?)( {8}const method = methodValue;)/,
         (_, head, body, tail) =>
           `${head}        const methodValue = (() => { ${ask('requestSchema')}\n${body}return methodValue; })();\n${tail}`,
       ],
