@@ -86,30 +86,54 @@ export async function benchHttp({ cli, row, quick = false }) {
       `${pct(last / first - 1)} vs after 1,000${sinceHalf}; ${rounds * CONCURRENCY} sessions opened and deleted`,
     );
 
-    // Throughput at concurrency 10: the cloud's GET alone, then through the server.
+    // Throughput at concurrency 10: the cloud's GET alone and through the server, in alternating rounds, so that a
+    // slower or faster moment of the machine (or of the emulator) weighs on both alike; the medians are reported, and
+    // the ratio is the median of each round's own.
     const gc = clouds.genesiscloud;
     const emulator = new Pool(gc.base_url, { connections: CONCURRENCY });
     pools.push(emulator);
     const path = `${new URL(gc.base_url).pathname.replace(/\/$/, '')}/compute/v1/instances/${id}`;
     const auth = { authorization: `Bearer ${gc.env.GENESISCLOUD_API_TOKEN}` };
-    const rate = (call) => rateOf(call, calls);
-    const rawRate = await rate(async () => {
+    const rate = (call, n = calls) => rateOf(call, n);
+    const rawGet = async () => {
       const r = await emulator.request({ method: 'GET', path, headers: auth });
       await r.body.json();
       if (r.statusCode !== 200) throw new Error(`emulator answered ${r.statusCode}`);
-    });
-    row('the same GET straight to the emulator', `${rawRate} req/s`, `concurrency ${CONCURRENCY}, undici Pool`);
-
+    };
     const sessions = await Promise.all(Array.from({ length: CONCURRENCY }, () => Session.open(mcp, url)));
-    const cpu = cpuOf(server.pid, calls);
-    const light = await rate((w) => sessions[w].call('get_instance', getInstance));
+    const cpu = cpuOf(server.pid);
+    const turns = quick ? 1 : 5;
+    const raws = [];
+    const lights = [];
+    let lightCpu = 0;
+    for (let t = 0; t < turns; t++) {
+      raws.push(await rate(rawGet, calls / 2));
+      cpu.reset();
+      lights.push(await rate((w) => sessions[w].call('get_instance', getInstance), calls / 2));
+      lightCpu += cpu.since();
+    }
+    const rawRate = median(raws);
+    const light = median(lights);
+    const ratios = lights.map((l, t) => l / raws[t]);
+    const spread = `${Math.round(100 * Math.min(...ratios))}–${Math.round(100 * Math.max(...ratios))} %`;
+    row(
+      'the same GET straight to the emulator',
+      `${rawRate} req/s`,
+      `concurrency ${CONCURRENCY}, undici Pool; median of ${turns} rounds alternating with the next row`,
+    );
     row(
       'get_instance over HTTP, light client',
       `${light} calls/s`,
-      `${CONCURRENCY} sessions; ${Math.round((100 * light) / rawRate)} % of the raw GET; server CPU ${cpu()}`,
+      `${CONCURRENCY} sessions; ${Math.round(100 * median(ratios))} % of the raw GET (rounds: ${spread}); ` +
+        `server CPU ${Math.round(lightCpu / (turns * (calls / 2) * 1.1))} µs/call`,
     );
+    cpu.reset();
     const providers = await rate((w) => sessions[w].call('list_providers', {}));
-    row('list_providers over HTTP, light client', `${providers} calls/s`, `calls no cloud; server CPU ${cpu()}`);
+    row(
+      'list_providers over HTTP, light client',
+      `${providers} calls/s`,
+      `calls no cloud; server CPU ${Math.round(cpu.since() / (calls * 1.1))} µs/call`,
+    );
     await Promise.all(sessions.map((s) => s.close()));
 
     const sdk = await Promise.all(
@@ -188,7 +212,7 @@ async function answer(r, id) {
   return found;
 }
 
-/** Calls per second of `call(worker)` run by CONCURRENCY workers, after a warm-up of a tenth as many. */
+/** Calls per second of `call(worker)` run by CONCURRENCY workers, after a warm-up of a tenth as many (calls * 1.1 in all). */
 async function rateOf(call, calls) {
   const run = async (n) => {
     let left = n;
@@ -204,17 +228,20 @@ async function rateOf(call, calls) {
   return Math.round(calls / ((performance.now() - t0) / 1000));
 }
 
-/** The process's CPU time (user + system) per call since the last reading, from /proc: calls * 1.1 per rate(). */
-function cpuOf(pid, calls) {
-  const ticks = () => readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1].split(' ').slice(11, 13).map(Number);
+/** The process's CPU time (user + system, from /proc) in µs since the last reset. */
+function cpuOf(pid) {
+  const ticks = () => {
+    const [user, system] = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1].split(' ').slice(11, 13);
+    return Number(user) + Number(system);
+  };
   let last = ticks();
-  return () => {
-    const now = ticks();
-    const us = ((now[0] - last[0] + now[1] - last[1]) * 1e6) / 100 / (calls * 1.1);
-    last = now;
-    return `${Math.round(us)} µs/call`;
+  return {
+    reset: () => void (last = ticks()),
+    since: () => ((ticks() - last) * 1e6) / 100,
   };
 }
+
+const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 
 /** Resolves with `match(text so far)` once it is truthy; rejects when the process exits first. */
 function output(child, stream, match) {
