@@ -170,9 +170,26 @@ export class StateDir implements StateStore {
    */
   secretSync(name: string, make: () => Buffer): Buffer {
     const file = this.path(name);
-    // Written whole to a file of this process's own, then linked into place: the link fails if another process got
-    // there first, and a process starting at the same moment never reads a secret half written (created, still
-    // empty: it would refuse it and stop).
+    if (!lstatSync(file, { throwIfNoEntry: false })) this.place(file, make);
+    const st = lstatSync(file);
+    if (!st.isFile())
+      throw new StateError(`${file} is not a regular file (a link?); remove it and start again to make a new secret`);
+    this.fixMode(file, st.mode, 0o600);
+    let secret: Buffer;
+    try {
+      secret = readFileSync(file);
+    } catch (e) {
+      throw new StateError(`cannot read ${file}: ${(e as Error).message}`);
+    }
+    return checkSecret(secret, file, 'Delete the file');
+  }
+
+  /**
+   * Creates `file` whole or not at all: written to a file of this process's own, then linked into place. The link
+   * fails when another process got there first, and a process starting at the same moment never reads the file half
+   * written (created, still empty: a secret it would refuse, and stop).
+   */
+  private place(file: string, make: () => Buffer): void {
     const own = `${file}.${process.pid}.${Date.now()}.tmp`;
     try {
       const fd = openSync(own, 'wx', 0o600);
@@ -189,17 +206,6 @@ export class StateDir implements StateStore {
     } finally {
       rmSync(own, { force: true });
     }
-    const st = lstatSync(file);
-    if (!st.isFile())
-      throw new StateError(`${file} is not a regular file (a link?); remove it and start again to make a new secret`);
-    this.fixMode(file, st.mode, 0o600);
-    let secret: Buffer;
-    try {
-      secret = readFileSync(file);
-    } catch (e) {
-      throw new StateError(`cannot read ${file}: ${(e as Error).message}`);
-    }
-    return checkSecret(secret, file, 'Delete the file');
   }
 
   /** The directory and every file in it: owner-only, fixed where they are not, refused where that fails. */
