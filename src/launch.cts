@@ -54,9 +54,9 @@ function runWithCodeCache(file: string): void {
   const source = readFileSync(file, 'latin1');
   const dir = ownDir();
   // One cache per build and per V8: a new version, or another Node, makes its own instead of taking turns. An early
-  // cache is made right away when there is none (what start-up compiled: enough for a short command); the full one by
-  // a process that has run for a while (a server, which has answered its client by then), from an early cache or
-  // none, never at the exit of a short command, whose cache would lack what serving compiles.
+  // cache is made right away, or at exit, when there is none (what start-up compiled: enough for a short command); the
+  // full one by a process that has run for a while (a server, which has answered its client by then), from an early
+  // cache or none, never at the exit of a short command, whose cache would lack what serving compiles.
   // Named by the build's digest of the file's content: V8 checks a cache against the source's length only, so a cache
   // of another build of the same length would run that build's code (npm gives every installed file the same time).
   // The digest is written in by the build rather than computed here, which would cost every start node:crypto and a
@@ -71,7 +71,16 @@ function runWithCodeCache(file: string): void {
   const module = { exports: {} };
   run.call(module.exports, module.exports, nodeModule.createRequire(file), module, file, dirname(file));
   const used = found && !script.cachedDataRejected;
-  if (base && !used) setImmediate(() => save(early, script.createCachedData()));
+  if (base && !used) {
+    let saved = false;
+    const saveEarly = () => {
+      if (saved) return;
+      saved = true;
+      save(early, script.createCachedData());
+    };
+    setImmediate(saveEarly);
+    process.once('exit', saveEarly); // a command that is over before that
+  }
   if (base && (!used || found.file === early)) setTimeout(() => save(full, script.createCachedData()), 2_000).unref();
 
   function readCache(f: string): { file: string; data: Buffer } | undefined {
