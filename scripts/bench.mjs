@@ -44,7 +44,8 @@ const INIT = {
 /** spawn → the first byte on stdout (for the server: the answer to initialize), in ms. */
 async function firstAnswer(args, env) {
   const t0 = performance.now();
-  const child = spawn(process.execPath, args, { env: { ...BASE_ENV, LOG_LEVEL: 'silent', ...env } });
+  // The default log level, as a new user runs it: the start-up lines are written to stderr (not read here).
+  const child = spawn(process.execPath, args, { env: { ...BASE_ENV, ...env }, stdio: ['pipe', 'pipe', 'ignore'] });
   child.stdin.on('error', () => undefined);
   child.stdin.write(`${JSON.stringify(INIT)}\n`);
   await new Promise((resolve, reject) => {

@@ -1,7 +1,7 @@
 // The published build of src/index.ts by esbuild: the launcher dist/index.js (src/launch.cts), which runs either the
-// one-file build dist/cli.cjs (Node 20) or the ES modules dist/main.mjs with the code each command needs in chunks
-// imported when it runs (dist/chunks/), and source maps beside them (stack traces name src/ lines with
-// NODE_OPTIONS=--enable-source-maps). Types are checked by `npm run typecheck`, not here.
+// one-file build dist/cli.cjs with a V8 code cache or, with source maps on, the ES modules dist/main.mjs with the code
+// each command needs in chunks imported when it runs (dist/chunks/); source maps beside them (stack traces name src/
+// lines with NODE_OPTIONS=--enable-source-maps). Types are checked by `npm run typecheck`, not here.
 import { createHash } from 'node:crypto';
 import { existsSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
@@ -207,8 +207,8 @@ function lazySchema(make, method) {
 
 rmSync(new URL('../dist', import.meta.url), { recursive: true, force: true });
 
-// The program as one CommonJS file, for Node 20: the launcher compiles it with a V8 code cache (Node 20 has no
-// compile cache for ES modules). Its dynamic imports become lazy requires inside the file: a command still runs only
+// The program as one CommonJS file: the launcher compiles it with a V8 code cache (faster to start than Node's own
+// compile cache of the ES modules, which Node 20 does not have). Its dynamic imports become lazy requires inside the file: a command still runs only
 // what it uses. The file is read at every start, so the largest libraries that no start needs (undici, at the first
 // cloud request; pg, in team mode) are files of their own beside it, required when first used.
 const VENDOR = ['undici', 'pg'];
@@ -253,8 +253,8 @@ const wide = cli.findIndex((byte) => byte > 0x7f);
 if (wide >= 0 && process.env.NO_MINIFY !== '1')
   throw new Error(`dist/cli.cjs is not ASCII at byte ${wide}: …${cli.subarray(wide - 40, wide + 10).toString()}…`);
 
-// The same program as ES modules with chunks per command, for Node 22.1 and later (Node's compile cache keeps them),
-// and for source maps. .mjs: dist/ is CommonJS (dist/package.json), for the launcher.
+// The same program as ES modules with chunks per command, for source maps (which code compiled by node:vm does not
+// get) and COMPUTE_MCP_CODE_CACHE=off. .mjs: dist/ is CommonJS (dist/package.json), for the launcher.
 const { metafile } = await build({
   absWorkingDir: ROOT,
   entryPoints: { main: 'src/index.ts' },

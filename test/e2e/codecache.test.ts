@@ -1,7 +1,7 @@
 /**
- * Node 20 has no compile cache for ES modules: the launcher (src/launch.ts) runs the one-file build with a V8 code
- * cache kept in the user's cache directory. Made once, used after, made again when V8 refuses it, and never kept where
- * others could change it (cached code runs as the user). On Node 22 and later Node's own compile cache is used.
+ * The launcher (src/launch.cts) runs the one-file build with a V8 code cache kept in the user's cache directory. Made
+ * once, used after, made again when V8 refuses it, and never kept where others could change it (cached code runs as
+ * the user).
  */
 import { spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
@@ -16,7 +16,6 @@ import {
   utimesSync,
   writeFileSync,
 } from 'node:fs';
-import * as nodeModule from 'node:module';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeAll, describe, expect, it } from 'vitest';
@@ -30,7 +29,6 @@ afterEach(async () => {
   servers = [];
 });
 
-const node20 = !(nodeModule as { enableCompileCache?: unknown }).enableCompileCache;
 const serve = async (cacheHome: string, env: Record<string, string> = {}) => {
   const s = await startCli(['--emulate'], { XDG_CACHE_HOME: cacheHome, ...env });
   servers.push(s);
@@ -48,7 +46,7 @@ const files = (dir: string) => {
 /** The full cache is written two seconds after start; a start that does not write must be given that long too. */
 const afterWriteTime = () => new Promise((r) => setTimeout(r, 3_000));
 
-describe.runIf(node20)('the code cache (Node 20)', () => {
+describe('the code cache', () => {
   it('is made once (0600 in a 0700 directory), used by later starts, and made again when V8 refuses it', async () => {
     const home = mkdtempSync(join(tmpdir(), 'cm-cache-'));
     const dir = join(home, 'compute-mcp');
