@@ -86,11 +86,11 @@ async function serveStdio(rt: Runtime, log: Logger): Promise<number> {
   return new Promise<number>(() => undefined); // runs until stdin closes or a signal arrives
 }
 
-/** A stdin line over the bound was dropped unread: say so on stdout (its id is unknown, so null) and carry on. */
+/** A stdin line over the bound was dropped unread: say so on stdout (its id is unknown, so none) and carry on. */
 function refuseLine(bytes: number, max: number, log: Logger): void {
   const message = `Message of ${bytes} bytes refused: one JSON-RPC message per line, at most ${max} bytes`;
   log.warn({ bytes, max }, 'stdin line too long: dropped');
-  process.stdout.write(`${JSON.stringify({ jsonrpc: '2.0', id: null, error: { code: -32600, message } })}\n`);
+  process.stdout.write(`${JSON.stringify({ jsonrpc: '2.0', error: { code: -32600, message } })}\n`);
 }
 
 async function serveHttp(

@@ -34,32 +34,36 @@ if (modules) {
 
 function runWithCodeCache(file: string): void {
   /* eslint-disable @typescript-eslint/no-require-imports -- Node's own modules, required when this path runs */
-  const { closeSync, lstatSync, mkdirSync, openSync, readFileSync, readdirSync, renameSync, unlinkSync, writeSync } =
-    require('node:fs') as typeof import('node:fs');
-  const { basename, dirname, join } = require('node:path') as typeof import('node:path');
+  const fs = require('node:fs') as typeof import('node:fs');
+  const { dirname, join } = require('node:path') as typeof import('node:path');
   const { homedir } = require('node:os') as typeof import('node:os');
   const vm = require('node:vm') as typeof import('node:vm');
   /* eslint-enable @typescript-eslint/no-require-imports */
   const unlinkQuiet = (f: string) => {
     try {
-      unlinkSync(f);
+      fs.unlinkSync(f);
     } catch {
       // gone already
     }
   };
   // The build keeps the file ASCII, so it is read as Latin-1: V8 takes the bytes as they are, without the UTF-8
   // decoding that took about 7 ms of each start.
-  const source = readFileSync(file, 'latin1');
+  const source = fs.readFileSync(file, 'latin1');
   const dir = ownDir();
   // One cache per build and per V8: a new version, or another Node, makes its own instead of taking turns. An early
   // cache is made right away, or at exit, when there is none (what start-up compiled: enough for a short command); the
   // full one by a process that has run for a while (a server, which has answered its client by then), from an early
   // cache or none, never at the exit of a short command, whose cache would lack what serving compiles.
-  // Named by the build's digest of the file's content: V8 checks a cache against the source's length only, so a cache
-  // of another build of the same length would run that build's code (npm gives every installed file the same time).
-  // The digest is written in by the build rather than computed here, which would cost every start node:crypto and a
-  // pass over the file.
-  const base = dir ? join(dir, `cli-${__CLI_DIGEST__}-v8-${process.versions.v8}`) : undefined;
+  // V8 checks a cache against the source's length only, so a cache of another build of the same length would run that
+  // build's code. Named by the build's digest of the file (npm gives every installed file the same time): written in
+  // by the build, as computing it here would cost every start node:crypto and a pass over the file; and by the file's
+  // size and time, for a file changed in place. A process that has run a while checks the digest against the file it
+  // ran, and on a mismatch removes the cache and keeps none.
+  const stat = fs.statSync(file);
+  const build = `cli-${__CLI_DIGEST__}-`;
+  const base = dir
+    ? join(dir, `${build}${stat.size}-${Math.trunc(stat.mtimeMs)}-v8-${process.versions.v8}`)
+    : undefined;
   const full = `${base}.cache`;
   const early = `${base}.early.cache`;
   const found = base ? (readCache(full) ?? readCache(early)) : undefined;
@@ -79,11 +83,19 @@ function runWithCodeCache(file: string): void {
     setImmediate(saveEarly);
     process.once('exit', saveEarly); // a command that is over before that
   }
-  if (base && (!used || found.file === early)) setTimeout(() => save(full, script.createCachedData()), 2_000).unref();
+  if (base)
+    setTimeout(() => {
+      // eslint-disable-next-line @typescript-eslint/no-require-imports -- loaded here, after start-up, on purpose
+      const { createHash } = require('node:crypto') as typeof import('node:crypto');
+      if (!createHash('sha256').update(source, 'latin1').digest('hex').startsWith(__CLI_DIGEST__)) {
+        unlinkQuiet(full);
+        unlinkQuiet(early);
+      } else if (!used || found.file === early) save(full, script.createCachedData());
+    }, 2_000).unref();
 
   function readCache(f: string): { file: string; data: Buffer } | undefined {
     try {
-      return lstatSync(f).isFile() ? { file: f, data: readFileSync(f) } : undefined;
+      return fs.lstatSync(f).isFile() ? { file: f, data: fs.readFileSync(f) } : undefined;
     } catch {
       return undefined; // none yet
     }
@@ -92,8 +104,8 @@ function runWithCodeCache(file: string): void {
   function ownDir(): string | undefined {
     const d = join(process.env.XDG_CACHE_HOME || join(homedir(), '.cache'), 'compute-mcp');
     try {
-      mkdirSync(d, { recursive: true, mode: 0o700 });
-      const s = lstatSync(d);
+      fs.mkdirSync(d, { recursive: true, mode: 0o700 });
+      const s = fs.lstatSync(d);
       const mine = typeof process.getuid !== 'function' || s.uid === process.getuid();
       return s.isDirectory() && mine && (s.mode & 0o077) === 0 ? d : undefined;
     } catch {
@@ -101,22 +113,31 @@ function runWithCodeCache(file: string): void {
     }
   }
 
+  /** Writes the cache whole under a name of this process's own, then renames it into place; on any failure, none. */
   function save(to: string, data: Buffer): void {
-    const tmp = `${to}.${process.pid}.tmp`;
+    // Caches of other builds go (of any Node); this build's for other Nodes or other copies of it stay.
     try {
-      // Caches of other builds go: one version's cache at a time.
-      for (const f of readdirSync(dirname(to)))
-        if (f.startsWith('cli-') && !to.endsWith(f) && !f.startsWith(basename(base!)))
-          unlinkQuiet(join(dirname(to), f));
-      const out = openSync(tmp, 'wx', 0o600);
-      try {
-        writeSync(out, data);
-      } finally {
-        closeSync(out);
-      }
-      renameSync(tmp, to);
+      for (const f of fs.readdirSync(dirname(to)))
+        if (f.startsWith('cli-') && !f.startsWith(build)) unlinkQuiet(join(dirname(to), f));
     } catch {
-      // another process wrote it, or the disk is full: the next start tries again
+      // the directory went away: nothing to save into either
+    }
+    const tmp = `${to}.${process.pid}.${Math.random().toString(36).slice(2)}.tmp`;
+    let out: number;
+    try {
+      out = fs.openSync(tmp, 'wx', 0o600);
+    } catch {
+      return; // not ours to remove
+    }
+    try {
+      try {
+        for (let at = 0; at < data.length;) at += fs.writeSync(out, data, at);
+      } finally {
+        fs.closeSync(out);
+      }
+      fs.renameSync(tmp, to);
+    } catch {
+      unlinkQuiet(tmp); // the disk is full: the next start tries again
     }
   }
 }

@@ -4,8 +4,8 @@
  * in the server, tells responses, requests and notifications apart with up to four more zod parses: building those
  * schemas was a tenth of a start, and the parses are paid by every message. Here a line is checked by hand against
  * the same shapes (JSON-RPC 2.0 as the SDK's schemas define it, strict keys and all) and handed to the server's
- * entry for its kind. A line that is not such a message is answered with a JSON-RPC error (id null), where the SDK's
- * transport dropped it without a word. Lines come through LineLimit (transport/body.ts), which bounds their size.
+ * entry for its kind. A line that is not such a message is answered with a JSON-RPC error (without an id, as MCP
+ * has it), where the SDK's transport dropped it without a word; a blank line is skipped. Lines come through LineLimit (transport/body.ts), which bounds their size.
  */
 import type { Readable, Writable } from 'node:stream';
 import type { McpServer } from '@modelcontextprotocol/sdk/server/mcp.js';
@@ -83,6 +83,7 @@ export class StdioTransport implements Transport {
   }
 
   private receive(line: string): void {
+    if (!line.trim()) return; // a blank line is no message, and was never answered
     let message: unknown;
     try {
       message = JSON.parse(line);
@@ -93,15 +94,22 @@ export class StdioTransport implements Transport {
     if (kind === 'invalid')
       return this.refuse(-32600, 'Invalid Request: not a JSON-RPC 2.0 request, notification or response');
     const m = message as JSONRPCMessage;
-    if (!this.entries) return this.onmessage?.(m);
-    if (kind === 'request') this.entries.request(m as JSONRPCRequest);
-    else if (kind === 'notification') this.entries.notification(m as JSONRPCNotification);
-    else this.entries.response(m as JSONRPCResponse);
+    // What the server's entries throw (a response to nothing, nested too deep for its error message to be written)
+    // is an error of that message, as the SDK's transport had it, not of the process.
+    try {
+      if (!this.entries) this.onmessage?.(m);
+      else if (kind === 'request') this.entries.request(m as JSONRPCRequest);
+      else if (kind === 'notification') this.entries.notification(m as JSONRPCNotification);
+      else this.entries.response(m as JSONRPCResponse);
+    } catch (e) {
+      this.onerror?.(e instanceof Error ? e : new Error(String(e)));
+    }
   }
 
+  /** An error answer to a line that is no message: without an id, which MCP clients take (they refuse a null one). */
   private refuse(code: number, message: string): void {
     this.onInvalid(message);
-    void this.send({ jsonrpc: '2.0', id: null, error: { code, message } } as unknown as JSONRPCMessage);
+    void this.send({ jsonrpc: '2.0', error: { code, message } } as unknown as JSONRPCMessage);
   }
 }
 

@@ -3,7 +3,7 @@
  * once, used after, made again when V8 refuses it, and never kept where others could change it (cached code runs as
  * the user).
  */
-import { spawnSync } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import {
   chmodSync,
@@ -84,7 +84,7 @@ describe('the code cache', () => {
     expect(files(join(off, 'compute-mcp'))).toEqual([]);
   }, 30_000);
 
-  it("never runs another build's cache, even one of the same length and time (as npm installs them)", () => {
+  it("never runs another build's cache, even one of the same length and time (as npm installs them)", async () => {
     const cache = mkdtempSync(join(tmpdir(), 'cm-cache-'));
     const dist = join(mkdtempSync(join(tmpdir(), 'cm-dist-')), 'dist');
     cpSync(join(CLI, '..'), dist, { recursive: true });
@@ -112,5 +112,23 @@ describe('the code cache', () => {
     writeFileSync(launcher, readFileSync(launcher, 'utf8').replace(digest(source), digest(next)));
     for (const [f, { atime, mtime }] of times) utimesSync(f, atime, mtime);
     expect(version()).toBe(other);
+
+    // Changed in place, the launcher left as it was: an editor gives the file a new time, so a new cache.
+    const third = other.replace(/^9/, '8');
+    writeFileSync(file, next.replace(`"${other}"`, `"${third}"`), 'latin1');
+    expect(version()).toBe(third);
+    // Changed in place with its time and length kept: V8 would take the cache, but a process that has run for two
+    // seconds finds the file's digest is not the build's and removes it; every start after that compiles afresh.
+    const { atime, mtime } = statSync(file);
+    const fourth = third.replace(/^8/, '7');
+    writeFileSync(file, next.replace(`"${other}"`, `"${fourth}"`), 'latin1');
+    utimesSync(file, atime, mtime);
+    const server = spawn(process.execPath, [launcher, '--emulate'], {
+      env: { PATH: process.env.PATH ?? '', HOME: cache, XDG_CACHE_HOME: cache, LOG_LEVEL: 'silent' },
+    });
+    await new Promise((r) => setTimeout(r, 3_000));
+    server.kill();
+    expect(version()).toBe(fourth);
+    expect(version()).toBe(fourth);
   }, 30_000);
 });

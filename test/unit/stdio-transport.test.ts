@@ -99,7 +99,7 @@ describe('the stdio transport', () => {
 
   it("hands each kind to the server's own entry, and answers a line that is no message with an error", async () => {
     const input = new PassThrough();
-    const lines = input.pipe(new LineLimit(1024, () => undefined));
+    const lines = input.pipe(new LineLimit(1 << 20, () => undefined));
     const output = new PassThrough();
     const written: unknown[] = [];
     output.on('data', (d: Buffer) => {
@@ -112,6 +112,8 @@ describe('the stdio transport', () => {
     transport.deliverTo(server);
     const seen: string[] = [];
     transport.onmessage = () => seen.push('onmessage'); // not used once the entries are known
+    const errors: Error[] = [];
+    transport.onerror = (e) => errors.push(e);
     const send = (line: string) => input.write(`${line}\n`);
     send(
       JSON.stringify({
@@ -127,10 +129,18 @@ describe('the stdio transport', () => {
     send('{"jsonrpc":"2.0","id":3,"method":"ping","extra":1}');
     send('{"jsonrpc":"2.0","id":9,"result":{}}'); // an answer to nothing: dropped by the server, no reply
     send('{"jsonrpc":"2.0","id":4,"method":"no/such"}');
-    await vi.waitFor(() => expect(written.length).toBeGreaterThanOrEqual(5));
+    send('   '); // blank: skipped, no answer
+    // An answer to nothing, nested deeper than the server's error message can be written: that message's error, not
+    // the process's (the server then still answers the ping after it).
+    const deep = '['.repeat(20_000) + ']'.repeat(20_000);
+    send(`{"jsonrpc":"2.0","id":777,"result":{"a":${deep}}}`);
+    send(`{"jsonrpc":"2.0","id":778,"error":{"code":1,"message":"m","data":${deep}}}`);
+    send('{"jsonrpc":"2.0","id":5,"method":"ping"}');
+    await vi.waitFor(() => expect(written.length).toBeGreaterThanOrEqual(6));
     expect(seen).toEqual([]);
     // Refusals go out at once, answers when the server has them: the order is not the lines'.
-    expect(written).toHaveLength(5);
+    expect(written).toHaveLength(6);
+    expect(errors.length).toBeGreaterThanOrEqual(2);
     expect(written).toEqual(
       expect.arrayContaining([
         expect.objectContaining({
@@ -138,9 +148,10 @@ describe('the stdio transport', () => {
           result: expect.objectContaining({ serverInfo: { name: 't', version: '0' } }),
         }),
         { jsonrpc: '2.0', id: 2, result: {} },
-        { jsonrpc: '2.0', id: null, error: { code: -32700, message: expect.stringMatching(/^Parse error/) } },
-        { jsonrpc: '2.0', id: null, error: { code: -32600, message: expect.stringMatching(/^Invalid Request/) } },
+        { jsonrpc: '2.0', error: { code: -32700, message: expect.stringMatching(/^Parse error/) } },
+        { jsonrpc: '2.0', error: { code: -32600, message: expect.stringMatching(/^Invalid Request/) } },
         { jsonrpc: '2.0', id: 4, error: expect.objectContaining({ code: -32601 }) },
+        { jsonrpc: '2.0', id: 5, result: {} },
       ]),
     );
     expect(refused).toHaveLength(2);
