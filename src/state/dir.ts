@@ -8,6 +8,7 @@
  * when it cannot be fixed, refused; a secret that is empty, short, a link or unreadable stops the server. Every append
  * is synced before the call goes on, so a crash never loses a line that was acted upon.
  */
+import { randomBytes } from 'node:crypto';
 import {
   chmodSync,
   closeSync,
@@ -185,24 +186,38 @@ export class StateDir implements StateStore {
   }
 
   /**
-   * Creates `file` whole or not at all: written to a file of this process's own, then linked into place. The link
-   * fails when another process got there first, and a process starting at the same moment never reads the file half
-   * written (created, still empty: a secret it would refuse, and stop).
+   * Creates `file` whole or not at all: written to a file of this process's own (a random name: two containers may
+   * both run as pid 1), then linked into place. The link fails when another process got there first, and a process
+   * starting at the same moment never reads the file half written (created, still empty: a secret it would refuse,
+   * and stop). Where the file system has no hard links, the file is created exclusively and written in place.
    */
   private place(file: string, make: () => Buffer): void {
-    const own = `${file}.${process.pid}.${Date.now()}.tmp`;
-    try {
-      const fd = openSync(own, 'wx', 0o600);
+    const own = `${file}.${randomBytes(8).toString('hex')}.tmp`;
+    const write = (path: string) => {
+      const fd = openSync(path, 'wx', 0o600);
       try {
         writeSync(fd, make());
         fsyncSync(fd);
       } finally {
         closeSync(fd);
       }
-      linkSync(own, file);
+    };
+    const code = (e: unknown) => (e as NodeJS.ErrnoException).code;
+    try {
+      write(own);
+      try {
+        linkSync(own, file);
+      } catch (e) {
+        if (code(e) === 'EEXIST') return; // another process placed it first: that one is read
+        if (!['EPERM', 'ENOTSUP', 'EOPNOTSUPP', 'ENOSYS', 'EXDEV'].includes(code(e) ?? '')) throw e;
+        try {
+          write(file);
+        } catch (e2) {
+          if (code(e2) !== 'EEXIST') throw e2;
+        }
+      }
     } catch (e) {
-      if ((e as NodeJS.ErrnoException).code !== 'EEXIST')
-        throw new StateError(`cannot create ${file}: ${(e as Error).message}`);
+      throw new StateError(`cannot create ${file}: ${(e as Error).message}`);
     } finally {
       rmSync(own, { force: true });
     }
