@@ -92,7 +92,7 @@ describe('stdio shutdown', () => {
 });
 
 describe('an oversized stdin line', () => {
-  it('is refused with a JSON-RPC error (id null), in bounded memory, and the server carries on', async () => {
+  it('is refused with a JSON-RPC error (no id: its id is unread), in bounded memory, and the server carries on', async () => {
     const s = await startStdio();
     const before = peakMiB(s.child.pid!);
     const lineMiB = 96;
@@ -103,7 +103,8 @@ describe('an oversized stdin line', () => {
     await until(() => messages(s.stdout()).length >= 2, 'two answers');
 
     const [refusal, initialized] = messages(s.stdout());
-    expect(refusal).toMatchObject({ jsonrpc: '2.0', id: null, error: { code: -32600 } });
+    expect(refusal).toMatchObject({ jsonrpc: '2.0', error: { code: -32600 } });
+    expect(refusal).not.toHaveProperty('id'); // MCP clients refuse a null id
     expect((refusal!.error as { message: string }).message).toContain(`at most ${MAX_LINE} bytes`);
     expect(initialized).toMatchObject({ jsonrpc: '2.0', id: 1, result: { serverInfo: { name: 'compute-mcp' } } });
     const after = peakMiB(s.child.pid!);
