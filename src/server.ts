@@ -146,5 +146,29 @@ export function createServer(deps: ServerDeps): McpServer {
       ],
     }),
   );
+  paramsErrorsSaySo(server);
   return server;
+}
+
+type Handler = (request: unknown, extra: unknown) => Promise<unknown>;
+
+/**
+ * Requests the SDK checks itself (logging/setLevel, prompts/get, resources/read, completion/complete) with params its
+ * schema refuses were answered -32603 (internal error) with zod's issues as raw JSON: they are answered -32602 (invalid
+ * params) naming each field and what is wrong. Wraps the SDK server's handlers (`Protocol._requestHandlers`, internal
+ * to SDK 1.32); another SDK without them keeps its own answers.
+ */
+function paramsErrorsSaySo(server: McpServer): void {
+  const handlers = (server.server as unknown as { _requestHandlers?: Map<string, Handler> })._requestHandlers;
+  if (!(handlers instanceof Map)) return;
+  for (const [method, handler] of handlers)
+    handlers.set(method, async (request, extra) => {
+      try {
+        return await handler(request, extra);
+      } catch (e) {
+        if (!(e instanceof z.core.$ZodError)) throw e;
+        const what = e.issues.map((i) => `${i.path.map(String).join('.') || 'params'}: ${i.message}`).join('; ');
+        throw Object.assign(new Error(`Invalid params for ${method}: ${what}`), { code: -32602 });
+      }
+    });
 }
