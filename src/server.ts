@@ -1,6 +1,7 @@
 /** Builds the MCP server: tools (filtered by policy), the compute://policy resource and the provision_gpu prompt. */
 import { McpServer } from '@modelcontextprotocol/sdk/server/mcp.js';
 import { z } from 'zod';
+import { $ZodError } from 'zod/v4/core';
 import type { Config } from './config.js';
 import { CARD_MIME, CARD_URI, cardHtml } from './approval/card.js';
 import type { ApprovalDesk } from './approval/desk.js';
@@ -166,7 +167,7 @@ function paramsErrorsSaySo(server: McpServer): void {
       try {
         return await handler(request, extra);
       } catch (e) {
-        if (!(e instanceof z.core.$ZodError)) throw e;
+        if (!(e instanceof $ZodError)) throw e; // zod's base error: the SDK parses with zod/mini
         const what = e.issues.map((i) => `${i.path.map(String).join('.') || 'params'}: ${i.message}`).join('; ');
         throw Object.assign(new Error(`Invalid params for ${method}: ${what}`), { code: -32602 });
       }
