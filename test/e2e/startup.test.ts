@@ -2,7 +2,7 @@
  * What the stdio server does before the first tool call: it calls no cloud, and it loads neither the HTTP transport,
  * nor the emulators, nor the HTTP client library, nor worker threads (each is imported when first used).
  */
-import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { createServer, type IncomingMessage } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -53,6 +53,42 @@ async function until<T>(read: () => T | undefined, what: string): Promise<T> {
 }
 
 describe('start-up', () => {
+  it('reads a start file under 800 KB, and loads no node:crypto before a tool call needs it', async () => {
+    requireBuilt();
+    // Every start reads dist/cli.cjs whole (src/launch.cts): growth there is paid by every client session.
+    expect(statSync(join(CLI, '../cli.cjs')).size).toBeLessThan(800 * 1024);
+    const probe = moduleProbe();
+    const home = mkdtempSync(join(tmpdir(), 'cm-home-'));
+    const start = async (args: string[]) => {
+      const transport = new StdioClientTransport({
+        command: process.execPath,
+        args: [...args, CLI],
+        stderr: 'ignore',
+        env: {
+          PATH: process.env.PATH ?? '',
+          HOME: home,
+          GENESISCLOUD_API_TOKEN: 'startup-test-0123456789',
+          LOG_LEVEL: 'silent',
+        },
+      });
+      const client = new Client({ name: 'startup', version: '0' });
+      await client.connect(transport);
+      expect((await client.listTools()).tools.length).toBeGreaterThan(0);
+      return { client, pid: transport.pid! };
+    };
+    // The first start in a new state directory makes its token secret (random bytes); the starts after read it.
+    await (await start([])).client.close();
+    const { client, pid } = await start(['--import', probe.hook]);
+    cleanups.push(() => client.close());
+    process.kill(pid, 'SIGUSR2');
+    const loaded = await until(
+      () => (existsSync(probe.out) ? (JSON.parse(readFileSync(probe.out, 'utf8')) as string[]) : undefined),
+      'the module list',
+    );
+    expect(loaded).toContain('NativeModule fs'); // the probe sees what was loaded
+    expect(loaded).not.toContain('NativeModule crypto');
+  });
+
   it('calls no cloud and loads no HTTP transport, emulator, HTTP client or worker before the first tool call', async () => {
     requireBuilt();
     const cloud = await recordingCloud();
