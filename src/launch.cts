@@ -83,6 +83,10 @@ function runWithCodeCache(file: string): void {
     setImmediate(saveEarly);
     process.once('exit', saveEarly); // a command that is over before that
   }
+  // The full cache is made again when this process compiled more than it holds (another mode: a server with
+  // --emulate after one with credentials): the new one holds both, so it settles after a run of each.
+  const had = used ? found.data.length : 0;
+  const fromEarly = used && found.file === early;
   if (base)
     setTimeout(() => {
       // eslint-disable-next-line @typescript-eslint/no-require-imports -- loaded here, after start-up, on purpose
@@ -90,7 +94,10 @@ function runWithCodeCache(file: string): void {
       if (!createHash('sha256').update(source, 'latin1').digest('hex').startsWith(__CLI_DIGEST__)) {
         unlinkQuiet(full);
         unlinkQuiet(early);
-      } else if (!used || found.file === early) save(full, script.createCachedData());
+        return;
+      }
+      const data = script.createCachedData();
+      if (!had || fromEarly || data.length > had * 1.05) save(full, data);
     }, 2_000).unref();
 
   function readCache(f: string): { file: string; data: Buffer } | undefined {

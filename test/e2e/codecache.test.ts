@@ -73,6 +73,27 @@ describe('the code cache', () => {
     await until(() => readFileSync(file).length > 1_000, 'the refused cache made again');
   }, 30_000);
 
+  it('is made again by a server of another mode, which adds what it compiled, and then settles', async () => {
+    const home = mkdtempSync(join(tmpdir(), 'cm-cache-'));
+    const dir = join(home, 'compute-mcp');
+    const fullCache = () => files(dir).find((f) => !f.includes('.early.'));
+    const credentials = await startCli([], { XDG_CACHE_HOME: home, GENESISCLOUD_API_TOKEN: 'cache-test-0123456789' });
+    servers.push(credentials);
+    expect((await credentials.client.listTools()).tools.length).toBeGreaterThan(5);
+    const file = join(dir, await until(fullCache, 'the full cache'));
+    const before = statSync(file);
+    await servers.pop()!.close();
+
+    await serve(home); // --emulate: the emulators' code was not in it
+    await until(() => (statSync(file).size > before.size ? true : undefined), 'the cache made again, larger');
+    const grown = statSync(file).mtimeMs;
+    await servers.pop()!.close();
+
+    await serve(home);
+    await afterWriteTime();
+    expect(statSync(file).mtimeMs).toBe(grown); // it holds both now: not made again
+  }, 30_000);
+
   it('is not kept in a directory others may write, nor when COMPUTE_MCP_CODE_CACHE=off', async () => {
     const open = mkdtempSync(join(tmpdir(), 'cm-cache-'));
     mkdirSync(join(open, 'compute-mcp'));
