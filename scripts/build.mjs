@@ -225,6 +225,11 @@ const vendored = {
     b.onResolve({ filter: /^\.\/vendor\// }, (a) => ({ path: a.path, external: true }));
   },
 };
+// Object spread is written out as plain assignments. In V8 11 (Node 20), a literal that begins with a spread and goes
+// on (`{ ...a, b }`, `{ ...a, ...b }`) gets a hidden class of its own every time it runs; V8 keeps those in old space,
+// and what they touched stayed with them to the next full collection: the server's RSS grew with every call. The
+// assignments also run faster there.
+const SUPPORTED = { 'object-rest-spread': false };
 const commonJs = {
   absWorkingDir: ROOT,
   outExtension: { '.js': '.cjs' },
@@ -232,6 +237,7 @@ const commonJs = {
   platform: 'node',
   format: 'cjs',
   target: 'node20',
+  supported: SUPPORTED,
   minify: process.env.NO_MINIFY !== '1',
   sourcemap: 'linked',
   sourcesContent: false,
@@ -266,6 +272,7 @@ const { metafile } = await build({
   platform: 'node',
   format: 'esm',
   target: 'node20',
+  supported: SUPPORTED,
   minify: process.env.NO_MINIFY !== '1',
   sourcemap: 'linked',
   sourcesContent: false,
