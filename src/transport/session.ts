@@ -10,6 +10,7 @@
  * streams, DELETE, notifications, batches, progress, tools that change something, anything unusual or malformed)
  * goes to the SDK as before, which also answers the errors.
  */
+import { getEventListeners } from 'node:events';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import {
   StreamableHTTPServerTransport,
@@ -17,14 +18,21 @@ import {
 } from '@modelcontextprotocol/sdk/server/streamableHttp.js';
 import type { McpServer } from '@modelcontextprotocol/sdk/server/mcp.js';
 import type { Transport, TransportSendOptions } from '@modelcontextprotocol/sdk/shared/transport.js';
+import type { RequestOptions } from '@modelcontextprotocol/sdk/shared/protocol.js';
 import {
+  ErrorCode,
+  McpError,
   RELATED_TASK_META_KEY,
   SUPPORTED_PROTOCOL_VERSIONS,
   type JSONRPCMessage,
   type JSONRPCRequest,
   type MessageExtraInfo,
+  type Notification,
+  type Request,
   type RequestId,
+  type Result,
 } from '@modelcontextprotocol/sdk/types.js';
+import type { z } from 'zod';
 import { ALL_TOOLS } from '../tools/index.js';
 
 /** An answer not ready by then is sent as a stream: its headers go out, then a comment every KEEP_ALIVE_MS. */
@@ -36,12 +44,37 @@ const MAY_ASK = new Set(ALL_TOOLS.filter((t) => !t.annotations.readOnlyHint).map
 const REQUEST_KEYS = new Set(['jsonrpc', 'id', 'method', 'params']);
 const JSON_TYPE = /^application\/json\s*(;\s*charset=("?)utf-8\2\s*)?$/i;
 
+/** Spare AbortControllers a session keeps for its direct requests (see `take`). */
+const SPARE_CONTROLLERS = 8;
+
 /** A request answered on the direct path, until its answer is written or its client goes away. */
 interface Direct {
   res: ServerResponse;
   /** Set once the response has become an SSE stream. */
   streaming: boolean;
   timer: NodeJS.Timeout;
+  /** Aborted when the client cancels the request or the session closes; its handler's `extra.signal`. */
+  controller?: AbortController;
+}
+
+/** What a direct request's handler is given: the SDK's RequestHandlerExtra for a request without a task. */
+interface HandlerExtra {
+  signal: AbortSignal;
+  sessionId?: string;
+  _meta?: unknown;
+  sendNotification(notification: Notification): Promise<void>;
+  sendRequest<S extends z.ZodType>(request: Request, schema: S, options?: RequestOptions): Promise<z.infer<S>>;
+  authInfo?: MessageExtraInfo['authInfo'];
+  requestId: RequestId;
+  requestInfo?: MessageExtraInfo['requestInfo'];
+}
+
+/** The parts of the SDK's Protocol (1.32) a direct request is run with; `_requestHandlers` is internal to it. */
+interface Protocol {
+  _requestHandlers: Map<string, (request: JSONRPCRequest, extra: HandlerExtra) => Promise<Result>>;
+  notification(notification: Notification, options?: { relatedRequestId?: RequestId }): Promise<void>;
+  request<S extends z.ZodType>(request: Request, schema: S, options?: RequestOptions): Promise<z.infer<S>>;
+  onerror?: (error: Error) => void;
 }
 
 export class SessionTransport implements Transport {
@@ -50,29 +83,52 @@ export class SessionTransport implements Transport {
   onmessage?: Transport['onmessage'];
   private readonly sdk: StreamableHTTPServerTransport;
   private readonly direct = new Map<RequestId, Direct>();
-  /** Where a direct request goes: the McpServer's request entry once `deliverTo` found it, else onmessage. */
-  private deliver?: (request: JSONRPCRequest, extra: MessageExtraInfo) => void;
+  /** The server's Protocol, once `deliverTo` found the handlers a direct request is run with. */
+  private protocol?: Protocol;
+  /** Controllers of this session's direct requests that ended without an abort and with no listener left. */
+  private readonly spare: AbortController[] = [];
 
   constructor(options: StreamableHTTPServerTransportOptions) {
     this.sdk = new StreamableHTTPServerTransport(options);
-    this.sdk.onmessage = (message, extra) => this.onmessage?.(message, extra);
+    this.sdk.onmessage = (message, extra) => {
+      // A cancellation of a direct request: the SDK does not know the request, so its handler is aborted here.
+      if ('method' in message && message.method === 'notifications/cancelled' && !('id' in message)) {
+        const id = (message.params as { requestId?: RequestId } | undefined)?.requestId;
+        const reason = (message.params as { reason?: string } | undefined)?.reason;
+        const d = id === undefined ? undefined : this.direct.get(id);
+        if (d?.controller) {
+          d.controller.abort(reason);
+          // No answer follows a cancellation: the response ends as a stream with nothing in it.
+          this.stream(d);
+          this.finish(id!, d, undefined);
+        }
+      }
+      this.onmessage?.(message, extra);
+    };
     this.sdk.onerror = (error) => this.onerror?.(error);
     this.sdk.onclose = () => {
-      for (const [id, d] of this.direct) this.finish(id, d, undefined);
+      for (const [id, d] of this.direct) {
+        d.controller?.abort();
+        this.finish(id, d, undefined);
+      }
       this.onclose?.();
     };
   }
 
   /**
-   * Hands direct requests to the server's request entry (`Protocol._onrequest`, internal to SDK 1.32) instead of the
-   * onmessage that `connect` installs, which first tells responses, requests and notifications apart with three zod
-   * parses (two of them failing, for a request): about 10 µs and 1 KiB of garbage that outlives young-generation
-   * collections, per call, for a message this transport has already checked. Another SDK without that method keeps
-   * onmessage.
+   * Direct requests are run here with the server's own handlers, as the SDK's Protocol runs a request that has no
+   * task and no progress token, instead of through the onmessage that `connect` installs. That one first tells
+   * responses, requests and notifications apart with three zod parses, two of them failing (about 10 µs and 1 KiB of
+   * garbage a call); then `Protocol._onrequest` checks for a task with one more failing parse for a request without
+   * params, and makes a new AbortController for every request. On Node 20 each new AbortSignal gets a hidden class of
+   * its own (Node sets its prototype after making it), which V8 keeps in old space: everything of the call it
+   * reached was then kept to the next full collection, and the server's RSS grew with every call until then. Here a
+   * session reuses the controllers of requests that ended without an abort and with no listener left. Another SDK
+   * without these internals keeps onmessage.
    */
   deliverTo(server: McpServer): void {
-    const entry = (server.server as unknown as { _onrequest?: SessionTransport['deliver'] })._onrequest;
-    if (typeof entry === 'function') this.deliver = entry.bind(server.server);
+    const protocol = server.server as unknown as Partial<Protocol>;
+    if (protocol._requestHandlers instanceof Map) this.protocol = protocol as Protocol;
   }
 
   get sessionId(): string | undefined {
@@ -105,10 +161,77 @@ export class SessionTransport implements Transport {
     res.once('close', () => {
       if (this.direct.get(body.id) === d) this.finish(body.id, d, undefined);
     });
-    const extra: MessageExtraInfo = { requestInfo: { headers: req.headers, url } };
-    if (this.deliver) this.deliver(body, extra);
-    else this.onmessage?.(body, extra);
+    const info: MessageExtraInfo = { requestInfo: { headers: req.headers, url } };
+    const handler = this.protocol?._requestHandlers.get(body.method);
+    // An unknown method goes the SDK's way, which answers it.
+    if (handler) this.run(body, info, d, handler);
+    else this.onmessage?.(body, info);
     return true;
+  }
+
+  /**
+   * Runs a direct request's handler as `Protocol._onrequest` does for a request without a task: its answer, or its
+   * error as a JSON-RPC error, is sent unless the request was cancelled meanwhile.
+   */
+  private run(
+    request: JSONRPCRequest,
+    info: MessageExtraInfo,
+    d: Direct,
+    handler: Protocol['_requestHandlers'] extends Map<string, infer H> ? H : never,
+  ): void {
+    const protocol = this.protocol!;
+    const controller = (d.controller = this.take());
+    const { signal } = controller;
+    const id = request.id;
+    const extra: HandlerExtra = {
+      signal,
+      sessionId: this.sessionId,
+      _meta: request.params?._meta,
+      sendNotification: async (notification) => {
+        if (!signal.aborted) await protocol.notification(notification, { relatedRequestId: id });
+      },
+      sendRequest: async (r, schema, options) => {
+        if (signal.aborted) throw new McpError(ErrorCode.ConnectionClosed, 'Request was cancelled');
+        return protocol.request(r, schema, Object.assign({}, options, { relatedRequestId: id }));
+      },
+      authInfo: info.authInfo,
+      requestId: id,
+      requestInfo: info.requestInfo,
+    };
+    Promise.resolve()
+      .then(() => handler(request, extra))
+      .then(
+        (result) => (signal.aborted ? undefined : this.send({ result, jsonrpc: '2.0', id })),
+        (error: { code?: unknown; message?: string; data?: unknown }) => {
+          if (signal.aborted) return undefined;
+          const code = Number.isSafeInteger(error?.code) ? (error.code as number) : ErrorCode.InternalError;
+          const data = error?.data;
+          const message = error?.message ?? 'Internal error';
+          return this.send({
+            jsonrpc: '2.0',
+            id,
+            error: data === undefined ? { code, message } : { code, message, data },
+          });
+        },
+      )
+      .catch((error: unknown) => protocol.onerror?.(new Error(`Failed to send response: ${String(error)}`)))
+      .finally(() => this.giveBack(controller));
+  }
+
+  /** A controller for a direct request: a spare one, or a new one. */
+  private take(): AbortController {
+    return this.spare.pop() ?? new AbortController();
+  }
+
+  /**
+   * Keeps a request's controller for the next one, when nothing can tell: it was not aborted, and nothing listens to
+   * its signal any more (a listener left behind would hear the next request's cancellation). A session's own
+   * controllers only: another session's cancellation can never reach code still holding one.
+   */
+  private giveBack(controller: AbortController): void {
+    const { signal } = controller;
+    if (this.spare.length < SPARE_CONTROLLERS && !signal.aborted && getEventListeners(signal, 'abort').length === 0)
+      this.spare.push(controller);
   }
 
   async send(message: JSONRPCMessage, options?: TransportSendOptions): Promise<void> {

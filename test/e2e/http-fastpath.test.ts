@@ -9,7 +9,12 @@ import { request } from 'node:http';
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
 import { McpServer } from '@modelcontextprotocol/sdk/server/mcp.js';
-import { LoggingMessageNotificationSchema } from '@modelcontextprotocol/sdk/types.js';
+import {
+  ListResourceTemplatesRequestSchema,
+  ListResourcesRequestSchema,
+  LoggingMessageNotificationSchema,
+  McpError,
+} from '@modelcontextprotocol/sdk/types.js';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { createLogger } from '../../src/log.js';
 import { STREAM_AFTER_MS } from '../../src/transport/session.js';
@@ -222,5 +227,91 @@ describe('a direct request that does not answer at once', () => {
     } else {
       expect(events(r.body)).toEqual([]);
     }
+  });
+  it('is cancelled by notifications/cancelled: its handler is told why, and the response ends with no answer', async () => {
+    const signals: AbortSignal[] = [];
+    const url = await serve((server) =>
+      server.registerTool('wait', { description: 'waits to be cancelled, or answers at once' }, async (extra) => {
+        signals.push(extra.signal);
+        if (signals.length === 1) await new Promise((r) => extra.signal.addEventListener('abort', r, { once: true }));
+        return { content: [{ type: 'text', text: 'done' }] };
+      }),
+    );
+    const s = await session(url);
+    const headers = { 'mcp-session-id': s.sid, 'mcp-protocol-version': PROTOCOL };
+    const pending = raw(url, 'POST', headers, rpc(2, 'tools/call', { name: 'wait' }));
+    await until(() => signals.length === 1, 'the tool to start');
+    const cancel = {
+      jsonrpc: '2.0',
+      method: 'notifications/cancelled',
+      params: { requestId: 2, reason: 'not needed' },
+    };
+    expect((await s.post(cancel)).status).toBe(202);
+    const r = await pending;
+    expect(r.headers['content-type']).toBe('text/event-stream');
+    expect(events(r.body)).toEqual([]);
+    expect(signals[0]!.aborted).toBe(true);
+    expect(signals[0]!.reason).toBe('not needed');
+    // The session goes on, and the next request's signal is a fresh one: an aborted signal is never handed out again.
+    const next = await s.post(rpc(3, 'tools/call', { name: 'wait' }));
+    expect(JSON.parse(next.body)).toMatchObject({ id: 3, result: { content: [{ text: 'done' }] } });
+    expect(signals[1]).not.toBe(signals[0]);
+    expect(signals[1]!.aborted).toBe(false);
+    // A cancellation naming a request that is not running (or another session's) changes nothing.
+    expect((await s.post({ ...cancel, params: { requestId: 3 } })).status).toBe(202);
+    expect(signals[1]!.aborted).toBe(false);
+  });
+
+  it("answers a handler's error as the SDK would: its code, message and data, or -32603", async () => {
+    const url = await serve((server) => {
+      server.server.registerCapabilities({ resources: {} });
+      server.server.setRequestHandler(ListResourcesRequestSchema, () => {
+        throw new McpError(-32042, 'not here', { why: 'a test' });
+      });
+      server.server.setRequestHandler(ListResourceTemplatesRequestSchema, () => {
+        throw new Error('broke');
+      });
+    });
+    const s = await session(url);
+    const known = await s.post(rpc(2, 'resources/list', {}));
+    expect(known.headers['content-type']).toBe('application/json');
+    expect(JSON.parse(known.body)).toEqual({
+      jsonrpc: '2.0',
+      id: 2,
+      error: { code: -32042, message: 'MCP error -32042: not here', data: { why: 'a test' } },
+    });
+    expect(JSON.parse((await s.post(rpc(3, 'resources/templates/list', {}))).body)).toEqual({
+      jsonrpc: '2.0',
+      id: 3,
+      error: { code: -32603, message: 'broke' },
+    });
+  });
+
+  it("hands a request's AbortSignal to the next only when it ended unaborted, with no listener left, in its session", async () => {
+    const signals: AbortSignal[] = [];
+    const url = await serve((server) => {
+      server.registerTool('tidy', { description: 'listens, then stops listening' }, async (extra) => {
+        signals.push(extra.signal);
+        const listener = () => undefined;
+        extra.signal.addEventListener('abort', listener);
+        extra.signal.removeEventListener('abort', listener);
+        return { content: [] };
+      });
+      server.registerTool('leaves_a_listener', { description: 'listens after it answered' }, async (extra) => {
+        signals.push(extra.signal);
+        extra.signal.addEventListener('abort', () => undefined);
+        return { content: [] };
+      });
+    });
+    const [a, b] = [await session(url), await session(url)];
+    await a.post(rpc(2, 'tools/call', { name: 'tidy' }));
+    await a.post(rpc(3, 'tools/call', { name: 'tidy' }));
+    expect(signals[1]).toBe(signals[0]);
+    await a.post(rpc(4, 'tools/call', { name: 'leaves_a_listener' }));
+    await a.post(rpc(5, 'tools/call', { name: 'tidy' }));
+    expect(signals[3]).not.toBe(signals[2]);
+    // Another session never gets one of this session's.
+    await b.post(rpc(2, 'tools/call', { name: 'tidy' }));
+    expect(signals.slice(0, 4)).not.toContain(signals[4]);
   });
 });
