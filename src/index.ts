@@ -131,6 +131,7 @@ async function serveHttp(
     throw e;
   }
   rt.startSweeper();
+  (await import('./transport/heap.js')).capYoungGeneration();
   process.stderr.write(`compute-mcp listening on ${http.url}\n`);
   return finished;
 }
