@@ -15,6 +15,7 @@ import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
 
 const CONCURRENCY = 10;
+const PROXY = new URL('./bench-proxy.mjs', import.meta.url).pathname;
 const PROTOCOL = '2025-11-25';
 const VM_TYPE = 'vcpu-2_memory-4g_disk-80g';
 
@@ -101,30 +102,52 @@ export async function benchHttp({ cli, row, quick = false }) {
       if (r.statusCode !== 200) throw new Error(`emulator answered ${r.statusCode}`);
     };
     const sessions = await Promise.all(Array.from({ length: CONCURRENCY }, () => Session.open(mcp, url)));
+    // The bare proxy (scripts/bench-proxy.mjs): the same GET behind the least a server can do, in its own process.
+    const proxyProcess = spawn(process.execPath, [PROXY, new URL(path, gc.base_url).href, auth.authorization]);
+    children.push(proxyProcess);
+    const proxyUrl = new URL(await output(proxyProcess, 'stdout', (s) => /^(http\S+)\n/.exec(s)?.[1]));
+    const proxyPool = new Pool(proxyUrl.origin, { connections: CONCURRENCY });
+    pools.push(proxyPool);
+    const viaProxy = async () => {
+      const body = JSON.stringify({ jsonrpc: '2.0', id: 1, method: 'tools/call', params: { arguments: getInstance } });
+      const r = await proxyPool.request({ method: 'POST', path: proxyUrl.pathname, body });
+      await answer(r, 1);
+    };
     const cpu = cpuOf(server.pid);
     const turns = quick ? 1 : 5;
     const raws = [];
+    const proxied = [];
     const lights = [];
     let lightCpu = 0;
     for (let t = 0; t < turns; t++) {
       raws.push(await rate(rawGet, calls / 2));
+      proxied.push(await rate(viaProxy, calls / 2));
       cpu.reset();
       lights.push(await rate((w) => sessions[w].call('get_instance', getInstance), calls / 2));
       lightCpu += cpu.since();
     }
     const rawRate = median(raws);
     const light = median(lights);
-    const ratios = lights.map((l, t) => l / raws[t]);
-    const spread = `${Math.round(100 * Math.min(...ratios))}–${Math.round(100 * Math.max(...ratios))} %`;
+    const ofRaw = (xs) => {
+      const ratios = xs.map((x, t) => x / raws[t]);
+      const spread = `${Math.round(100 * Math.min(...ratios))}–${Math.round(100 * Math.max(...ratios))} %`;
+      return `${Math.round(100 * median(ratios))} % of the raw GET (rounds: ${spread})`;
+    };
     row(
       'the same GET straight to the emulator',
       `${rawRate} req/s`,
-      `concurrency ${CONCURRENCY}, undici Pool; median of ${turns} rounds alternating with the next row`,
+      `concurrency ${CONCURRENCY}, undici Pool; median of ${turns} rounds alternating with the next two rows`,
+    );
+    row(
+      'the same GET behind a bare proxy',
+      `${median(proxied)} calls/s`,
+      `scripts/bench-proxy.mjs: node:http in, undici out, no MCP; ${ofRaw(proxied)}`,
     );
     row(
       'get_instance over HTTP, light client',
       `${light} calls/s`,
-      `${CONCURRENCY} sessions; ${Math.round(100 * median(ratios))} % of the raw GET (rounds: ${spread}); ` +
+      `${CONCURRENCY} sessions; ${ofRaw(lights)}; ` +
+        `${Math.round((100 * light) / median(proxied))} % of the bare proxy; ` +
         `server CPU ${Math.round(lightCpu / (turns * (calls / 2) * 1.1))} µs/call`,
     );
     cpu.reset();
