@@ -268,49 +268,45 @@ async function runTool(
       );
       return { action: res.action, ...(res.content ? { content: res.content } : {}) };
     },
-    // URL mode only where the client declared it: the link goes to the human through the client, not the model.
-    ...(server.server.getClientCapabilities()?.elicitation?.url
-      ? {
-          elicitUrl: async (message: string, url: string, elicitationId: string) => {
-            const res = await server.server.elicitInput(
-              { mode: 'url', message, url, elicitationId },
-              {
-                timeout: deps.elicitTimeoutMs ?? ELICIT_TIMEOUT_MS,
-                relatedRequestId: extra.requestId,
-                signal: extra.signal,
-              },
-            );
-            return { action: res.action };
-          },
-          completeUrl: (elicitationId: string) => server.server.createElicitationCompletionNotifier(elicitationId)(),
-        }
-      : {}),
     appCard: rendersApps(server.server.getClientCapabilities()),
     waiting: (message: string) => void ctx.progress(++waited, undefined, message),
     signal: extra.signal,
   };
+  // URL mode only where the client declared it: the link goes to the human through the client, not the model.
+  // (Set here rather than spread into the literal: the build writes spreads out as slower calls; this runs per call.)
+  if (server.server.getClientCapabilities()?.elicitation?.url) {
+    human.elicitUrl = async (message: string, url: string, elicitationId: string) => {
+      const res = await server.server.elicitInput(
+        { mode: 'url', message, url, elicitationId },
+        { timeout: deps.elicitTimeoutMs ?? ELICIT_TIMEOUT_MS, relatedRequestId: extra.requestId, signal: extra.signal },
+      );
+      return { action: res.action };
+    };
+    human.completeUrl = (elicitationId: string) => server.server.createElicitationCompletionNotifier(elicitationId)();
+  }
   let waited = 0;
+  const gate: GateDeps = {
+    policy: deps.config.policy,
+    tokens: deps.tokens,
+    idempotency: deps.idempotency,
+    ledger: deps.ledger,
+    leases: deps.leases,
+    audit,
+    human,
+    spendLock: deps.spendLock,
+    clouds: () => deps.providers.enabled(),
+    log,
+    signal: extra.signal,
+  };
+  if (deps.desk) gate.desk = deps.desk;
+  if (deps.atomic) gate.atomic = deps.atomic;
+  if (deps.lostCreateLookup) gate.lostCreateLookup = deps.lostCreateLookup;
   const ctx: ToolContext = {
     providers: deps.providers,
     config: deps.config,
     log,
     signal: extra.signal,
-    gate: {
-      policy: deps.config.policy,
-      tokens: deps.tokens,
-      idempotency: deps.idempotency,
-      ledger: deps.ledger,
-      leases: deps.leases,
-      ...(deps.desk ? { desk: deps.desk } : {}),
-      audit,
-      human,
-      spendLock: deps.spendLock,
-      ...(deps.atomic ? { atomic: deps.atomic } : {}),
-      clouds: () => deps.providers.enabled(),
-      log,
-      signal: extra.signal,
-      ...(deps.lostCreateLookup ? { lostCreateLookup: deps.lostCreateLookup } : {}),
-    },
+    gate,
     pollIntervalMs: deps.pollIntervalMs ?? 2_000,
     clientName: server.server.getClientVersion()?.name,
     progress: async (progress, total, message) => {
