@@ -19,6 +19,11 @@ export interface ToolContext {
   /** Everything the spend gate needs for this call (policy, tokens, idempotency, audit, the human, the lock). */
   gate: GateDeps;
   log: Logger;
+  /**
+   * Aborted when the client cancels the call or its session closes. For this call only: a read call's signal may be
+   * given to the session's next call once this one has ended with nothing listening (src/transport/session.ts), so
+   * nothing may listen to it or read it after the handler returns.
+   */
   signal: AbortSignal;
   /** Sends notifications/progress when the caller gave a progress token; a no-op otherwise. */
   progress(progress: number, total?: number, message?: string): Promise<void>;

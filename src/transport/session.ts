@@ -53,8 +53,8 @@ interface Direct {
   /** Set once the response has become an SSE stream. */
   streaming: boolean;
   timer: NodeJS.Timeout;
-  /** Aborted when the client cancels the request or the session closes; its handler's `extra.signal`. */
-  controller?: AbortController;
+  /** Run here (`run`): its answer is written by `run`, never taken from `send` (which may carry a duplicate id's). */
+  handled: boolean;
 }
 
 /** What a direct request's handler is given: the SDK's RequestHandlerExtra for a request without a task. */
@@ -69,9 +69,13 @@ interface HandlerExtra {
   requestInfo?: MessageExtraInfo['requestInfo'];
 }
 
-/** The parts of the SDK's Protocol (1.32) a direct request is run with; `_requestHandlers` is internal to it. */
+type Handler = (request: JSONRPCRequest, extra: HandlerExtra) => Promise<Result>;
+
+/** The parts of the SDK's Protocol (1.32) a direct request is run with; the two maps are internal to it. */
 interface Protocol {
-  _requestHandlers: Map<string, (request: JSONRPCRequest, extra: HandlerExtra) => Promise<Result>>;
+  _requestHandlers: Map<string, Handler>;
+  /** The requests running, by id: the SDK's cancellation (checked by its schema) and its close abort these. */
+  _requestHandlerAbortControllers: Map<RequestId, AbortController>;
   notification(notification: Notification, options?: { relatedRequestId?: RequestId }): Promise<void>;
   request<S extends z.ZodType>(request: Request, schema: S, options?: RequestOptions): Promise<z.infer<S>>;
   onerror?: (error: Error) => void;
@@ -90,28 +94,11 @@ export class SessionTransport implements Transport {
 
   constructor(options: StreamableHTTPServerTransportOptions) {
     this.sdk = new StreamableHTTPServerTransport(options);
-    this.sdk.onmessage = (message, extra) => {
-      // A cancellation of a direct request: the SDK does not know the request, so its handler is aborted here.
-      if ('method' in message && message.method === 'notifications/cancelled' && !('id' in message)) {
-        const id = (message.params as { requestId?: RequestId } | undefined)?.requestId;
-        const reason = (message.params as { reason?: string } | undefined)?.reason;
-        const d = id === undefined ? undefined : this.direct.get(id);
-        if (d?.controller) {
-          d.controller.abort(reason);
-          // No answer follows a cancellation: the response ends as a stream with nothing in it.
-          this.stream(d);
-          this.finish(id!, d, undefined);
-        }
-      }
-      this.onmessage?.(message, extra);
-    };
+    this.sdk.onmessage = (message, extra) => this.onmessage?.(message, extra);
     this.sdk.onerror = (error) => this.onerror?.(error);
     this.sdk.onclose = () => {
-      for (const [id, d] of this.direct) {
-        d.controller?.abort();
-        this.finish(id, d, undefined);
-      }
-      this.onclose?.();
+      for (const [id, d] of this.direct) this.finish(id, d, undefined);
+      this.onclose?.(); // the SDK's Protocol then aborts every request still running, direct ones included
     };
   }
 
@@ -123,12 +110,14 @@ export class SessionTransport implements Transport {
    * params, and makes a new AbortController for every request. On Node 20 each new AbortSignal gets a hidden class of
    * its own (Node sets its prototype after making it), which V8 keeps in old space: everything of the call it
    * reached was then kept to the next full collection, and the server's RSS grew with every call until then. Here a
-   * session reuses the controllers of requests that ended without an abort and with no listener left. Another SDK
-   * without these internals keeps onmessage.
+   * session reuses the controllers of requests that ended without an abort and with no listener left. A running
+   * request is entered in the Protocol's own table, so the SDK's cancellation and close reach it as any other,
+   * whether or not its client is still connected. Another SDK without these internals keeps onmessage.
    */
   deliverTo(server: McpServer): void {
     const protocol = server.server as unknown as Partial<Protocol>;
-    if (protocol._requestHandlers instanceof Map) this.protocol = protocol as Protocol;
+    if (protocol._requestHandlers instanceof Map && protocol._requestHandlerAbortControllers instanceof Map)
+      this.protocol = protocol as Protocol;
   }
 
   get sessionId(): string | undefined {
@@ -154,7 +143,13 @@ export class SessionTransport implements Transport {
    */
   directly(req: IncomingMessage, res: ServerResponse, body: unknown, url: URL): boolean {
     if (!this.sessionId || !isPlainRequest(body) || this.direct.has(body.id) || !plainHeaders(req)) return false;
-    const d: Direct = { res, streaming: false, timer: setTimeout(() => this.stream(d), STREAM_AFTER_MS) };
+    const handler = this.protocol?._requestHandlers.get(body.method);
+    const d: Direct = {
+      res,
+      streaming: false,
+      timer: setTimeout(() => this.stream(d), STREAM_AFTER_MS),
+      handled: !!handler,
+    };
     d.timer.unref();
     this.direct.set(body.id, d);
     // The client went away: the answer, when it comes, goes nowhere (as with a cancelled SDK stream).
@@ -162,7 +157,6 @@ export class SessionTransport implements Transport {
       if (this.direct.get(body.id) === d) this.finish(body.id, d, undefined);
     });
     const info: MessageExtraInfo = { requestInfo: { headers: req.headers, url } };
-    const handler = this.protocol?._requestHandlers.get(body.method);
     // An unknown method goes the SDK's way, which answers it.
     if (handler) this.run(body, info, d, handler);
     else this.onmessage?.(body, info);
@@ -171,18 +165,25 @@ export class SessionTransport implements Transport {
 
   /**
    * Runs a direct request's handler as `Protocol._onrequest` does for a request without a task: its answer, or its
-   * error as a JSON-RPC error, is sent unless the request was cancelled meanwhile.
+   * error as a JSON-RPC error, is written unless the request was cancelled meanwhile; a cancelled one's response
+   * ends at once, as a stream with nothing in it.
    */
-  private run(
-    request: JSONRPCRequest,
-    info: MessageExtraInfo,
-    d: Direct,
-    handler: Protocol['_requestHandlers'] extends Map<string, infer H> ? H : never,
-  ): void {
+  private run(request: JSONRPCRequest, info: MessageExtraInfo, d: Direct, handler: Handler): void {
     const protocol = this.protocol!;
-    const controller = (d.controller = this.take());
+    const controller = this.take();
     const { signal } = controller;
     const id = request.id;
+    const running = protocol._requestHandlerAbortControllers;
+    running.set(id, controller);
+    const onAbort = () => {
+      if (this.direct.get(id) !== d) return;
+      this.stream(d);
+      this.finish(id, d, undefined);
+    };
+    signal.addEventListener('abort', onAbort, { once: true });
+    const answer = (message: JSONRPCMessage) => {
+      if (!signal.aborted && this.direct.get(id) === d) this.finish(id, d, message);
+    };
     const extra: HandlerExtra = {
       signal,
       sessionId: this.sessionId,
@@ -201,21 +202,17 @@ export class SessionTransport implements Transport {
     Promise.resolve()
       .then(() => handler(request, extra))
       .then(
-        (result) => (signal.aborted ? undefined : this.send({ result, jsonrpc: '2.0', id })),
-        (error: { code?: unknown; message?: string; data?: unknown }) => {
-          if (signal.aborted) return undefined;
-          const code = Number.isSafeInteger(error?.code) ? (error.code as number) : ErrorCode.InternalError;
-          const data = error?.data;
-          const message = error?.message ?? 'Internal error';
-          return this.send({
-            jsonrpc: '2.0',
-            id,
-            error: data === undefined ? { code, message } : { code, message, data },
-          });
-        },
+        (result) => answer({ result, jsonrpc: '2.0', id }),
+        (error: unknown) => answer(errorAnswer(id, error)),
       )
-      .catch((error: unknown) => protocol.onerror?.(new Error(`Failed to send response: ${String(error)}`)))
-      .finally(() => this.giveBack(controller));
+      .catch((error: unknown) =>
+        protocol.onerror?.(new Error(`Failed to send response: ${error instanceof Error ? error.message : 'unknown'}`)),
+      )
+      .finally(() => {
+        signal.removeEventListener('abort', onAbort);
+        if (running.get(id) === controller) running.delete(id);
+        this.giveBack(controller);
+      });
   }
 
   /** A controller for a direct request: a spare one, or a new one. */
@@ -238,7 +235,8 @@ export class SessionTransport implements Transport {
     // An answer carries its request's id; a notification or request about a request names it in the options.
     const about = 'method' in message ? options?.relatedRequestId : message.id;
     const d = about === undefined ? undefined : this.direct.get(about);
-    if (!d) return this.sdk.send(message, options);
+    // An answer for a request run here comes from `run`: one with its id here is a duplicate id's, the SDK's own.
+    if (!d || (d.handled && !('method' in message))) return this.sdk.send(message, options);
     if ('method' in message) {
       this.stream(d);
       d.res.write(event(message));
@@ -269,6 +267,16 @@ export class SessionTransport implements Transport {
     this.direct.delete(id);
     clearTimeout(d.timer); // a timeout or an interval alike
     if (d.res.writableEnded || d.res.destroyed) return;
+    try {
+      this.write(d, id, answer);
+    } catch {
+      // An answer that is not JSON (a BigInt, a cycle) is refused before anything of it is written: the client gets
+      // an error instead of a response that never ends.
+      this.write(d, id, { jsonrpc: '2.0', id, error: { code: ErrorCode.InternalError, message: UNWRITABLE } });
+    }
+  }
+
+  private write(d: Direct, id: RequestId, answer: JSONRPCMessage | undefined): void {
     if (d.streaming) {
       d.res.end(answer ? event(answer) : undefined);
     } else if (answer) {
@@ -276,6 +284,24 @@ export class SessionTransport implements Transport {
     } else {
       json(d.res, 404, { jsonrpc: '2.0', error: { code: -32001, message: 'Session not found' }, id });
     }
+  }
+}
+
+const UNWRITABLE = 'Internal error: the answer could not be written as JSON';
+
+/**
+ * A handler's failure as the SDK answers it: its code when it is an integer, its message, its data; anything else
+ * thrown (null, a string, an object whose properties throw when read) is -32603 "Internal error".
+ */
+function errorAnswer(id: RequestId, error: unknown): JSONRPCMessage {
+  try {
+    const e = error as { code?: unknown; message?: unknown; data?: unknown } | null | undefined;
+    const code = Number.isSafeInteger(e?.code) ? (e!.code as number) : ErrorCode.InternalError;
+    const message = typeof e?.message === 'string' ? e.message : 'Internal error';
+    const data = e?.data;
+    return { jsonrpc: '2.0', id, error: data === undefined ? { code, message } : { code, message, data } };
+  } catch {
+    return { jsonrpc: '2.0', id, error: { code: ErrorCode.InternalError, message: 'Internal error' } };
   }
 }
 

@@ -314,4 +314,84 @@ describe('a direct request that does not answer at once', () => {
     await b.post(rpc(2, 'tools/call', { name: 'tidy' }));
     expect(signals.slice(0, 4)).not.toContain(signals[4]);
   });
+  it('is still stopped by a cancellation or by closing its session after its client went away', async () => {
+    const signals: AbortSignal[] = [];
+    const url = await serve((server) =>
+      server.registerTool('wait', { description: 'waits to be stopped' }, async (extra) => {
+        signals.push(extra.signal);
+        await new Promise((r) => extra.signal.addEventListener('abort', r, { once: true }));
+        return { content: [] };
+      }),
+    );
+    const s = await session(url);
+    const headers = { 'mcp-session-id': s.sid, 'mcp-protocol-version': PROTOCOL };
+    /** A POST whose connection is dropped once its handler has started. */
+    const dropped = async (id: number) => {
+      const u = new URL(url);
+      const r = request({
+        host: u.hostname,
+        port: u.port,
+        path: u.pathname,
+        method: 'POST',
+        headers: { ...MCP_HEADERS, ...headers },
+      });
+      r.on('error', () => undefined);
+      r.end(JSON.stringify(rpc(id, 'tools/call', { name: 'wait' })));
+      await until(() => signals.length === id - 1, 'the tool to start');
+      r.destroy();
+    };
+    await dropped(2);
+    expect(signals[0]!.aborted).toBe(false);
+    await s.post({ jsonrpc: '2.0', method: 'notifications/cancelled', params: { requestId: 2, reason: 'gone' } });
+    await until(() => signals[0]!.aborted || undefined, 'the cancellation to reach the handler');
+    expect(signals[0]!.reason).toBe('gone');
+
+    await dropped(3);
+    expect((await raw(url, 'DELETE', headers)).status).toBe(200);
+    await until(() => signals[1]!.aborted || undefined, 'the close to reach the handler');
+  });
+
+  it('answers each of two requests with the same id on its own response, as the SDK does', async () => {
+    let release!: () => void;
+    const released = new Promise<void>((r) => (release = r));
+    const url = await serve((server) => {
+      server.registerTool('slow', { description: 'answers when released' }, async () => {
+        await released;
+        return { content: [{ type: 'text', text: 'slow' }] };
+      });
+      server.registerTool('fast', { description: 'answers at once' }, async () => ({
+        content: [{ type: 'text', text: 'fast' }],
+      }));
+    });
+    const s = await session(url);
+    const first = s.post(rpc(2, 'tools/call', { name: 'slow' }));
+    await new Promise((r) => setTimeout(r, 50));
+    // The same id while the first is running: the SDK's transport takes it (a stream), and its answer goes there.
+    const second = await s.post(rpc(2, 'tools/call', { name: 'fast' }));
+    expect(events(second.body)).toMatchObject([{ id: 2, result: { content: [{ text: 'fast' }] } }]);
+    release();
+    expect(JSON.parse((await first).body)).toMatchObject({ id: 2, result: { content: [{ text: 'slow' }] } });
+  });
+
+  it('answers what cannot be written as JSON, or an odd throw, with -32603 instead of leaving it open', async () => {
+    const url = await serve((server) => {
+      server.server.registerCapabilities({ resources: {} });
+      server.server.setRequestHandler(ListResourcesRequestSchema, () => ({ resources: [], size: 1n }) as never);
+      server.server.setRequestHandler(ListResourceTemplatesRequestSchema, () => {
+        throw Object.create(null, {
+          code: {
+            get() {
+              throw new Error('a getter that throws');
+            },
+          },
+          message: { value: { not: 'a string' } },
+        });
+      });
+    });
+    const s = await session(url);
+    const unwritable = await s.post(rpc(2, 'resources/list', {}));
+    expect(rpcError(unwritable.body)).toMatchObject({ id: 2, error: { code: -32603 } });
+    const odd = await s.post(rpc(3, 'resources/templates/list', {}));
+    expect(JSON.parse(odd.body)).toEqual({ jsonrpc: '2.0', id: 3, error: { code: -32603, message: 'Internal error' } });
+  });
 });

@@ -51,6 +51,10 @@ describe('layout', () => {
     expect(bad).toEqual([]);
   });
 
+  it('uses no AbortSignal.any: the HTTP direct path reuses signals, and could not see what depends on one', () => {
+    expect(ALL.filter((f) => /AbortSignal\.any\b/.test(f.text)).map((f) => f.path)).toEqual([]);
+  });
+
   it('every cloud folder is in the table, and every built cloud in the table has a folder with its module', () => {
     const folders = readdirSync(join(SRC, 'providers')).filter((f) =>
       statSync(join(SRC, 'providers', f)).isDirectory(),
