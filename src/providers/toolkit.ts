@@ -274,7 +274,12 @@ export async function numberedPages<T>(
   return out;
 }
 
-/** One value, loaded when missing or older than `ttlMs`; concurrent loads share one request. */
+/**
+ * One value, loaded when missing or older than `ttlMs`; concurrent loads share one request. The callers are of any
+ * session, so the load must not be given any one caller's signal (that caller's cancellation would fail the others'
+ * wait): `load` runs bounded by the HTTP client's timeouts only, and each caller stops waiting when its own `signal`
+ * fires.
+ */
 export class TtlCache<T> {
   private entry?: { at: number; value: Promise<T> };
 
@@ -283,16 +288,28 @@ export class TtlCache<T> {
     private readonly now: () => number = Date.now,
   ) {}
 
-  get(load: () => Promise<T>): Promise<T> {
-    if (this.entry && this.now() - this.entry.at < this.ttlMs) return this.entry.value;
-    const value = load();
-    this.entry = { at: this.now(), value };
-    // A failed load is not kept: the next call tries again.
-    value.catch(() => {
-      if (this.entry?.value === value) this.entry = undefined;
-    });
-    return value;
+  get(load: () => Promise<T>, signal?: AbortSignal): Promise<T> {
+    if (!this.entry || this.now() - this.entry.at >= this.ttlMs) {
+      const value = load();
+      this.entry = { at: this.now(), value };
+      // A failed load is not kept: the next call tries again.
+      value.catch(() => {
+        if (this.entry?.value === value) this.entry = undefined;
+      });
+    }
+    return signal ? untilAborted(this.entry.value, signal) : this.entry.value;
   }
+}
+
+/** `p`, or CANCELLED as soon as `signal` fires (what `p` stands for goes on for whoever else waits for it). */
+function untilAborted<T>(p: Promise<T>, signal: AbortSignal): Promise<T> {
+  const cancelled = () => new ComputeError('CANCELLED', 'The request was cancelled');
+  if (signal.aborted) return Promise.reject(cancelled());
+  return new Promise<T>((resolve, reject) => {
+    const onAbort = () => reject(cancelled());
+    signal.addEventListener('abort', onAbort, { once: true });
+    p.then(resolve, reject).finally(() => signal.removeEventListener('abort', onAbort));
+  });
 }
 
 /**

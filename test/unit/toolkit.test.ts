@@ -1,4 +1,5 @@
 /** The adapter toolkit: offer choice, numeric cursors, per-id power results, the TTL cache. */
+import { getEventListeners } from 'node:events';
 import { describe, expect, it } from 'vitest';
 import { ComputeError } from '../../src/domain/errors.js';
 import { TtlCache, chooseOffer, eachId, numericCursor } from '../../src/providers/toolkit.js';
@@ -55,5 +56,27 @@ describe('numericCursor, eachId, TtlCache', () => {
     await expect(c.get(() => Promise.reject(new Error('down')))).rejects.toThrow('down');
     await Promise.resolve();
     expect(await c.get(load)).toBe(3);
+  });
+  it('TtlCache: one caller giving up (its signal) does not fail the shared load for the others', async () => {
+    const c = new TtlCache<string>(1000);
+    let finish!: (v: string) => void;
+    let loads = 0;
+    const load = () => {
+      loads++;
+      return new Promise<string>((r) => (finish = r));
+    };
+    const first = new AbortController();
+    const second = new AbortController();
+    const a = c.get(load, first.signal);
+    const b = c.get(load, second.signal);
+    first.abort();
+    await expect(a).rejects.toMatchObject({ code: 'CANCELLED' });
+    finish('catalog');
+    expect(await b).toBe('catalog');
+    expect(loads).toBe(1);
+    // The value was kept; a caller whose signal has already fired is refused at once; no listener is left behind.
+    expect(await c.get(load)).toBe('catalog');
+    await expect(c.get(load, first.signal)).rejects.toMatchObject({ code: 'CANCELLED' });
+    expect(getEventListeners(second.signal, 'abort')).toHaveLength(0);
   });
 });

@@ -108,7 +108,7 @@ export class GenesisCloudProvider implements Provider {
    */
   private async regionAnswers(extra: string[] = [], opts?: CallOptions): Promise<Map<string, RegionAnswer>> {
     const wanted = extra.filter((r) => REGION_FORM.test(r));
-    const byRegion = await this.availability.get(() => this.loadAvailability(wanted, opts));
+    const byRegion = await this.availability.get(() => this.loadAvailability(wanted), opts?.signal);
     const missing = wanted.filter((r) => !byRegion.has(r));
     if (missing.length) for (const [r, a] of await this.askRegions(missing, opts)) byRegion.set(r, a);
     return byRegion;

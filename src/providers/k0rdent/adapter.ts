@@ -144,13 +144,14 @@ export class K0rdentProvider implements Provider {
   }
 
   private catalog(opts?: CallOptions): Promise<W.WireInstanceType[]> {
-    return this.types.get(() =>
-      this.listAll(
-        W.PATHS.instanceTypes(this.region, this.zone),
-        W.WireInstanceTypeList,
-        (d: { instanceTypes: W.WireInstanceType[] }) => d.instanceTypes,
-        opts,
-      ),
+    return this.types.get(
+      () =>
+        this.listAll(
+          W.PATHS.instanceTypes(this.region, this.zone),
+          W.WireInstanceTypeList,
+          (d: { instanceTypes: W.WireInstanceType[] }) => d.instanceTypes,
+        ),
+      opts?.signal,
     );
   }
 

@@ -163,7 +163,7 @@ export class MithrilProvider implements Provider {
 
   /** Instance types (one FID per name and region) and spot availability, cached briefly. */
   private loadCatalog(opts?: CallOptions) {
-    return this.catalog.get(() => this.fetchCatalog(opts));
+    return this.catalog.get(() => this.fetchCatalog(), opts?.signal);
   }
 
   private async fetchCatalog(opts?: CallOptions) {

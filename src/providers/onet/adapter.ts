@@ -158,13 +158,13 @@ export class OnetProvider implements Provider {
 
   private activeSizes(opts?: CallOptions): Promise<W.WireSize[]> {
     return this.sizes
-      .get(() => this.listAll<W.WireSize>(W.PATHS.sizes, W.SizePage, opts))
+      .get(() => this.listAll<W.WireSize>(W.PATHS.sizes, W.SizePage), opts?.signal)
       .then((all) => all.filter((s) => s.is_active !== false));
   }
 
   private activeLocations(opts?: CallOptions): Promise<W.WireLocation[]> {
     return this.locations
-      .get(() => this.listAll<W.WireLocation>(W.PATHS.locations, W.LocationPage, opts))
+      .get(() => this.listAll<W.WireLocation>(W.PATHS.locations, W.LocationPage), opts?.signal)
       .then((all) => all.filter((l) => l.is_active !== false));
   }
 
