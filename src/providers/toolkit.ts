@@ -275,13 +275,13 @@ export async function numberedPages<T>(
 }
 
 /**
- * One value, loaded when missing or older than `ttlMs`; concurrent loads share one request. The callers are of any
- * session, so the load must not be given any one caller's signal (that caller's cancellation would fail the others'
- * wait): `load` runs bounded by the HTTP client's timeouts only, and each caller stops waiting when its own `signal`
- * fires.
+ * One value, loaded when missing or older than `ttlMs` (counted from when its load ended); callers meanwhile share
+ * the one load under way, never a second. The callers are of any session, so the load must not be given any one
+ * caller's signal (that caller's cancellation would fail the others' wait): `load` runs bounded by the HTTP client's
+ * timeouts only, and each caller stops waiting when its own `signal` fires.
  */
 export class TtlCache<T> {
-  private entry?: { at: number; value: Promise<T> };
+  private entry?: { at?: number; value: Promise<T> };
 
   constructor(
     private readonly ttlMs: number,
@@ -289,15 +289,20 @@ export class TtlCache<T> {
   ) {}
 
   get(load: () => Promise<T>, signal?: AbortSignal): Promise<T> {
-    if (!this.entry || this.now() - this.entry.at >= this.ttlMs) {
-      const value = load();
-      this.entry = { at: this.now(), value };
-      // A failed load is not kept: the next call tries again.
-      value.catch(() => {
-        if (this.entry?.value === value) this.entry = undefined;
-      });
+    const e = this.entry;
+    if (!e || (e.at !== undefined && this.now() - e.at >= this.ttlMs)) {
+      const entry: { at?: number; value: Promise<T> } = { value: load() };
+      this.entry = entry;
+      entry.value.then(
+        () => (entry.at = this.now()),
+        // A failed load is not kept: the next call tries again.
+        () => {
+          if (this.entry === entry) this.entry = undefined;
+        },
+      );
     }
-    return signal ? untilAborted(this.entry.value, signal) : this.entry.value;
+    const value = this.entry!.value;
+    return signal ? untilAborted(value, signal) : value;
   }
 }
 

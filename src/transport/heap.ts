@@ -11,8 +11,15 @@ import { PerformanceObserver } from 'node:perf_hooks';
 
 export const YOUNG_GENERATION_CEILING = 16 * 1024 * 1024;
 
-/** Starts watching; returns the function that stops (growth is then V8's own again). */
-export function capYoungGeneration(ceiling = YOUNG_GENERATION_CEILING): () => void {
+/**
+ * Starts watching; returns the function that stops (growth is then V8's own again). Not when the user set the young
+ * generation's sizes or growth themselves (their setting stands), nor with frozen flags (V8 would abort the process).
+ */
+export function capYoungGeneration(
+  ceiling = YOUNG_GENERATION_CEILING,
+  nodeFlags = [...process.execArgv, process.env.NODE_OPTIONS ?? ''].join(' '),
+): () => void {
+  if (/semi[-_]space|freeze[-_]flags/.test(nodeFlags)) return () => undefined;
   let capped = false;
   const set = (cap: boolean) => {
     if (cap === capped) return;

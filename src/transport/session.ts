@@ -91,14 +91,26 @@ export class SessionTransport implements Transport {
   private protocol?: Protocol;
   /** Controllers of this session's direct requests that ended without an abort and with no listener left. */
   private readonly spare: AbortController[] = [];
+  /** The controllers of the requests running here. */
+  private readonly running = new Set<AbortController>();
 
   constructor(options: StreamableHTTPServerTransportOptions) {
     this.sdk = new StreamableHTTPServerTransport(options);
-    this.sdk.onmessage = (message, extra) => this.onmessage?.(message, extra);
+    this.sdk.onmessage = (message, extra) => {
+      // The SDK ignores a cancellation naming id 0 or "" (it tests the id for truth): those are stopped here.
+      if ('method' in message && message.method === 'notifications/cancelled' && !('id' in message)) {
+        const { requestId, reason } = (message.params ?? {}) as { requestId?: unknown; reason?: unknown };
+        if ((requestId === 0 || requestId === '') && (reason === undefined || typeof reason === 'string'))
+          this.protocol?._requestHandlerAbortControllers.get(requestId)?.abort(reason);
+      }
+      this.onmessage?.(message, extra);
+    };
     this.sdk.onerror = (error) => this.onerror?.(error);
     this.sdk.onclose = () => {
       for (const [id, d] of this.direct) this.finish(id, d, undefined);
-      this.onclose?.(); // the SDK's Protocol then aborts every request still running, direct ones included
+      // Every request run here is stopped, also one the SDK's table lost track of (a duplicate id overwrote it).
+      for (const controller of this.running) controller.abort();
+      this.onclose?.(); // the SDK's Protocol then aborts every request it still runs
     };
   }
 
@@ -143,6 +155,8 @@ export class SessionTransport implements Transport {
    */
   directly(req: IncomingMessage, res: ServerResponse, body: unknown, url: URL): boolean {
     if (!this.sessionId || !isPlainRequest(body) || this.direct.has(body.id) || !plainHeaders(req)) return false;
+    // An id still running (a retry after a dropped POST, or one the SDK runs) goes the SDK's way, as it would alone.
+    if (this.protocol?._requestHandlerAbortControllers.has(body.id)) return false;
     const handler = this.protocol?._requestHandlers.get(body.method);
     const d: Direct = {
       res,
@@ -175,6 +189,7 @@ export class SessionTransport implements Transport {
     const id = request.id;
     const running = protocol._requestHandlerAbortControllers;
     running.set(id, controller);
+    this.running.add(controller);
     const onAbort = () => {
       if (this.direct.get(id) !== d) return;
       this.stream(d);
@@ -211,6 +226,7 @@ export class SessionTransport implements Transport {
       .finally(() => {
         signal.removeEventListener('abort', onAbort);
         if (running.get(id) === controller) running.delete(id);
+        this.running.delete(controller);
         this.giveBack(controller);
       });
   }

@@ -394,4 +394,43 @@ describe('a direct request that does not answer at once', () => {
     const odd = await s.post(rpc(3, 'resources/templates/list', {}));
     expect(JSON.parse(odd.body)).toEqual({ jsonrpc: '2.0', id: 3, error: { code: -32603, message: 'Internal error' } });
   });
+  it('is cancelled when the cancellation names id 0 or "" (which the SDK alone would ignore)', async () => {
+    const signals = new Map<unknown, AbortSignal>();
+    const url = await serve((server) =>
+      server.registerTool('wait', { description: 'waits to be cancelled' }, async (extra) => {
+        signals.set(extra.requestId, extra.signal);
+        await new Promise((r) => extra.signal.addEventListener('abort', r, { once: true }));
+        return { content: [] };
+      }),
+    );
+    const s = await session(url);
+    for (const id of [0, ''] as const) {
+      const pending = s.post({ jsonrpc: '2.0', id, method: 'tools/call', params: { name: 'wait' } });
+      await until(() => signals.get(id), `request ${JSON.stringify(id)} to start`);
+      await s.post({ jsonrpc: '2.0', method: 'notifications/cancelled', params: { requestId: id } });
+      expect(events((await pending).body)).toEqual([]);
+      expect(signals.get(id)!.aborted).toBe(true);
+    }
+  });
+
+  it('leaves an id still running to the SDK, and closing the session stops both requests of that id', async () => {
+    const signals: AbortSignal[] = [];
+    const url = await serve((server) =>
+      server.registerTool('wait', { description: 'waits to be stopped' }, async (extra) => {
+        signals.push(extra.signal);
+        await new Promise((r) => extra.signal.addEventListener('abort', r, { once: true }));
+        return { content: [] };
+      }),
+    );
+    const s = await session(url);
+    const headers = { 'mcp-session-id': s.sid, 'mcp-protocol-version': PROTOCOL };
+    const first = raw(url, 'POST', headers, rpc(2, 'tools/call', { name: 'wait' }));
+    await until(() => signals.length === 1 || undefined, 'the first to start');
+    const second = post(url, headers, rpc(2, 'tools/call', { name: 'wait' }));
+    await until(() => signals.length === 2 || undefined, 'the second to start');
+    expect((await second).type).toBe('text/event-stream'); // the SDK's transport took it
+    expect((await raw(url, 'DELETE', headers)).status).toBe(200);
+    await until(() => (signals.every((x) => x.aborted) ? true : undefined), 'both to be stopped');
+    await first;
+  });
 });

@@ -10,12 +10,13 @@ import { YOUNG_GENERATION_CEILING } from '../../src/transport/heap.js';
 
 const LOAD = join(import.meta.dirname, '../../scripts/load.mjs');
 
-/** The young generation's largest size under the churn, in bytes, with or without the cap. */
-function youngGenerationUnderLoad(cap: boolean): number {
+/** The young generation's largest size under the churn, in bytes: without the cap, with it, with it and user flags. */
+function youngGenerationUnderLoad(cap: false | true | string): number {
   const script = `
     import { loadSource } from ${JSON.stringify(LOAD)};
     const { capYoungGeneration, youngGenerationBytes } = await loadSource('src/transport/heap.ts');
-    const stop = ${cap} ? capYoungGeneration() : () => undefined;
+    const cap = ${JSON.stringify(cap)};
+    const stop = cap === false ? () => undefined : capYoungGeneration(undefined, cap === true ? '' : cap);
     const kept = [];
     let largest = 0;
     for (let round = 0; round < 300; round++) {
@@ -41,5 +42,11 @@ describe('the young generation of the HTTP server', () => {
   it('stops growing at its ceiling, where the same load grows it further without the cap', () => {
     expect(youngGenerationUnderLoad(false)).toBeGreaterThan(YOUNG_GENERATION_CEILING);
     expect(youngGenerationUnderLoad(true)).toBeLessThanOrEqual(YOUNG_GENERATION_CEILING);
+  });
+
+  it("leaves a user's own young-generation flags alone (they stand, and frozen flags would abort the process)", () => {
+    expect(youngGenerationUnderLoad('--max-old-space-size=512 --semi-space-growth-factor=2')).toBeGreaterThan(
+      YOUNG_GENERATION_CEILING,
+    );
   });
 });

@@ -79,4 +79,25 @@ describe('numericCursor, eachId, TtlCache', () => {
     await expect(c.get(load, first.signal)).rejects.toMatchObject({ code: 'CANCELLED' });
     expect(getEventListeners(second.signal, 'abort')).toHaveLength(0);
   });
+  it('TtlCache: a load still under way is shared past the TTL, never doubled; the TTL counts from when it ended', async () => {
+    let t = 0;
+    const c = new TtlCache<number>(100, () => t);
+    let finish!: (v: number) => void;
+    let loads = 0;
+    const load = () => {
+      loads++;
+      return new Promise<number>((r) => (finish = r));
+    };
+    const a = c.get(load);
+    t = 500; // the cloud is slow: the first load is still running long past the TTL
+    const b = c.get(load);
+    expect(loads).toBe(1);
+    finish(7);
+    expect([await a, await b]).toEqual([7, 7]);
+    t = 550;
+    expect(await c.get(load)).toBe(7); // 50 ms after the load ended: still fresh
+    t = 601;
+    void c.get(load);
+    expect(loads).toBe(2);
+  });
 });
