@@ -139,6 +139,16 @@ describe('a direct request that does not answer at once', () => {
     return running.url;
   }
 
+  /** A server whose tool `wait` keeps each call's signal and answers once it is aborted. */
+  const waitingServer = (signals: AbortSignal[]) =>
+    serve((server) =>
+      server.registerTool('wait', { description: 'waits to be stopped' }, async (extra) => {
+        signals.push(extra.signal);
+        await new Promise((r) => extra.signal.addEventListener('abort', r, { once: true }));
+        return { content: [] };
+      }),
+    );
+
   /** A POST whose headers are seen as soon as they arrive, before its body ends. */
   function post(url: string, headers: Record<string, string>, body: unknown) {
     const u = new URL(url);
@@ -314,15 +324,10 @@ describe('a direct request that does not answer at once', () => {
     await b.post(rpc(2, 'tools/call', { name: 'tidy' }));
     expect(signals.slice(0, 4)).not.toContain(signals[4]);
   });
+
   it('is still stopped by a cancellation or by closing its session after its client went away', async () => {
     const signals: AbortSignal[] = [];
-    const url = await serve((server) =>
-      server.registerTool('wait', { description: 'waits to be stopped' }, async (extra) => {
-        signals.push(extra.signal);
-        await new Promise((r) => extra.signal.addEventListener('abort', r, { once: true }));
-        return { content: [] };
-      }),
-    );
+    const url = await waitingServer(signals);
     const s = await session(url);
     const headers = { 'mcp-session-id': s.sid, 'mcp-protocol-version': PROTOCOL };
     /** A POST whose connection is dropped once its handler has started. */
@@ -415,13 +420,7 @@ describe('a direct request that does not answer at once', () => {
 
   it('leaves an id still running to the SDK, and closing the session stops both requests of that id', async () => {
     const signals: AbortSignal[] = [];
-    const url = await serve((server) =>
-      server.registerTool('wait', { description: 'waits to be stopped' }, async (extra) => {
-        signals.push(extra.signal);
-        await new Promise((r) => extra.signal.addEventListener('abort', r, { once: true }));
-        return { content: [] };
-      }),
-    );
+    const url = await waitingServer(signals);
     const s = await session(url);
     const headers = { 'mcp-session-id': s.sid, 'mcp-protocol-version': PROTOCOL };
     const first = raw(url, 'POST', headers, rpc(2, 'tools/call', { name: 'wait' }));
